@@ -1,0 +1,22 @@
+/* Files that are complete under their final name or absent: data goes to a temporary
+ * file in the same folder, is fsynced, and is renamed over the target. */
+#ifndef GCAM_ATOMIC_FILE_H
+#define GCAM_ATOMIC_FILE_H
+
+#include "gcam.h"
+#include <stdio.h>
+
+typedef struct atomic_file {
+    FILE *stream; /* write here between open and commit */
+    char *final_path;
+    char *tmp_path;
+} atomic_file;
+
+int atomic_file_open(atomic_file *f, const char *path, gcam_error *err);
+/* Flushes, fsyncs and renames; on any failure the target is untouched and the
+ * temporary file removed. Always releases f. */
+int atomic_file_commit(atomic_file *f, gcam_error *err);
+/* Drops the temporary file, leaving the target untouched. */
+void atomic_file_abort(atomic_file *f);
+
+#endif

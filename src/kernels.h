@@ -1,0 +1,57 @@
+/* Fast CPU kernels for Darknet layers, and the primitives they are built from. Each
+ * layer kernel has Darknet's signature so it can be installed in a layer's function
+ * pointers. Conventions follow Darknet: `delta` buffers hold the negative gradient of
+ * the loss (or, for saliency, the gradient of the seeded score); gradients are always
+ * added into the buffers they flow to, never stored over them.
+ *
+ * Training (net.train = 1) uses batch statistics and accumulates weight updates.
+ * Inference (net.train = 0) uses rolling statistics; its backward computes only input
+ * gradients and touches no weights, updates or statistics. */
+#ifndef GCAM_KERNELS_H
+#define GCAM_KERNELS_H
+
+#include <darknet.h>
+
+/* Darknet's normalisation epsilons: the forward pass divides by sqrt(var) + 1e-6. Our
+ * backward is the exact derivative of that forward. */
+#define GCAM_BN_EPSILON 0.000001f
+
+/* ---- primitives ---- */
+
+/* y = act(x) in place, n values. */
+void act_forward(float *x, size_t n, ACTIVATION a);
+/* delta *= act'(y) where y = act(x) is the stored output. */
+void act_backward(const float *y, size_t n, ACTIVATION a, float *delta);
+
+/* Column buffer for a convolution: im (channels, height, width) ->
+ * col (channels * ksize * ksize, out_h * out_w), zero outside the image. */
+void im2col(const float *im, int channels, int height, int width, int ksize, int stride, int pad,
+            float *col);
+/* Adjoint of im2col: im += scatter of col. */
+void col2im_add(const float *col, int channels, int height, int width, int ksize, int stride,
+                int pad, float *im);
+
+/* Batch norm over x (batch, channels, spatial) in place, then scale and shift.
+ * Training: batch mean and unbiased variance into mean/variance, x_norm saved, rolling
+ * statistics updated as Darknet does (0.99 / 0.01). Inference: rolling statistics. */
+void bn_forward(layer *l, int train, float *x, int batch, int channels, int spatial);
+/* Backward of bn_forward: delta (batch, channels, spatial) is turned in place into the
+ * gradient with respect to the pre-normalisation values. Training also accumulates
+ * bias_updates and scale_updates. */
+void bn_backward(layer *l, int train, float *delta, int batch, int channels, int spatial);
+
+/* ---- layer kernels (Darknet signatures) ---- */
+void fast_forward_convolutional(layer l, network net);
+void fast_backward_convolutional(layer l, network net);
+void fast_update_convolutional(layer l, update_args a);
+void fast_forward_connected(layer l, network net);
+void fast_backward_connected(layer l, network net);
+void fast_update_connected(layer l, update_args a);
+void fast_forward_batchnorm(layer l, network net);
+void fast_backward_batchnorm(layer l, network net);
+
+#endif
+
+/* Dropout backward that is the identity in inference, where Darknet would apply the
+ * stale mask of the last training forward. Training defers to Darknet. */
+void fast_backward_dropout(layer l, network net);

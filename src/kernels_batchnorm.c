@@ -1,0 +1,124 @@
+/* Batch normalisation, as Darknet defines it: y = gamma * (x - mean) / (sqrt(var) + eps)
+ * + beta, with the unbiased batch variance in training. Darknet's own backward uses a
+ * different epsilon placement than its forward and is only valid in training mode; ours
+ * is the exact derivative of the forward in both modes (see tests/test_gradients.c).
+ *
+ * Training backward, with xh = normalised x, g = gamma * dy, s = sqrt(var),
+ * N = batch * spatial:
+ *   dx_i = (g_i - mean(g)) / (s + eps) - xh_i * sum_j(g_j xh_j) / (s (N - 1))
+ * Inference backward is the per-channel scale gamma / (sqrt(rolling_var) + eps). */
+#include "kernels.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Per-channel multiplier and offset of the inference transform y = a x + b. */
+static void inference_affine(const layer *l, int c, float *a, float *b) {
+    *a = l->scales[c] / (sqrtf(l->rolling_variance[c]) + GCAM_BN_EPSILON);
+    *b = l->biases[c] - l->rolling_mean[c] * *a;
+}
+
+void bn_forward(layer *l, int train, float *x, int batch, int channels, int spatial) {
+    if (!train) {
+        for (int c = 0; c < channels; ++c) {
+            float a, b;
+            inference_affine(l, c, &a, &b);
+            for (int n = 0; n < batch; ++n) {
+                float *p = x + ((size_t)n * channels + c) * spatial;
+                for (int i = 0; i < spatial; ++i) p[i] = a * p[i] + b;
+            }
+        }
+        return;
+    }
+    double count = (double)batch * spatial;
+    for (int c = 0; c < channels; ++c) {
+        /* Two passes in double: activations of a random init can have a large mean. */
+        double sum = 0;
+        for (int n = 0; n < batch; ++n) {
+            const float *p = x + ((size_t)n * channels + c) * spatial;
+            float partial = 0;
+            for (int i = 0; i < spatial; ++i) partial += p[i];
+            sum += partial;
+        }
+        float mean = (float)(sum / count);
+        double sq = 0;
+        for (int n = 0; n < batch; ++n) {
+            const float *p = x + ((size_t)n * channels + c) * spatial;
+            float partial = 0;
+            for (int i = 0; i < spatial; ++i) partial += (p[i] - mean) * (p[i] - mean);
+            sq += partial;
+        }
+        float var = count > 1 ? (float)(sq / (count - 1)) : 0.f;
+        l->mean[c] = mean;
+        l->variance[c] = var;
+        l->rolling_mean[c] = 0.99f * l->rolling_mean[c] + 0.01f * mean;
+        l->rolling_variance[c] = 0.99f * l->rolling_variance[c] + 0.01f * var;
+        float inv = 1.f / (sqrtf(var) + GCAM_BN_EPSILON);
+        float gamma = l->scales[c], beta = l->biases[c];
+        for (int n = 0; n < batch; ++n) {
+            size_t off = ((size_t)n * channels + c) * spatial;
+            float *p = x + off, *xn = l->x_norm + off;
+            for (int i = 0; i < spatial; ++i) {
+                float h = (p[i] - mean) * inv;
+                xn[i] = h;
+                p[i] = gamma * h + beta;
+            }
+        }
+    }
+}
+
+void bn_backward(layer *l, int train, float *delta, int batch, int channels, int spatial) {
+    if (!train) {
+        for (int c = 0; c < channels; ++c) {
+            float a, b;
+            inference_affine(l, c, &a, &b);
+            for (int n = 0; n < batch; ++n) {
+                float *d = delta + ((size_t)n * channels + c) * spatial;
+                for (int i = 0; i < spatial; ++i) d[i] *= a;
+            }
+        }
+        return;
+    }
+    double count = (double)batch * spatial;
+    for (int c = 0; c < channels; ++c) {
+        double sum_d = 0, sum_dxh = 0;
+        for (int n = 0; n < batch; ++n) {
+            size_t off = ((size_t)n * channels + c) * spatial;
+            const float *d = delta + off, *xn = l->x_norm + off;
+            float pd = 0, pdx = 0;
+            for (int i = 0; i < spatial; ++i) {
+                pd += d[i];
+                pdx += d[i] * xn[i];
+            }
+            sum_d += pd;
+            sum_dxh += pdx;
+        }
+        l->bias_updates[c] += (float)sum_d;
+        l->scale_updates[c] += (float)sum_dxh;
+        float gamma = l->scales[c];
+        float s = sqrtf(l->variance[c]);
+        float inv = 1.f / (s + GCAM_BN_EPSILON);
+        float mean_g = (float)(gamma * sum_d / count);
+        float coupling = s > 0 && count > 1 ? (float)(gamma * sum_dxh / (s * (count - 1))) : 0.f;
+        for (int n = 0; n < batch; ++n) {
+            size_t off = ((size_t)n * channels + c) * spatial;
+            float *d = delta + off;
+            const float *xn = l->x_norm + off;
+            for (int i = 0; i < spatial; ++i)
+                d[i] = (gamma * d[i] - mean_g) * inv - xn[i] * coupling;
+        }
+    }
+}
+
+/* A standalone [batchnorm] layer: output = BN(input); its input gradient is added. */
+void fast_forward_batchnorm(layer l, network net) {
+    memcpy(l.output, net.input, sizeof(float) * (size_t)l.outputs * l.batch);
+    bn_forward(&l, net.train, l.output, l.batch, l.out_c, l.out_h * l.out_w);
+}
+
+void fast_backward_batchnorm(layer l, network net) {
+    bn_backward(&l, net.train, l.delta, l.batch, l.out_c, l.out_h * l.out_w);
+    if (!net.delta) return;
+    size_t n = (size_t)l.outputs * l.batch;
+    for (size_t i = 0; i < n; ++i) net.delta[i] += l.delta[i];
+}

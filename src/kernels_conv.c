@@ -1,0 +1,198 @@
+/* Convolutional layer kernels on OpenBLAS. Layouts (Darknet's):
+ *   input  (batch, c, h, w)         weights (n, c/groups, size, size)
+ *   output (batch, n, out_h, out_w) workspace: one group's column buffer
+ *                                   (c/groups * size * size, out_h * out_w)
+ * A 1x1, stride-1, unpadded convolution reads the input directly as its column buffer.
+ * Input gradients are added into net.delta (Darknet stores over it for 1x1 layers,
+ * which erases gradients that a later shortcut or route already put there). */
+#include "kernels.h"
+
+#include <cblas.h>
+#include <string.h>
+
+/* Range [lo, hi) of output positions o with 0 <= o*stride - pad + k < size. */
+static void valid_range(int out, int size, int stride, int pad, int k, int *lo, int *hi) {
+    int first = pad - k; /* o*stride >= first */
+    *lo = first <= 0 ? 0 : (first + stride - 1) / stride;
+    int last = size + pad - k; /* o*stride < last */
+    *hi = last <= 0 ? 0 : (last + stride - 1) / stride;
+    if (*hi > out) *hi = out;
+    if (*lo > *hi) *lo = *hi;
+}
+
+void im2col(const float *im, int channels, int height, int width, int ksize, int stride, int pad,
+            float *col) {
+    int out_h = (height + 2 * pad - ksize) / stride + 1;
+    int out_w = (width + 2 * pad - ksize) / stride + 1;
+    for (int c = 0; c < channels; ++c) {
+        const float *plane = im + (size_t)c * height * width;
+        for (int ki = 0; ki < ksize; ++ki) {
+            int oh_lo, oh_hi;
+            valid_range(out_h, height, stride, pad, ki, &oh_lo, &oh_hi);
+            for (int kj = 0; kj < ksize; ++kj) {
+                float *row = col + ((size_t)(c * ksize + ki) * ksize + kj) * out_h * out_w;
+                int ow_lo, ow_hi;
+                valid_range(out_w, width, stride, pad, kj, &ow_lo, &ow_hi);
+                memset(row, 0, sizeof(float) * (size_t)oh_lo * out_w);
+                for (int oh = oh_lo; oh < oh_hi; ++oh) {
+                    float *dst = row + (size_t)oh * out_w;
+                    const float *src = plane + (size_t)(oh * stride - pad + ki) * width;
+                    for (int ow = 0; ow < ow_lo; ++ow) dst[ow] = 0;
+                    if (stride == 1) {
+                        memcpy(dst + ow_lo, src + ow_lo - pad + kj,
+                               sizeof(float) * (size_t)(ow_hi - ow_lo));
+                    } else {
+                        for (int ow = ow_lo; ow < ow_hi; ++ow)
+                            dst[ow] = src[ow * stride - pad + kj];
+                    }
+                    for (int ow = ow_hi; ow < out_w; ++ow) dst[ow] = 0;
+                }
+                memset(row + (size_t)oh_hi * out_w, 0,
+                       sizeof(float) * (size_t)(out_h - oh_hi) * out_w);
+            }
+        }
+    }
+}
+
+void col2im_add(const float *col, int channels, int height, int width, int ksize, int stride,
+                int pad, float *im) {
+    int out_h = (height + 2 * pad - ksize) / stride + 1;
+    int out_w = (width + 2 * pad - ksize) / stride + 1;
+    for (int c = 0; c < channels; ++c) {
+        float *plane = im + (size_t)c * height * width;
+        for (int ki = 0; ki < ksize; ++ki) {
+            int oh_lo, oh_hi;
+            valid_range(out_h, height, stride, pad, ki, &oh_lo, &oh_hi);
+            for (int kj = 0; kj < ksize; ++kj) {
+                const float *row = col + ((size_t)(c * ksize + ki) * ksize + kj) * out_h * out_w;
+                int ow_lo, ow_hi;
+                valid_range(out_w, width, stride, pad, kj, &ow_lo, &ow_hi);
+                for (int oh = oh_lo; oh < oh_hi; ++oh) {
+                    const float *src = row + (size_t)oh * out_w;
+                    float *dst = plane + (size_t)(oh * stride - pad + ki) * width - pad + kj;
+                    if (stride == 1) {
+                        for (int ow = ow_lo; ow < ow_hi; ++ow) dst[ow] += src[ow];
+                    } else {
+                        for (int ow = ow_lo; ow < ow_hi; ++ow) dst[ow * stride] += src[ow];
+                    }
+                }
+            }
+        }
+    }
+}
+
+static void add_bias(float *x, const float *bias, int batch, int channels, int spatial) {
+    for (int b = 0; b < batch; ++b)
+        for (int c = 0; c < channels; ++c) {
+            float *p = x + ((size_t)b * channels + c) * spatial;
+            for (int i = 0; i < spatial; ++i) p[i] += bias[c];
+        }
+}
+
+static void accumulate_bias_gradient(float *bias_updates, const float *delta, int batch,
+                                     int channels, int spatial) {
+    for (int b = 0; b < batch; ++b)
+        for (int c = 0; c < channels; ++c) {
+            const float *p = delta + ((size_t)b * channels + c) * spatial;
+            float sum = 0;
+            for (int i = 0; i < spatial; ++i) sum += p[i];
+            bias_updates[c] += sum;
+        }
+}
+
+static int reads_input_directly(const layer *l) {
+    return l->size == 1 && l->stride == 1 && l->pad == 0;
+}
+
+void fast_forward_convolutional(layer l, network net) {
+    int m = l.n / l.groups;                   /* filters per group */
+    int k = l.size * l.size * l.c / l.groups; /* column rows */
+    int spatial = l.out_h * l.out_w;          /* column width */
+    size_t in_group = (size_t)l.c / l.groups * l.h * l.w;
+    for (int b = 0; b < l.batch; ++b) {
+        for (int g = 0; g < l.groups; ++g) {
+            const float *im = net.input + (size_t)(b * l.groups + g) * in_group;
+            const float *col = im;
+            if (!reads_input_directly(&l)) {
+                im2col(im, l.c / l.groups, l.h, l.w, l.size, l.stride, l.pad, net.workspace);
+                col = net.workspace;
+            }
+            const float *w = l.weights + (size_t)g * l.nweights / l.groups;
+            float *out = l.output + (size_t)(b * l.groups + g) * m * spatial;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, spatial, k, 1.f, w, k, col,
+                        spatial, 0.f, out, spatial);
+        }
+    }
+    if (l.batch_normalize)
+        bn_forward(&l, net.train, l.output, l.batch, l.out_c, spatial);
+    else
+        add_bias(l.output, l.biases, l.batch, l.n, spatial);
+    act_forward(l.output, (size_t)l.outputs * l.batch, l.activation);
+}
+
+void fast_backward_convolutional(layer l, network net) {
+    int m = l.n / l.groups;
+    int k = l.size * l.size * l.c / l.groups;
+    int spatial = l.out_h * l.out_w;
+    size_t in_group = (size_t)l.c / l.groups * l.h * l.w;
+    act_backward(l.output, (size_t)l.outputs * l.batch, l.activation, l.delta);
+    if (l.batch_normalize)
+        bn_backward(&l, net.train, l.delta, l.batch, l.out_c, spatial);
+    else if (net.train)
+        accumulate_bias_gradient(l.bias_updates, l.delta, l.batch, l.n, spatial);
+
+    for (int b = 0; b < l.batch; ++b) {
+        for (int g = 0; g < l.groups; ++g) {
+            const float *im = net.input + (size_t)(b * l.groups + g) * in_group;
+            const float *delta = l.delta + (size_t)(b * l.groups + g) * m * spatial;
+            const float *w = l.weights + (size_t)g * l.nweights / l.groups;
+            if (net.train) {
+                const float *col = im;
+                if (!reads_input_directly(&l)) {
+                    im2col(im, l.c / l.groups, l.h, l.w, l.size, l.stride, l.pad, net.workspace);
+                    col = net.workspace;
+                }
+                float *dw = l.weight_updates + (size_t)g * l.nweights / l.groups;
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, k, spatial, 1.f, delta,
+                            spatial, col, spatial, 1.f, dw, k);
+            }
+            if (!net.delta) continue;
+            float *in_delta = net.delta + (size_t)(b * l.groups + g) * in_group;
+            if (reads_input_directly(&l)) {
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, spatial, m, 1.f, w, k,
+                            delta, spatial, 1.f, in_delta, spatial);
+            } else {
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, spatial, m, 1.f, w, k,
+                            delta, spatial, 0.f, net.workspace, spatial);
+                col2im_add(net.workspace, l.c / l.groups, l.h, l.w, l.size, l.stride, l.pad,
+                           in_delta);
+            }
+        }
+    }
+}
+
+/* Darknet's SGD with momentum and decay (see darknet.md), fused into one pass:
+ * U -= decay*B*W; W += lr/B*U; U *= momentum. Biases and scales without decay. */
+static void sgd_step(float *w, float *u, size_t n, float lr_over_b, float decay_b, float momentum) {
+    for (size_t i = 0; i < n; ++i) {
+        float update = u[i] - decay_b * w[i];
+        w[i] += lr_over_b * update;
+        u[i] = momentum * update;
+    }
+}
+
+static void update_parameters(layer *l, update_args a, int channels, size_t nweights) {
+    float lr_over_b = a.learning_rate * l->learning_rate_scale / a.batch;
+    sgd_step(l->biases, l->bias_updates, (size_t)channels, lr_over_b, 0.f, a.momentum);
+    if (l->scales && l->scale_updates)
+        sgd_step(l->scales, l->scale_updates, (size_t)channels, lr_over_b, 0.f, a.momentum);
+    sgd_step(l->weights, l->weight_updates, nweights, lr_over_b, a.decay * a.batch, a.momentum);
+}
+
+void fast_update_convolutional(layer l, update_args a) {
+    update_parameters(&l, a, l.n, (size_t)l.nweights);
+}
+
+void fast_update_connected(layer l, update_args a) {
+    update_parameters(&l, a, l.outputs, (size_t)l.inputs * l.outputs);
+}

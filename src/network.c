@@ -1,0 +1,212 @@
+/* The Darknet adapter: loads networks safely (validated cfg and weights, a batch of the
+ * caller's choosing, no Darknet exit or assert reachable from user input), frees them
+ * completely, and drives inference-mode forward and backward passes. */
+#include "cfg.h"
+#include "darknet_internal.h"
+#include "error.h"
+#include "gcam.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+gcam_load_options gcam_load_options_default(void) {
+    gcam_load_options o = {0};
+    o.kernels = gcam_kernels_from_env();
+    return o;
+}
+
+/* Darknet prints a layer table and option defaults to stderr while parsing; that is
+ * noise for our users unless GCAM_VERBOSE is set. Returns the saved stderr or -1. */
+static int mute_stderr(void) {
+    if (getenv("GCAM_VERBOSE")) return -1;
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    int devnull = open("/dev/null", O_WRONLY);
+    if (saved < 0 || devnull < 0) {
+        if (saved >= 0) close(saved);
+        if (devnull >= 0) close(devnull);
+        return -1;
+    }
+    dup2(devnull, STDERR_FILENO);
+    close(devnull);
+    return saved;
+}
+
+static void restore_stderr(int saved) {
+    if (saved < 0) return;
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+}
+
+/* Buffers that Darknet's CPU [batchnorm] layer uses but never allocates. */
+static void complete_batchnorm_layers(network *dn) {
+    for (int i = 0; i < dn->n; ++i) {
+        layer *l = &dn->layers[i];
+        if (l->type != BATCHNORM) continue;
+        size_t n = (size_t)l->outputs * l->batch;
+        if (!l->x) l->x = gcam_xcalloc(n, sizeof(float));
+        if (!l->x_norm) l->x_norm = gcam_xcalloc(n, sizeof(float));
+        if (!l->mean_delta) l->mean_delta = gcam_xcalloc((size_t)l->c, sizeof(float));
+        if (!l->variance_delta) l->variance_delta = gcam_xcalloc((size_t)l->c, sizeof(float));
+    }
+}
+
+/* A fresh Darknet BN layer has rolling_variance = 0, so inference would divide by ~1e-6;
+ * layers not loaded from a file get variance 1 instead. */
+static void init_rolling_variance(network *dn, int from_layer) {
+    for (int i = from_layer; i < dn->n; ++i) {
+        layer *l = &dn->layers[i];
+        if (!l->rolling_variance) continue;
+        int channels = l->type == CONNECTED ? l->outputs : l->out_c;
+        for (int c = 0; c < channels; ++c) l->rolling_variance[c] = 1.f;
+    }
+}
+
+static int find_logits_layer(const network *dn) {
+    int i = dn->n - 1;
+    while (i > 0 && (dn->layers[i].type == SOFTMAX || dn->layers[i].type == COST)) --i;
+    return i;
+}
+
+static void copy_settings(gcam_net *net, const gcam_cfg *cfg) {
+    const cfg_section *s = cfg_gcam_section(cfg);
+    if (!s) return;
+    net->settings = gcam_xcalloc((size_t)s->n_options, sizeof *net->settings);
+    net->n_settings = s->n_options;
+    for (int i = 0; i < s->n_options; ++i) {
+        net->settings[i].key = gcam_xstrdup(s->options[i].key);
+        net->settings[i].value = gcam_xstrdup(s->options[i].value);
+        net->settings[i].line = s->options[i].line;
+    }
+}
+
+static network *parse_darknet(const gcam_cfg *cfg, int batch, gcam_error *err) {
+    char *tmp_path = NULL;
+    if (cfg_write_darknet(cfg, batch, &tmp_path, err)) return NULL;
+    int saved = mute_stderr();
+    network *dn = parse_network_cfg(tmp_path);
+    restore_stderr(saved);
+    unlink(tmp_path);
+    free(tmp_path);
+    return dn;
+}
+
+int gcam_net_load(gcam_net **out, const char *cfg_path, const gcam_load_options *options,
+                  gcam_error *err) {
+    *out = NULL;
+    gcam_load_options defaults = gcam_load_options_default();
+    if (!options) options = &defaults;
+    if (options->batch < 0) return gcam_fail(err, "batch must be positive, got %d", options->batch);
+    gcam_cfg cfg;
+    if (cfg_read(&cfg, cfg_path, err) || cfg_validate(&cfg, err)) {
+        cfg_free(&cfg);
+        return -1;
+    }
+    network *dn = parse_darknet(&cfg, options->batch, err);
+    if (!dn) {
+        cfg_free(&cfg);
+        return -1;
+    }
+    gcam_net *net = gcam_xcalloc(1, sizeof *net);
+    net->dn = dn;
+    net->cfg_path = gcam_xstrdup(cfg_path);
+    copy_settings(net, &cfg);
+    cfg_free(&cfg);
+    complete_batchnorm_layers(dn);
+
+    int n_layers = options->weights_layers;
+    if (n_layers > dn->n)
+        return gcam_net_free(net),
+               gcam_fail(err, "-weights_layers %d: the network has only %d layers", n_layers,
+                         dn->n);
+    if (options->weights) {
+        if (gcam_weights_load(dn, options->weights, n_layers, err)) {
+            gcam_net_free(net);
+            return -1;
+        }
+        init_rolling_variance(dn, n_layers > 0 ? n_layers : dn->n);
+    } else {
+        init_rolling_variance(dn, 0);
+    }
+    if (options->clear) *dn->seen = 0;
+    net->classes = dn->outputs;
+    net->logits_layer = find_logits_layer(dn);
+    gcam_kernels_install(dn, options->kernels);
+    *out = net;
+    return 0;
+}
+
+void gcam_net_free(gcam_net *net) {
+    if (!net) return;
+    network *dn = net->dn;
+    if (dn) {
+        /* What Darknet's free_network leaves behind (see darknet.md, trap 7). */
+        for (int i = 0; i < dn->n; ++i)
+            if (dn->layers[i].type == SOFTMAX) free(dn->layers[i].loss);
+        free(dn->seen);
+        free(dn->t);
+        free(dn->cost);
+        free(dn->workspace);
+        free(dn->steps);
+        free(dn->scales);
+        free_network(dn);
+    }
+    for (int i = 0; i < net->n_settings; ++i) {
+        free(net->settings[i].key);
+        free(net->settings[i].value);
+    }
+    free(net->settings);
+    free(net->cfg_path);
+    free(net);
+}
+
+const gcam_setting *gcam_net_setting(const gcam_net *net, const char *key) {
+    for (int i = 0; i < net->n_settings; ++i)
+        if (strcmp(net->settings[i].key, key) == 0) return &net->settings[i];
+    return NULL;
+}
+
+const float *gcam_net_predict(gcam_net *gnet, const float *input, int n) {
+    network *dn = gnet->dn;
+    if (n > dn->batch) n = dn->batch;
+    memcpy(dn->input, input, sizeof(float) * (size_t)dn->inputs * n);
+    network net = *dn;
+    net.train = 0;
+    net.truth = NULL;
+    net.delta = NULL;
+    for (int i = 0; i < net.n; ++i) {
+        net.index = i;
+        layer l = net.layers[i];
+        l.forward(l, net);
+        net.input = l.output;
+    }
+    return dn->layers[dn->n - 1].output;
+}
+
+const float *gcam_net_backward_from(gcam_net *gnet, int seed_layer, const float *seed,
+                                    int target_layer) {
+    network *dn = gnet->dn;
+    /* Every delta is cleared: later layers' gradients are added into earlier ones, and a
+     * shortcut may reach below the target layer. */
+    for (int i = 0; i <= seed_layer; ++i) {
+        layer *l = &dn->layers[i];
+        if (l->delta && l->type != DROPOUT)
+            memset(l->delta, 0, sizeof(float) * (size_t)l->outputs * l->batch);
+    }
+    layer *top = &dn->layers[seed_layer];
+    memcpy(top->delta, seed, sizeof(float) * (size_t)top->outputs * top->batch);
+    network net = *dn;
+    net.train = 0;
+    for (int i = seed_layer; i > target_layer; --i) {
+        net.index = i;
+        net.input = dn->layers[i - 1].output;
+        net.delta = dn->layers[i - 1].delta;
+        layer l = dn->layers[i];
+        l.backward(l, net);
+    }
+    return dn->layers[target_layer].delta;
+}

@@ -1,0 +1,118 @@
+/* Our kernels against Darknet's own on the same cfg and random weights: inference-mode
+ * class probabilities and top-1 must agree, on Debian's classifier cfgs and on small
+ * cfgs for grouped convolutions, connected layers and standalone batch norm. Training
+ * mode (batch statistics) is compared on the small cfgs. */
+#include "check.h"
+#include "testutil.h"
+
+/* Darknet is right on these cfgs; the tolerance is on class probabilities. Float32
+ * sums in a different order (BLAS blocking) differ by ~1e-6 relative per layer. */
+#define PROB_TOLERANCE 1e-4
+#define LOGIT_TOLERANCE 1e-4
+
+static void compare_cfg(const char *name, const char *cfg_path, int batch, int train_too) {
+    gcam_error err = {0};
+    gcam_load_options opt = gcam_load_options_default();
+    opt.batch = batch;
+    opt.kernels = GCAM_KERNELS_FAST;
+    gcam_net *net;
+    if (gcam_net_load(&net, cfg_path, &opt, &err)) {
+        CHECK(0, "%s: load failed: %s", name, err.message);
+        return;
+    }
+    network *dn = net->dn;
+    gcam_rng rng = gcam_rng_init(42, 7);
+    randomize_parameters(dn, &rng);
+    size_t in_n = (size_t)dn->inputs * batch, out_n = (size_t)net->classes * batch;
+    float *input = malloc(sizeof(float) * in_n);
+    fill_uniform(&rng, input, in_n, 0.f, 1.f);
+    calibrate_batchnorm(dn, input);
+
+    float *fast = malloc(sizeof(float) * out_n), *stock = malloc(sizeof(float) * out_n);
+    const layer *logits = &dn->layers[net->logits_layer];
+    size_t logit_n = (size_t)logits->outputs * batch;
+    float *fast_logits = malloc(sizeof(float) * logit_n);
+    memcpy(fast, gcam_net_predict(net, input, batch), sizeof(float) * out_n);
+    memcpy(fast_logits, logits->output, sizeof(float) * logit_n);
+    gcam_kernels_install(dn, GCAM_KERNELS_DARKNET);
+    memcpy(stock, gcam_net_predict(net, input, batch), sizeof(float) * out_n);
+    /* Probabilities of 1000 near-equal logits hide errors, so logits are compared too,
+     * relative to their spread. */
+    double logit_scale = 1e-30;
+    for (size_t i = 0; i < logit_n; ++i) logit_scale = fmax(logit_scale, fabs(logits->output[i]));
+    double logit_diff = max_abs_diff(fast_logits, logits->output, logit_n) / logit_scale;
+    CHECK(logit_diff <= LOGIT_TOLERANCE, "%s: max relative |dlogit| = %g", name, logit_diff);
+    free(fast_logits);
+    double diff = max_abs_diff(fast, stock, out_n);
+    double top = 0;
+    for (size_t i = 0; i < out_n; ++i) top = stock[i] > top ? stock[i] : top;
+    CHECK(diff <= PROB_TOLERANCE, "%s: max |dp| = %g", name, diff);
+    for (int b = 0; b < batch; ++b)
+        CHECK(argmax(fast + (size_t)b * net->classes, net->classes) ==
+                  argmax(stock + (size_t)b * net->classes, net->classes),
+              "%s: top-1 differs for image %d", name, b);
+    printf("%s: inference max |dp| %.3g (largest p %.3f), max |dlogit|/max|logit| %.3g\n", name,
+           diff, top, logit_diff);
+
+    if (train_too) {
+        /* Training forward: batch statistics. Rolling statistics move too, identically. */
+        network tnet = *dn;
+        tnet.train = 1;
+        float *outs[2];
+        for (int k = 0; k < 2; ++k) {
+            gcam_kernels_install(dn, k == 0 ? GCAM_KERNELS_FAST : GCAM_KERNELS_DARKNET);
+            srand(1); /* Darknet's dropout draws its mask from rand() */
+            tnet.input = dn->input;
+            for (int i = 0; i < dn->n; ++i) {
+                layer l = dn->layers[i];
+                tnet.index = i;
+                l.forward(l, tnet);
+                tnet.input = l.output;
+            }
+            outs[k] = malloc(sizeof(float) * out_n);
+            memcpy(outs[k], dn->layers[dn->n - 1].output, sizeof(float) * out_n);
+        }
+        double tdiff = max_abs_diff(outs[0], outs[1], out_n);
+        CHECK(tdiff <= PROB_TOLERANCE, "%s: training forward max |dp| = %g", name, tdiff);
+        printf("%s: training max |dp| %.3g\n", name, tdiff);
+        free(outs[0]);
+        free(outs[1]);
+    }
+    free(input);
+    free(fast);
+    free(stock);
+    gcam_net_free(net);
+}
+
+static const char grouped_cfg[] =
+    "[net]\nbatch=2\nheight=20\nwidth=20\nchannels=3\n"
+    "[convolutional]\nbatch_normalize=1\nfilters=16\nsize=3\nstride=1\npad=1\nactivation=leaky\n"
+    "[convolutional]\nbatch_normalize=1\nfilters=32\ngroups=4\nsize=3\nstride=2\npad=1\n"
+    "activation=relu\n"
+    "[convolutional]\nfilters=32\ngroups=32\nsize=3\nstride=1\npad=1\nactivation=logistic\n"
+    "[convolutional]\nfilters=8\nsize=1\nstride=1\nactivation=linear\n"
+    "[avgpool]\n[softmax]\n";
+
+static const char connected_cfg[] =
+    "[net]\nbatch=4\nheight=12\nwidth=12\nchannels=3\n"
+    "[convolutional]\nfilters=8\nsize=3\nstride=1\npad=1\nactivation=relu\n"
+    "[maxpool]\nsize=2\nstride=2\n"
+    "[batchnorm]\n"
+    "[connected]\noutput=20\nbatch_normalize=1\nactivation=leaky\n"
+    "[dropout]\nprobability=.5\n"
+    "[connected]\noutput=5\nactivation=linear\n"
+    "[softmax]\n";
+
+int main(void) {
+    char *grouped = temp_cfg(grouped_cfg), *connected = temp_cfg(connected_cfg);
+    compare_cfg("grouped", grouped, 2, 1);
+    compare_cfg("connected", connected, 4, 1);
+    unlink(grouped);
+    unlink(connected);
+    free(grouped);
+    free(connected);
+    compare_cfg("resnet18", "/usr/share/darknet/cfg/resnet18.cfg", 1, 0);
+    compare_cfg("darknet19", "/usr/share/darknet/cfg/darknet19.cfg", 1, 0);
+    compare_cfg("resnet50", "/usr/share/darknet/cfg/resnet50.cfg", 1, 0);
+    return check_summary("test_forward");
+}
