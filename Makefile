@@ -7,16 +7,18 @@ DARKNET_DIR := /usr/lib/darknet
 BUILD := build
 BIN := bin
 
-# Sanitizer builds: make SANITIZER=address (or undefined) test
+# Sanitizer builds go to build-$(SANITIZER): address (ASan + LSan + UBSan) or thread.
 SANITIZER ?=
+comma := ,
 OPT ?= -O3 -march=native
 CFLAGS := -std=c11 $(OPT) -g -Wall -Wextra -Wno-unused-parameter -fno-strict-aliasing \
           -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc -I$(DARKNET_DIR)/include -I/usr/include/stb
 LDFLAGS := -L$(DARKNET_DIR) -Wl,-rpath,$(DARKNET_DIR)
 LDLIBS := -ldarknet -lopenblas -lpthread -lm
 ifneq ($(SANITIZER),)
-CFLAGS += -fsanitize=$(SANITIZER) -fno-omit-frame-pointer
-LDFLAGS += -fsanitize=$(SANITIZER)
+SANITIZE_FLAGS := -fsanitize=$(if $(filter address,$(SANITIZER)),address$(comma)undefined,$(SANITIZER))
+CFLAGS += $(SANITIZE_FLAGS) -fno-sanitize-recover=all -fno-omit-frame-pointer
+LDFLAGS += $(SANITIZE_FLAGS)
 BUILD := build-$(SANITIZER)
 endif
 
@@ -62,8 +64,12 @@ $(BUILD)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< $(LIB) -o $@ $(LDFLAGS) $(LDLIBS)
 
+# The core-path tests also run under AddressSanitizer, LeakSanitizer and UBSan.
+SANITIZED_TESTS := $(addprefix build-address/tests/,test_cfg test_weights test_gradients test_kernels)
+
 test: all $(TESTS)
-	@./tests/run_tests.sh $(TESTS)
+	@$(MAKE) --no-print-directory SANITIZER=address $(SANITIZED_TESTS)
+	@./tests/run_tests.sh $(TESTS) $(SANITIZED_TESTS)
 
 bench: all $(BENCHES)
 	@for b in $(BENCHES); do echo "== $$b"; $$b || exit 1; done

@@ -78,6 +78,10 @@ void gcam_net_free(gcam_net *net);
  * variances. The same seed gives the same weights everywhere. */
 void gcam_net_init_weights(network *dn, uint64_t seed);
 
+/* Frees a Darknet network completely: free_network plus what it leaks (workspace,
+ * seen, t, cost, steps, scales, softmax losses). For networks parsed by Darknet directly. */
+void gcam_network_free(network *dn);
+
 /* The [gcam] value for key, or NULL. */
 const gcam_setting *gcam_net_setting(const gcam_net *net, const char *key);
 

@@ -392,16 +392,18 @@ static int check_layer(cfg_ctx *cx, const cfg_section *s, section_kind kind, int
         if (in.outputs <= 0 || in.outputs % groups)
             return fail_layer(cx, s, index, "groups=%ld must divide its %ld inputs", groups,
                               in.outputs);
-        *out = in;
-        break;
+        /* Not an image any more: Darknet refuses image layers after it. */
+        out->h = out->w = out->c = 0;
+        out->outputs = in.outputs;
+        return 0;
     }
     case SEC_COST:
     case SEC_DROPOUT:
     case SEC_BATCHNORM:
         if (index == 0 || in.outputs <= 0)
             return fail_layer(cx, s, index, "cannot be the first layer%s", 0, 0);
-        *out = in;
-        break;
+        *out = in; /* may be a flat vector, e.g. [cost] after [softmax] */
+        return 0;
     case SEC_ROUTE: {
         const cfg_option *o = cfg_find(s, "layers");
         if (!o) return fail_layer(cx, s, index, "needs layers=%s", 0, 0);

@@ -119,10 +119,11 @@ int gcam_net_load(gcam_net **out, const char *cfg_path, const gcam_load_options 
     complete_batchnorm_layers(dn);
 
     int n_layers = options->weights_layers;
-    if (n_layers > dn->n)
-        return gcam_net_free(net),
-               gcam_fail(err, "-weights_layers %d: the network has only %d layers", n_layers,
-                         dn->n);
+    if (n_layers > dn->n) {
+        gcam_fail(err, "-weights_layers %d: the network has only %d layers", n_layers, dn->n);
+        gcam_net_free(net);
+        return -1;
+    }
     if (options->weights) {
         if (gcam_weights_load(dn, options->weights, n_layers, err)) {
             gcam_net_free(net);
@@ -140,21 +141,23 @@ int gcam_net_load(gcam_net **out, const char *cfg_path, const gcam_load_options 
     return 0;
 }
 
+void gcam_network_free(network *dn) {
+    if (!dn) return;
+    /* What Darknet's free_network leaves behind (see darknet.md, trap 7). */
+    for (int i = 0; i < dn->n; ++i)
+        if (dn->layers[i].type == SOFTMAX) free(dn->layers[i].loss);
+    free(dn->seen);
+    free(dn->t);
+    free(dn->cost);
+    free(dn->workspace);
+    free(dn->steps);
+    free(dn->scales);
+    free_network(dn);
+}
+
 void gcam_net_free(gcam_net *net) {
     if (!net) return;
-    network *dn = net->dn;
-    if (dn) {
-        /* What Darknet's free_network leaves behind (see darknet.md, trap 7). */
-        for (int i = 0; i < dn->n; ++i)
-            if (dn->layers[i].type == SOFTMAX) free(dn->layers[i].loss);
-        free(dn->seen);
-        free(dn->t);
-        free(dn->cost);
-        free(dn->workspace);
-        free(dn->steps);
-        free(dn->scales);
-        free_network(dn);
-    }
+    gcam_network_free(net->dn);
     for (int i = 0; i < net->n_settings; ++i) {
         free(net->settings[i].key);
         free(net->settings[i].value);

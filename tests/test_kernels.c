@@ -1,0 +1,171 @@
+/* Our optimised primitives against naive reference loops written from the definitions:
+ * convolution forward (every size/stride/pad/group combination our cfgs use, including
+ * the 1x1 stride-2 case that Darknet gets wrong), col2im as the exact adjoint of im2col,
+ * and one SGD step of conv and connected layers against Darknet's update rule
+ * (darknet.md): U -= decay*B*W; W += lr/B*U; U *= momentum; biases/scales without decay. */
+#include "check.h"
+#include "darknet_internal.h"
+#include "kernels.h"
+#include "testutil.h"
+
+/* out (n, oh, ow) of one image: direct sum over the receptive field, in double. */
+static void naive_conv(const float *in, int c, int h, int w, const float *weights, int n, int size,
+                       int stride, int pad, int groups, double *out) {
+    int oh = (h + 2 * pad - size) / stride + 1, ow = (w + 2 * pad - size) / stride + 1;
+    int cg = c / groups, ng = n / groups;
+    for (int f = 0; f < n; ++f)
+        for (int y = 0; y < oh; ++y)
+            for (int x = 0; x < ow; ++x) {
+                double sum = 0;
+                int g = f / ng;
+                for (int k = 0; k < cg; ++k)
+                    for (int i = 0; i < size; ++i)
+                        for (int j = 0; j < size; ++j) {
+                            int iy = y * stride - pad + i, ix = x * stride - pad + j;
+                            if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                            sum +=
+                                (double)weights[((size_t)f * cg + k) * size * size + i * size + j] *
+                                in[((size_t)(g * cg + k) * h + iy) * w + ix];
+                        }
+                out[((size_t)f * oh + y) * ow + x] = sum;
+            }
+}
+
+static void check_conv_forward(int c, int hw, int n, int size, int stride, int pad, int groups) {
+    char text[512];
+    snprintf(text, sizeof text,
+             "[net]\nbatch=2\nheight=%d\nwidth=%d\nchannels=%d\n[convolutional]\nfilters=%d\n"
+             "size=%d\nstride=%d\npadding=%d\ngroups=%d\nactivation=linear\n",
+             hw, hw, c, n, size, stride, pad, groups);
+    char *path = temp_cfg(text);
+    gcam_error err;
+    gcam_load_options opt = gcam_load_options_default();
+    opt.kernels = GCAM_KERNELS_FAST;
+    gcam_net *net;
+    if (gcam_net_load(&net, path, &opt, &err)) {
+        CHECK(0, "%s", err.message);
+        return;
+    }
+    network *dn = net->dn;
+    layer *l = &dn->layers[0];
+    gcam_rng rng = gcam_rng_init(9, (uint64_t)(size * 100 + stride * 10 + pad));
+    fill_uniform(&rng, l->weights, (size_t)l->nweights, -1, 1);
+    fill_uniform(&rng, l->biases, (size_t)n, -1, 1);
+    float *input = malloc(sizeof(float) * (size_t)dn->inputs * 2);
+    fill_uniform(&rng, input, (size_t)dn->inputs * 2, -1, 1);
+    const float *out = gcam_net_predict(net, input, 2);
+    size_t per_image = (size_t)l->outputs, spatial = (size_t)l->out_h * l->out_w;
+    double *ref = malloc(sizeof(double) * per_image);
+    double worst = 0;
+    for (int b = 0; b < 2; ++b) {
+        naive_conv(input + (size_t)b * dn->inputs, c, hw, hw, l->weights, n, size, stride, pad,
+                   groups, ref);
+        for (size_t i = 0; i < per_image; ++i) {
+            double expect = ref[i] + l->biases[i / spatial];
+            worst = fmax(worst, fabs(out[b * per_image + i] - expect));
+        }
+    }
+    /* float32 sums of up to c*size*size products of values in [-1, 1] */
+    CHECK(worst < 1e-4, "conv c=%d %dx%d stride %d pad %d groups %d: max error %g", c, size, size,
+          stride, pad, groups, worst);
+    free(ref);
+    free(input);
+    gcam_net_free(net);
+    unlink(path);
+    free(path);
+}
+
+/* <im2col(x), y> must equal <x, col2im(y)> for random x, y. */
+static void check_adjoint(int c, int h, int w, int size, int stride, int pad) {
+    int oh = (h + 2 * pad - size) / stride + 1, ow = (w + 2 * pad - size) / stride + 1;
+    size_t in_n = (size_t)c * h * w, col_n = (size_t)c * size * size * oh * ow;
+    float *x = malloc(sizeof(float) * in_n), *y = malloc(sizeof(float) * col_n);
+    float *col = malloc(sizeof(float) * col_n), *back = calloc(in_n, sizeof(float));
+    gcam_rng rng = gcam_rng_init(3, (uint64_t)(size * 7 + stride));
+    fill_uniform(&rng, x, in_n, -1, 1);
+    fill_uniform(&rng, y, col_n, -1, 1);
+    im2col(x, c, h, w, size, stride, pad, col);
+    col2im_add(y, c, h, w, size, stride, pad, back);
+    double lhs = 0, rhs = 0;
+    for (size_t i = 0; i < col_n; ++i) lhs += (double)col[i] * y[i];
+    for (size_t i = 0; i < in_n; ++i) rhs += (double)x[i] * back[i];
+    CHECK(fabs(lhs - rhs) < 1e-3 * (1 + fabs(lhs)), "im2col/col2im not adjoint: %g vs %g", lhs,
+          rhs);
+    free(x);
+    free(y);
+    free(col);
+    free(back);
+}
+
+static void check_sgd(LAYER_TYPE type) {
+    const char *text = type == CONVOLUTIONAL
+                           ? "[net]\nbatch=2\nsubdivisions=1\nheight=5\nwidth=5\nchannels=2\n"
+                             "[convolutional]\nbatch_normalize=1\nfilters=3\nsize=3\n"
+                             "learning_rate=0.5\n"
+                           : "[net]\nbatch=2\nheight=5\nwidth=5\nchannels=2\n"
+                             "[connected]\noutput=4\nbatch_normalize=1\n";
+    char *path = temp_cfg(text);
+    gcam_error err;
+    gcam_load_options opt = gcam_load_options_default();
+    opt.kernels = GCAM_KERNELS_FAST;
+    gcam_net *net;
+    if (gcam_net_load(&net, path, &opt, &err)) {
+        CHECK(0, "%s", err.message);
+        return;
+    }
+    layer *l = &net->dn->layers[0];
+    size_t nw = type == CONVOLUTIONAL ? (size_t)l->nweights : (size_t)l->inputs * l->outputs;
+    size_t nb = (size_t)(type == CONVOLUTIONAL ? l->n : l->outputs);
+    gcam_rng rng = gcam_rng_init(11, (uint64_t)type);
+    float *arrays[6] = {l->weights,      l->weight_updates, l->biases,
+                        l->bias_updates, l->scales,         l->scale_updates};
+    size_t counts[6] = {nw, nw, nb, nb, nb, nb};
+    float *saved[6];
+    for (int k = 0; k < 6; ++k) {
+        fill_uniform(&rng, arrays[k], counts[k], -1, 1);
+        saved[k] = malloc(sizeof(float) * counts[k]);
+        memcpy(saved[k], arrays[k], sizeof(float) * counts[k]);
+    }
+    update_args a = {0};
+    a.batch = 2;
+    a.learning_rate = 0.1f;
+    a.momentum = 0.9f;
+    a.decay = 0.01f;
+    l->update(*l, a);
+    double lr = a.learning_rate * l->learning_rate_scale, B = a.batch, worst = 0;
+    for (int k = 0; k < 6; k += 2) {
+        double decay = k == 0 ? a.decay : 0;
+        for (size_t i = 0; i < counts[k]; ++i) {
+            double u = saved[k + 1][i] - decay * B * saved[k][i];
+            double w = saved[k][i] + lr / B * u;
+            worst = fmax(worst, fabs(w - arrays[k][i]));
+            worst = fmax(worst, fabs(a.momentum * u - arrays[k + 1][i]));
+        }
+    }
+    CHECK(worst < 1e-6, "%s SGD step differs from the rule by %g",
+          type == CONVOLUTIONAL ? "conv" : "connected", worst);
+    for (int k = 0; k < 6; ++k) free(saved[k]);
+    gcam_net_free(net);
+    unlink(path);
+    free(path);
+}
+
+int main(void) {
+    check_conv_forward(3, 9, 4, 3, 1, 1, 1);
+    check_conv_forward(3, 9, 4, 3, 2, 1, 1);
+    check_conv_forward(4, 8, 6, 1, 1, 0, 1);
+    check_conv_forward(4, 8, 6, 1, 2, 0, 1); /* Darknet ignores the stride here */
+    check_conv_forward(4, 7, 8, 3, 1, 1, 2);
+    check_conv_forward(8, 7, 8, 3, 2, 1, 8); /* depthwise */
+    check_conv_forward(2, 11, 3, 5, 2, 0, 1);
+    check_conv_forward(2, 10, 3, 7, 2, 3, 1);
+    check_conv_forward(3, 6, 2, 2, 2, 1, 1);
+    check_adjoint(3, 9, 9, 3, 1, 1);
+    check_adjoint(3, 9, 8, 3, 2, 1);
+    check_adjoint(2, 11, 11, 5, 2, 0);
+    check_adjoint(2, 10, 10, 7, 2, 3);
+    check_adjoint(4, 6, 6, 1, 2, 0);
+    check_sgd(CONVOLUTIONAL);
+    check_sgd(CONNECTED);
+    return check_summary("test_kernels");
+}
