@@ -69,7 +69,7 @@ SANITIZED_TESTS := $(addprefix build-address/tests/,test_cfg test_weights test_g
 
 test: all $(TESTS)
 	@$(MAKE) --no-print-directory SANITIZER=address $(SANITIZED_TESTS)
-	@./tests/run_tests.sh $(TESTS) $(SANITIZED_TESTS)
+	@./tests/run_tests.sh $(TESTS) $(wildcard tests/test_*.sh) $(SANITIZED_TESTS)
 
 bench: all $(BENCHES)
 	@for b in $(BENCHES); do echo "== $$b"; $$b || exit 1; done

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Command-line behaviour of gcam-predict and gcam-init: help, argument errors, labels
+# from a .data file, the .npy output, and bad files (each reported, non-zero exit).
+set -u
+cd "$(dirname "$0")/.."
+passed=0; failed=0
+check() { # check NAME COMMAND-STATUS-OK
+  if [ "$2" = 0 ]; then passed=$((passed+1)); else failed=$((failed+1)); echo "FAIL $1"; fi
+}
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+predict=./bin/gcam-predict; init=./bin/gcam-init
+dog=/usr/share/darknet/data/dog.jpg; eagle=/usr/share/darknet/data/eagle.jpg
+
+cat > "$work/net.cfg" <<CFG
+[net]
+batch=1
+height=32
+width=32
+channels=3
+[gcam]
+saliency=0
+[convolutional]
+batch_normalize=1
+filters=8
+size=3
+stride=2
+pad=1
+activation=leaky
+[convolutional]
+filters=4
+size=1
+activation=linear
+[avgpool]
+[softmax]
+CFG
+printf 'alpha\nbeta\ngamma\ndelta\n' > "$work/labels.txt"
+printf 'classes = 4\nlabels = %s\ntop = 2\n' "$work/labels.txt" > "$work/net.data"
+
+$predict --help | grep -q "usage: gcam-predict"; check "predict --help" $?
+$init --help | grep -q "usage: gcam-init"; check "init --help" $?
+$predict >/dev/null 2>&1; [ $? = 2 ]; check "predict without arguments exits 2" $?
+$predict a b c -frobnicate 2>&1 | grep -q "unknown option -frobnicate"; check "unknown option named" $?
+
+$init "$work/net.cfg" "$work/w1.weights" -seed 7; check "init writes weights" $?
+$init "$work/net.cfg" "$work/w2.weights" -seed 7
+cmp -s "$work/w1.weights" "$work/w2.weights"; check "init is reproducible from its seed" $?
+
+out=$($predict "$work/net.cfg" "$work/w1.weights" "$dog" "$eagle" -data "$work/net.data" -probs "$work/p.npy")
+check "predict exits 0" $?
+[ "$(echo "$out" | grep -c '%')" = 4 ]; check "top= from the .data file gives 2 lines per image" $?
+echo "$out" | grep -qE '%  (alpha|beta|gamma|delta)$'; check "labels printed" $?
+python3 - "$work/p.npy" <<'PY'; check "probs .npy: header, shape [2][4], rows sum to 1" $?
+import struct, sys
+b = open(sys.argv[1], 'rb').read()
+assert b[:6] == b'\x93NUMPY' and b[6] == 1
+n = struct.unpack('<H', b[8:10])[0]
+header = b[10:10 + n].decode()
+assert (10 + n) % 64 == 0 and header.endswith('\n')
+assert "'descr': '<f4'" in header and "'shape': (2, 4)" in header, header
+vals = struct.unpack('<8f', b[10 + n:])
+assert len(b) == 10 + n + 32
+for r in range(2):
+    assert abs(sum(vals[4 * r:4 * r + 4]) - 1) < 1e-5
+PY
+
+head -c 200 "$dog" > "$work/broken.jpg"
+err=$($predict "$work/net.cfg" "$work/w1.weights" "$dog" "$work/broken.jpg" "$work/missing.png" 2>&1 >/dev/null)
+status=$?
+[ $status = 1 ]; check "unreadable images give exit status 1" $?
+echo "$err" | grep -q "broken.jpg: cannot decode"; check "corrupt image named" $?
+echo "$err" | grep -q "missing.png: cannot open"; check "missing image named" $?
+echo "$err" | grep -q "2 of 3 images"; check "failures counted" $?
+
+head -c 100 "$work/w1.weights" > "$work/short.weights"
+err=$($predict "$work/net.cfg" "$work/short.weights" "$dog" 2>&1); [ $? = 1 ]; check "truncated weights exit 1" $?
+echo "$err" | grep -q "short.weights: weights do not fit this cfg: expected"; check "truncated weights explained" $?
+sed 's/stride=2/stride=zero/' "$work/net.cfg" > "$work/bad.cfg"
+err=$($predict "$work/bad.cfg" "$work/w1.weights" "$dog" 2>&1); [ $? = 1 ]; check "bad cfg exits 1" $?
+echo "$err" | grep -q "bad.cfg:12: \[convolutional\] stride=zero"; check "bad cfg value located" $?
+err=$($predict "$work/nope.cfg" "$work/w1.weights" "$dog" 2>&1); [ $? = 1 ]; check "missing cfg exits 1" $?
+echo "$err" | grep -q "nope.cfg: cannot open cfg"; check "missing cfg named" $?
+
+echo "test_cli: $passed passed, $failed failed"
+[ "$failed" = 0 ]
