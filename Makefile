@@ -23,7 +23,7 @@ BUILD := build-$(SANITIZER)
 endif
 
 # Debian packages the build and tests need; `make deps` installs the missing ones.
-DEB_PACKAGES := darknet libopenblas-dev libstb-dev valgrind clang-format
+DEB_PACKAGES := darknet libopenblas-dev libstb-dev dataset-fashion-mnist valgrind clang-format
 
 LIB_SRC := $(wildcard src/*.c)
 LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/lib/%.o)
@@ -32,7 +32,7 @@ PROGRAMS := $(patsubst src/cli/%.c,$(BIN)/%,$(wildcard src/cli/*.c))
 TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/bench_*.c))
 
-.PHONY: all deps test bench run format clean
+.PHONY: all deps data test bench run format clean
 all: deps-check $(LIB) $(PROGRAMS)
 
 # deps-check is cheap when everything is installed, so every entry point can depend on it.
@@ -67,6 +67,14 @@ $(BUILD)/bench/%: bench/%.c $(LIB)
 # The core-path tests also run under AddressSanitizer, LeakSanitizer and UBSan.
 SANITIZED_TESTS := $(addprefix build-address/tests/,test_cfg test_weights test_gradients test_kernels)
 
+# The built-in data set: Fashion-MNIST as PNG files with Darknet lists (scripts/make_fmnist.sh).
+data: deps-check $(BUILD)/fmnist_to_png
+	@./scripts/make_fmnist.sh
+
+$(BUILD)/fmnist_to_png: scripts/fmnist_to_png.c | deps-check
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< -o $@
+
 test: all $(TESTS)
 	@$(MAKE) --no-print-directory SANITIZER=address $(SANITIZED_TESTS)
 	@./tests/run_tests.sh $(TESTS) $(wildcard tests/test_*.sh) $(SANITIZED_TESTS)
@@ -74,7 +82,7 @@ test: all $(TESTS)
 bench: all $(BENCHES)
 	@for b in $(BENCHES); do echo "== $$b"; $$b || exit 1; done
 
-run: all
+run: all data
 	./scripts/run_main.sh
 
 format:

@@ -64,6 +64,7 @@ typedef struct gcam_net {
     int n_settings;
     int classes;      /* outputs of the last layer */
     int logits_layer; /* index of the layer whose output is the pre-softmax score */
+    int flip;         /* [net] flip= (default 1): random horizontal flips in training */
 } gcam_net;
 
 /* Loads a network: validates the cfg, strips [gcam], lets Darknet parse the rest at the

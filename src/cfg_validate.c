@@ -89,6 +89,8 @@ static const key_spec net_keys[] = {{"batch", KEY_INT, 1, 1 << 20, NULL},
                                     {"scales", KEY_FLOAT_LIST, 0, BIG, NULL},
                                     {"gamma", KEY_FLOAT, -BIG, BIG, NULL},
                                     {"max_batches", KEY_INT, 0, BIG, NULL},
+                                    /* read by gcam; Darknet's classifier always flips */
+                                    {"flip", KEY_INT, 0, 1, NULL},
                                     END};
 
 static const key_spec conv_keys[] = {{"filters", KEY_INT, 1, 1 << 16, NULL},

@@ -25,6 +25,7 @@ void forward_avgpool_layer(const layer l, network net);
 void backward_avgpool_layer(const layer l, network net);
 void forward_maxpool_layer(const layer l, network net);
 void backward_maxpool_layer(const layer l, network net);
+void forward_dropout_layer(layer l, network net);
 void backward_dropout_layer(layer l, network net);
 
 void gemm(int TA, int TB, int M, int N, int K, float ALPHA, float *A, int lda, float *B, int ldb,

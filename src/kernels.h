@@ -11,6 +11,7 @@
 #define GCAM_KERNELS_H
 
 #include <darknet.h>
+#include <stdint.h>
 
 /* Darknet's normalisation epsilons: the forward pass divides by sqrt(var) + 1e-6. Our
  * backward is the exact derivative of that forward. */
@@ -24,12 +25,14 @@ void act_forward(float *x, size_t n, ACTIVATION a);
 void act_backward(const float *y, size_t n, ACTIVATION a, float *delta);
 
 /* Column buffer for a convolution: im (channels, height, width) ->
- * col (channels * ksize * ksize, out_h * out_w), zero outside the image. */
+ * col (channels * ksize * ksize, out_h * out_w), zero outside the image. Rows of col are
+ * col_ld floats apart (col_ld >= out_h * out_w), so that several images' columns can sit
+ * side by side in one matrix. */
 void im2col(const float *im, int channels, int height, int width, int ksize, int stride, int pad,
-            float *col);
+            float *col, size_t col_ld);
 /* Adjoint of im2col: im += scatter of col. */
-void col2im_add(const float *col, int channels, int height, int width, int ksize, int stride,
-                int pad, float *im);
+void col2im_add(const float *col, size_t col_ld, int channels, int height, int width, int ksize,
+                int stride, int pad, float *im);
 
 /* Batch norm over x (batch, channels, spatial) in place, then scale and shift.
  * Training: batch mean and unbiased variance into mean/variance, x_norm saved, rolling
@@ -55,3 +58,9 @@ void fast_backward_batchnorm(layer l, network net);
 /* Dropout backward that is the identity in inference, where Darknet would apply the
  * stale mask of the last training forward. Training defers to Darknet. */
 void fast_backward_dropout(layer l, network net);
+
+/* Dropout forward with a mask drawn from gcam's generator, seeded by (the run's seed,
+ * images seen, layer index) instead of Darknet's global rand(). */
+void fast_forward_dropout(layer l, network net);
+/* The run's seed for dropout masks (default 0). */
+void gcam_kernels_set_seed(uint64_t seed);

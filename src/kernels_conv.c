@@ -5,9 +5,11 @@
  * A 1x1, stride-1, unpadded convolution reads the input directly as its column buffer.
  * Input gradients are added into net.delta (Darknet stores over it for 1x1 layers,
  * which erases gradients that a later shortcut or route already put there). */
+#include "error.h"
 #include "kernels.h"
 
 #include <cblas.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Range [lo, hi) of output positions o with 0 <= o*stride - pad + k < size. */
@@ -21,7 +23,7 @@ static void valid_range(int out, int size, int stride, int pad, int k, int *lo, 
 }
 
 void im2col(const float *im, int channels, int height, int width, int ksize, int stride, int pad,
-            float *col) {
+            float *col, size_t col_ld) {
     int out_h = (height + 2 * pad - ksize) / stride + 1;
     int out_w = (width + 2 * pad - ksize) / stride + 1;
     for (int c = 0; c < channels; ++c) {
@@ -30,7 +32,7 @@ void im2col(const float *im, int channels, int height, int width, int ksize, int
             int oh_lo, oh_hi;
             valid_range(out_h, height, stride, pad, ki, &oh_lo, &oh_hi);
             for (int kj = 0; kj < ksize; ++kj) {
-                float *row = col + ((size_t)(c * ksize + ki) * ksize + kj) * out_h * out_w;
+                float *row = col + ((size_t)(c * ksize + ki) * ksize + kj) * col_ld;
                 int ow_lo, ow_hi;
                 valid_range(out_w, width, stride, pad, kj, &ow_lo, &ow_hi);
                 memset(row, 0, sizeof(float) * (size_t)oh_lo * out_w);
@@ -54,8 +56,8 @@ void im2col(const float *im, int channels, int height, int width, int ksize, int
     }
 }
 
-void col2im_add(const float *col, int channels, int height, int width, int ksize, int stride,
-                int pad, float *im) {
+void col2im_add(const float *col, size_t col_ld, int channels, int height, int width, int ksize,
+                int stride, int pad, float *im) {
     int out_h = (height + 2 * pad - ksize) / stride + 1;
     int out_w = (width + 2 * pad - ksize) / stride + 1;
     for (int c = 0; c < channels; ++c) {
@@ -64,7 +66,7 @@ void col2im_add(const float *col, int channels, int height, int width, int ksize
             int oh_lo, oh_hi;
             valid_range(out_h, height, stride, pad, ki, &oh_lo, &oh_hi);
             for (int kj = 0; kj < ksize; ++kj) {
-                const float *row = col + ((size_t)(c * ksize + ki) * ksize + kj) * out_h * out_w;
+                const float *row = col + ((size_t)(c * ksize + ki) * ksize + kj) * col_ld;
                 int ow_lo, ow_hi;
                 valid_range(out_w, width, stride, pad, kj, &ow_lo, &ow_hi);
                 for (int oh = oh_lo; oh < oh_hi; ++oh) {
@@ -104,25 +106,173 @@ static int reads_input_directly(const layer *l) {
     return l->size == 1 && l->stride == 1 && l->pad == 0;
 }
 
-void fast_forward_convolutional(layer l, network net) {
-    int m = l.n / l.groups;                   /* filters per group */
-    int k = l.size * l.size * l.c / l.groups; /* column rows */
-    int spatial = l.out_h * l.out_w;          /* column width */
-    size_t in_group = (size_t)l.c / l.groups * l.h * l.w;
-    for (int b = 0; b < l.batch; ++b) {
-        for (int g = 0; g < l.groups; ++g) {
-            const float *im = net.input + (size_t)(b * l.groups + g) * in_group;
-            const float *col = im;
-            if (!reads_input_directly(&l)) {
-                im2col(im, l.c / l.groups, l.h, l.w, l.size, l.stride, l.pad, net.workspace);
-                col = net.workspace;
+/* ---- batched convolution --------------------------------------------------------------
+ * Many small GEMMs (one per image, a few dozen columns each for late layers or small
+ * images) leave OpenBLAS starved and its threads spinning. For ungrouped layers, the
+ * column matrices of several images are laid side by side, (k, images * spatial), and
+ * multiplied at once. Scratch buffers grow on demand and are kept for the process. */
+
+#define BATCH_TARGET_COLUMNS 4096       /* enough columns for OpenBLAS to run at speed */
+#define BATCH_MAX_COL_FLOATS (8u << 20) /* 32 MB per scratch buffer */
+
+static float *scratch_buffers[2];
+static size_t scratch_sizes[2];
+
+static float *scratch(int which, size_t floats) {
+    if (scratch_sizes[which] < floats) {
+        free(scratch_buffers[which]);
+        scratch_buffers[which] = gcam_xmalloc(sizeof(float) * floats);
+        scratch_sizes[which] = floats;
+    }
+    return scratch_buffers[which];
+}
+
+/* Images per GEMM for layer l: 1 means the per-image path. */
+static int images_per_gemm(const layer *l) {
+    size_t spatial = (size_t)l->out_h * l->out_w, k = (size_t)l->size * l->size * l->c;
+    if (l->groups != 1 || l->batch == 1 || spatial >= BATCH_TARGET_COLUMNS) return 1;
+    size_t by_columns = BATCH_TARGET_COLUMNS / spatial,
+           by_memory = BATCH_MAX_COL_FLOATS / (k * spatial);
+    size_t n = by_columns < by_memory ? by_columns : by_memory;
+    if (n > (size_t)l->batch) n = (size_t)l->batch;
+    return n < 1 ? 1 : (int)n;
+}
+
+/* col (k, images * spatial) for images [first, first + images) of net.input. */
+static void gather_columns(const layer *l, const float *input, int first, int images, float *col) {
+    size_t spatial = (size_t)l->out_h * l->out_w, ld = spatial * images;
+    size_t in_image = (size_t)l->c * l->h * l->w;
+    for (int i = 0; i < images; ++i) {
+        const float *im = input + (size_t)(first + i) * in_image;
+        if (reads_input_directly(l)) {
+            for (int c = 0; c < l->c; ++c)
+                memcpy(col + c * ld + i * spatial, im + c * spatial, sizeof(float) * spatial);
+        } else {
+            im2col(im, l->c, l->h, l->w, l->size, l->stride, l->pad, col + i * spatial, ld);
+        }
+    }
+}
+
+static void forward_batched(const layer *l, const network *net, int per_gemm) {
+    int m = l->n, k = l->size * l->size * l->c;
+    size_t spatial = (size_t)l->out_h * l->out_w;
+    for (int first = 0; first < l->batch; first += per_gemm) {
+        int images = l->batch - first < per_gemm ? l->batch - first : per_gemm;
+        size_t ld = spatial * images;
+        float *col = scratch(0, (size_t)k * ld), *out = scratch(1, (size_t)m * ld);
+        gather_columns(l, net->input, first, images, col);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, (int)ld, k, 1.f, l->weights, k,
+                    col, (int)ld, 0.f, out, (int)ld);
+        for (int i = 0; i < images; ++i)
+            for (int f = 0; f < m; ++f)
+                memcpy(l->output + ((size_t)(first + i) * m + f) * spatial,
+                       out + f * ld + i * spatial, sizeof(float) * spatial);
+    }
+}
+
+static void backward_batched(const layer *l, const network *net, int per_gemm) {
+    int m = l->n, k = l->size * l->size * l->c;
+    size_t spatial = (size_t)l->out_h * l->out_w, in_image = (size_t)l->c * l->h * l->w;
+    for (int first = 0; first < l->batch; first += per_gemm) {
+        int images = l->batch - first < per_gemm ? l->batch - first : per_gemm;
+        size_t ld = spatial * images;
+        float *delta = scratch(1, (size_t)m * ld), *col = scratch(0, (size_t)k * ld);
+        for (int i = 0; i < images; ++i)
+            for (int f = 0; f < m; ++f)
+                memcpy(delta + f * ld + i * spatial,
+                       l->delta + ((size_t)(first + i) * m + f) * spatial, sizeof(float) * spatial);
+        if (net->train) {
+            gather_columns(l, net->input, first, images, col);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, k, (int)ld, 1.f, delta, (int)ld,
+                        col, (int)ld, 1.f, l->weight_updates, k);
+        }
+        if (!net->delta) continue;
+        /* col is free again: it receives the column gradient. */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, (int)ld, m, 1.f, l->weights, k,
+                    delta, (int)ld, 0.f, col, (int)ld);
+        for (int i = 0; i < images; ++i) {
+            float *in_delta = net->delta + (size_t)(first + i) * in_image;
+            if (reads_input_directly(l)) {
+                for (int c = 0; c < l->c; ++c) {
+                    const float *src = col + c * ld + i * spatial;
+                    float *dst = in_delta + c * spatial;
+                    for (size_t j = 0; j < spatial; ++j) dst[j] += src[j];
+                }
+            } else {
+                col2im_add(col + i * spatial, ld, l->c, l->h, l->w, l->size, l->stride, l->pad,
+                           in_delta);
             }
-            const float *w = l.weights + (size_t)g * l.nweights / l.groups;
-            float *out = l.output + (size_t)(b * l.groups + g) * m * spatial;
+        }
+    }
+}
+
+/* ---- per-image convolution (grouped layers, large images) ---- */
+
+static void forward_per_image(const layer *l, const network *net) {
+    int m = l->n / l->groups;                     /* filters per group */
+    int k = l->size * l->size * l->c / l->groups; /* column rows */
+    int spatial = l->out_h * l->out_w;            /* column width */
+    size_t in_group = (size_t)l->c / l->groups * l->h * l->w;
+    for (int b = 0; b < l->batch; ++b) {
+        for (int g = 0; g < l->groups; ++g) {
+            const float *im = net->input + (size_t)(b * l->groups + g) * in_group;
+            const float *col = im;
+            if (!reads_input_directly(l)) {
+                im2col(im, l->c / l->groups, l->h, l->w, l->size, l->stride, l->pad, net->workspace,
+                       (size_t)spatial);
+                col = net->workspace;
+            }
+            const float *w = l->weights + (size_t)g * l->nweights / l->groups;
+            float *out = l->output + (size_t)(b * l->groups + g) * m * spatial;
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, spatial, k, 1.f, w, k, col,
                         spatial, 0.f, out, spatial);
         }
     }
+}
+
+static void backward_per_image(const layer *l, const network *net) {
+    int m = l->n / l->groups;
+    int k = l->size * l->size * l->c / l->groups;
+    int spatial = l->out_h * l->out_w;
+    size_t in_group = (size_t)l->c / l->groups * l->h * l->w;
+    for (int b = 0; b < l->batch; ++b) {
+        for (int g = 0; g < l->groups; ++g) {
+            const float *im = net->input + (size_t)(b * l->groups + g) * in_group;
+            const float *delta = l->delta + (size_t)(b * l->groups + g) * m * spatial;
+            const float *w = l->weights + (size_t)g * l->nweights / l->groups;
+            if (net->train) {
+                const float *col = im;
+                if (!reads_input_directly(l)) {
+                    im2col(im, l->c / l->groups, l->h, l->w, l->size, l->stride, l->pad,
+                           net->workspace, (size_t)spatial);
+                    col = net->workspace;
+                }
+                float *dw = l->weight_updates + (size_t)g * l->nweights / l->groups;
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, k, spatial, 1.f, delta,
+                            spatial, col, spatial, 1.f, dw, k);
+            }
+            if (!net->delta) continue;
+            float *in_delta = net->delta + (size_t)(b * l->groups + g) * in_group;
+            if (reads_input_directly(l)) {
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, spatial, m, 1.f, w, k,
+                            delta, spatial, 1.f, in_delta, spatial);
+            } else {
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, spatial, m, 1.f, w, k,
+                            delta, spatial, 0.f, net->workspace, spatial);
+                col2im_add(net->workspace, (size_t)spatial, l->c / l->groups, l->h, l->w, l->size,
+                           l->stride, l->pad, in_delta);
+            }
+        }
+    }
+}
+
+void fast_forward_convolutional(layer l, network net) {
+    int per_gemm = images_per_gemm(&l);
+    if (per_gemm > 1)
+        forward_batched(&l, &net, per_gemm);
+    else
+        forward_per_image(&l, &net);
+    int spatial = l.out_h * l.out_w;
     if (l.batch_normalize)
         bn_forward(&l, net.train, l.output, l.batch, l.out_c, spatial);
     else
@@ -131,44 +281,17 @@ void fast_forward_convolutional(layer l, network net) {
 }
 
 void fast_backward_convolutional(layer l, network net) {
-    int m = l.n / l.groups;
-    int k = l.size * l.size * l.c / l.groups;
     int spatial = l.out_h * l.out_w;
-    size_t in_group = (size_t)l.c / l.groups * l.h * l.w;
     act_backward(l.output, (size_t)l.outputs * l.batch, l.activation, l.delta);
     if (l.batch_normalize)
         bn_backward(&l, net.train, l.delta, l.batch, l.out_c, spatial);
     else if (net.train)
         accumulate_bias_gradient(l.bias_updates, l.delta, l.batch, l.n, spatial);
-
-    for (int b = 0; b < l.batch; ++b) {
-        for (int g = 0; g < l.groups; ++g) {
-            const float *im = net.input + (size_t)(b * l.groups + g) * in_group;
-            const float *delta = l.delta + (size_t)(b * l.groups + g) * m * spatial;
-            const float *w = l.weights + (size_t)g * l.nweights / l.groups;
-            if (net.train) {
-                const float *col = im;
-                if (!reads_input_directly(&l)) {
-                    im2col(im, l.c / l.groups, l.h, l.w, l.size, l.stride, l.pad, net.workspace);
-                    col = net.workspace;
-                }
-                float *dw = l.weight_updates + (size_t)g * l.nweights / l.groups;
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, k, spatial, 1.f, delta,
-                            spatial, col, spatial, 1.f, dw, k);
-            }
-            if (!net.delta) continue;
-            float *in_delta = net.delta + (size_t)(b * l.groups + g) * in_group;
-            if (reads_input_directly(&l)) {
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, spatial, m, 1.f, w, k,
-                            delta, spatial, 1.f, in_delta, spatial);
-            } else {
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, spatial, m, 1.f, w, k,
-                            delta, spatial, 0.f, net.workspace, spatial);
-                col2im_add(net.workspace, l.c / l.groups, l.h, l.w, l.size, l.stride, l.pad,
-                           in_delta);
-            }
-        }
-    }
+    int per_gemm = images_per_gemm(&l);
+    if (per_gemm > 1)
+        backward_batched(&l, &net, per_gemm);
+    else
+        backward_per_image(&l, &net);
 }
 
 /* Darknet's SGD with momentum and decay (see darknet.md), fused into one pass:

@@ -32,6 +32,7 @@ void gcam_kernels_install(network *net, gcam_kernels kernels) {
             l->backward = fast ? fast_backward_batchnorm : backward_batchnorm_layer;
             break;
         case DROPOUT:
+            l->forward = fast ? fast_forward_dropout : forward_dropout_layer;
             l->backward = fast ? fast_backward_dropout : backward_dropout_layer;
             break;
         default:

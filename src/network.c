@@ -115,6 +115,8 @@ int gcam_net_load(gcam_net **out, const char *cfg_path, const gcam_load_options 
     net->dn = dn;
     net->cfg_path = gcam_xstrdup(cfg_path);
     copy_settings(net, &cfg);
+    const cfg_option *flip = cfg_find(&cfg.sections[0], "flip");
+    net->flip = flip ? atoi(flip->value) : 1;
     cfg_free(&cfg);
     complete_batchnorm_layers(dn);
 

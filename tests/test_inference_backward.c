@@ -11,21 +11,20 @@
 
 #define GRAD_TOLERANCE 1e-2
 
-static const char
-    cfg_text[] =
-        "[net]\nbatch=2\nheight=10\nwidth=10\nchannels=3\n"
-        "[convolutional]\nbatch_normalize=1\nfilters=8\nsize=3\npad=1\nactivation=logistic\n" /* 0
-                                                                                               */
-        "[convolutional]\nbatch_normalize=1\nfilters=4\nsize=1\nactivation=logistic\n"      /* 1 */
-        "[convolutional]\nbatch_normalize=1\nfilters=8\nsize=3\npad=1\nactivation=linear\n" /* 2 */
-        "[shortcut]\nfrom=-3\nactivation=logistic\n"                                        /* 3 */
-        "[convolutional]\nbatch_normalize=1\nfilters=6\nsize=3\nstride=2\npad=1\nactivation="
-        "logistic\n"                                                                   /* 4 */
-        "[convolutional]\nbatch_normalize=1\nfilters=6\nsize=1\nactivation=logistic\n" /* 5 */
-        "[route]\nlayers=-1,-2\n"                                                      /* 6 */
-        "[convolutional]\nfilters=5\nsize=1\nactivation=linear\n"                      /* 7 */
-        "[avgpool]\n"                                                                  /* 8 */
-        "[softmax]\n";                                                                 /* 9 */
+static const char cfg_text[] =
+    "[net]\nbatch=2\nheight=10\nwidth=10\nchannels=3\n"
+    "[convolutional]\nbatch_normalize=1\nfilters=8\nsize=3\npad=1\nactivation=logistic\n" /* 0
+                                                                                           */
+    "[convolutional]\nbatch_normalize=1\nfilters=4\nsize=1\nactivation=logistic\n"        /* 1 */
+    "[convolutional]\nbatch_normalize=1\nfilters=8\nsize=3\npad=1\nactivation=linear\n"   /* 2 */
+    "[shortcut]\nfrom=-3\nactivation=logistic\n"                                          /* 3 */
+    "[convolutional]\nbatch_normalize=1\nfilters=6\nsize=3\nstride=2\npad=1\nactivation="
+    "logistic\n"                                                                   /* 4 */
+    "[convolutional]\nbatch_normalize=1\nfilters=6\nsize=1\nactivation=logistic\n" /* 5 */
+    "[route]\nlayers=-1,-2\n"                                                      /* 6 */
+    "[convolutional]\nfilters=5\nsize=1\nactivation=linear\n"                      /* 7 */
+    "[avgpool]\n"                                                                  /* 8 */
+    "[softmax]\n";                                                                 /* 9 */
 
 /* Forward of layers [from, n) in inference mode, reading layer from-1's output. */
 static void forward_from(network *dn, int from) {

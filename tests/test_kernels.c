@@ -75,17 +75,20 @@ static void check_conv_forward(int c, int hw, int n, int size, int stride, int p
     free(path);
 }
 
-/* <im2col(x), y> must equal <x, col2im(y)> for random x, y. */
-static void check_adjoint(int c, int h, int w, int size, int stride, int pad) {
+/* <im2col(x), y> must equal <x, col2im(y)> for random x, y; rows of the column matrix
+ * are `gap` floats longer than one image's columns, as when images sit side by side. */
+static void check_adjoint(int c, int h, int w, int size, int stride, int pad, int gap) {
     int oh = (h + 2 * pad - size) / stride + 1, ow = (w + 2 * pad - size) / stride + 1;
-    size_t in_n = (size_t)c * h * w, col_n = (size_t)c * size * size * oh * ow;
+    size_t ld = (size_t)oh * ow + gap;
+    size_t in_n = (size_t)c * h * w, col_n = (size_t)c * size * size * ld;
     float *x = malloc(sizeof(float) * in_n), *y = malloc(sizeof(float) * col_n);
     float *col = malloc(sizeof(float) * col_n), *back = calloc(in_n, sizeof(float));
     gcam_rng rng = gcam_rng_init(3, (uint64_t)(size * 7 + stride));
     fill_uniform(&rng, x, in_n, -1, 1);
     fill_uniform(&rng, y, col_n, -1, 1);
-    im2col(x, c, h, w, size, stride, pad, col);
-    col2im_add(y, c, h, w, size, stride, pad, back);
+    memset(col, 0, sizeof(float) * col_n); /* the gap columns stay 0 */
+    im2col(x, c, h, w, size, stride, pad, col, ld);
+    col2im_add(y, ld, c, h, w, size, stride, pad, back);
     double lhs = 0, rhs = 0;
     for (size_t i = 0; i < col_n; ++i) lhs += (double)col[i] * y[i];
     for (size_t i = 0; i < in_n; ++i) rhs += (double)x[i] * back[i];
@@ -160,11 +163,13 @@ int main(void) {
     check_conv_forward(2, 11, 3, 5, 2, 0, 1);
     check_conv_forward(2, 10, 3, 7, 2, 3, 1);
     check_conv_forward(3, 6, 2, 2, 2, 1, 1);
-    check_adjoint(3, 9, 9, 3, 1, 1);
-    check_adjoint(3, 9, 8, 3, 2, 1);
-    check_adjoint(2, 11, 11, 5, 2, 0);
-    check_adjoint(2, 10, 10, 7, 2, 3);
-    check_adjoint(4, 6, 6, 1, 2, 0);
+    check_adjoint(3, 9, 9, 3, 1, 1, 0);
+    check_adjoint(3, 9, 8, 3, 2, 1, 0);
+    check_adjoint(2, 11, 11, 5, 2, 0, 0);
+    check_adjoint(2, 10, 10, 7, 2, 3, 0);
+    check_adjoint(4, 6, 6, 1, 2, 0, 0);
+    check_adjoint(3, 9, 9, 3, 1, 1, 17);
+    check_adjoint(2, 10, 10, 7, 2, 3, 5);
     check_sgd(CONVOLUTIONAL);
     check_sgd(CONNECTED);
     return check_summary("test_kernels");

@@ -1,0 +1,269 @@
+/* Threaded, double-buffered batch loading (see loader.h). One job (a batch) is in
+ * flight at a time: workers claim its samples one by one under a mutex, the last one
+ * to finish signals the trainer. */
+#include "loader.h"
+
+#include "error.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NO_BATCH (-1)
+
+struct gcam_loader {
+    gcam_loader_config cfg;
+    int classes;
+    size_t image_floats;
+    gcam_batch slots[2];
+    pthread_t *threads;
+    pthread_mutex_t mutex;
+    pthread_cond_t work_ready, job_finished;
+    /* the job in flight */
+    int job_slot, job_next, job_done, job_n, job_active, shutdown;
+    int64_t *job_positions; /* (batch) sequence position of each sample */
+    /* permutations of the two most recent epochs */
+    int64_t perm_epoch[2];
+    int *perm[2];
+    /* unreadable images */
+    unsigned char *bad; /* (N) 1 once an image failed */
+    int bad_count, bad_limit;
+};
+
+static void batch_init(gcam_batch *b, int capacity, size_t image_floats, int classes) {
+    memset(b, 0, sizeof *b);
+    b->index = NO_BATCH;
+    b->x = gcam_xcalloc((size_t)capacity * image_floats, sizeof(float));
+    b->truth = gcam_xcalloc((size_t)capacity * classes, sizeof(float));
+    b->labels = gcam_xcalloc((size_t)capacity, sizeof(int));
+    b->sample_ids = gcam_xcalloc((size_t)capacity, sizeof(int));
+    b->warps = gcam_xcalloc((size_t)capacity, sizeof(gcam_warp));
+    b->src_w = gcam_xcalloc((size_t)capacity, sizeof(int));
+    b->src_h = gcam_xcalloc((size_t)capacity, sizeof(int));
+}
+
+static void batch_free(gcam_batch *b) {
+    free(b->x);
+    free(b->truth);
+    free(b->labels);
+    free(b->sample_ids);
+    free(b->warps);
+    free(b->src_w);
+    free(b->src_h);
+}
+
+/* Permutation of epoch e, from a generator of its own. Main thread only. */
+static const int *epoch_permutation(gcam_loader *l, int64_t epoch) {
+    for (int k = 0; k < 2; ++k)
+        if (l->perm_epoch[k] == epoch) return l->perm[k];
+    int k = l->perm_epoch[0] < l->perm_epoch[1] ? 0 : 1; /* replace the older */
+    int n = l->cfg.data->n, *p = l->perm[k];
+    for (int i = 0; i < n; ++i) p[i] = i;
+    gcam_rng rng = gcam_rng_init(l->cfg.seed ^ 0x5eed5eed5eedULL, (uint64_t)epoch);
+    for (int i = n - 1; i > 0; --i) {
+        int j = (int)(gcam_rng_next(&rng) % (uint32_t)(i + 1));
+        int t = p[i];
+        p[i] = p[j];
+        p[j] = t;
+    }
+    l->perm_epoch[k] = epoch;
+    return p;
+}
+
+/* Loads sample `slot_i` of the job into its slot. Runs on a worker, without the lock
+ * except around the shared bad-image table. */
+static void load_sample(gcam_loader *l, gcam_batch *b, int slot_i, int64_t position, int first_id) {
+    const gcam_dataset *ds = l->cfg.data;
+    const gcam_augment_config *aug = &l->cfg.augment;
+    int n = ds->n;
+    int64_t epoch = position / n;
+    gcam_image im = {0};
+    gcam_error err;
+    int id = first_id;
+    for (int attempt = 0; attempt < n; ++attempt, id = (id + 1) % n) {
+        pthread_mutex_lock(&l->mutex);
+        int known_bad = l->bad[id];
+        pthread_mutex_unlock(&l->mutex);
+        if (known_bad) continue;
+        if (gcam_image_load(&im, ds->paths[id], aug->c, &err) == 0) break;
+        pthread_mutex_lock(&l->mutex);
+        if (!l->bad[id]) {
+            l->bad[id] = 1;
+            ++l->bad_count;
+            fprintf(stderr, "gcam: skipping unreadable image (%d so far): %s\n", l->bad_count,
+                    err.message);
+        }
+        pthread_mutex_unlock(&l->mutex);
+    }
+    float *x = b->x + (size_t)slot_i * l->image_floats;
+    if (!im.data) { /* nothing readable at all: the bad-image limit stops the run */
+        memset(x, 0, sizeof(float) * l->image_floats);
+        b->sample_ids[slot_i] = first_id;
+        return;
+    }
+    gcam_rng rng = gcam_rng_init(l->cfg.seed, (uint64_t)epoch * (uint64_t)n + (uint64_t)first_id);
+    if (l->cfg.train) {
+        gcam_warp warp = gcam_augment_draw_warp(aug, im.w, im.h, &rng);
+        gcam_warp_apply(&warp, im.data, im.c, im.w, im.h, x, aug->w, aug->h);
+        gcam_augment_color(aug, x, aug->c, aug->w, aug->h, &rng);
+        b->warps[slot_i] = warp;
+    } else {
+        gcam_image sized;
+        gcam_image_resize(&im, aug->w, aug->h, &sized);
+        memcpy(x, sized.data, sizeof(float) * l->image_floats);
+        gcam_image_free(&sized);
+    }
+    b->src_w[slot_i] = im.w;
+    b->src_h[slot_i] = im.h;
+    b->sample_ids[slot_i] = id;
+    b->labels[slot_i] = ds->labels[id];
+    float *t = b->truth + (size_t)slot_i * l->classes;
+    memset(t, 0, sizeof(float) * l->classes);
+    t[ds->labels[id]] = 1;
+    gcam_image_free(&im);
+}
+
+static void *worker_main(void *arg) {
+    gcam_loader *l = arg;
+    pthread_mutex_lock(&l->mutex);
+    for (;;) {
+        while (!l->shutdown && !(l->job_active && l->job_next < l->job_n))
+            pthread_cond_wait(&l->work_ready, &l->mutex);
+        if (l->shutdown) break;
+        int i = l->job_next++;
+        gcam_batch *b = &l->slots[l->job_slot];
+        int64_t position = l->job_positions[i];
+        int first_id = b->sample_ids[i];
+        pthread_mutex_unlock(&l->mutex);
+        load_sample(l, b, i, position, first_id);
+        pthread_mutex_lock(&l->mutex);
+        if (++l->job_done == l->job_n) {
+            l->job_active = 0;
+            pthread_cond_broadcast(&l->job_finished);
+        }
+    }
+    pthread_mutex_unlock(&l->mutex);
+    return NULL;
+}
+
+int64_t gcam_loader_batches_per_epoch(const gcam_loader *l) {
+    int64_t n = l->cfg.data->n, b = l->cfg.batch;
+    return (n + b - 1) / b;
+}
+
+/* Starts loading batch `index` into `slot`. The pool must be idle. */
+static void submit(gcam_loader *l, int slot, int64_t index) {
+    gcam_batch *b = &l->slots[slot];
+    int64_t n = l->cfg.data->n, start = index * l->cfg.batch;
+    int count = l->cfg.batch;
+    if (!l->cfg.train && start + count > n) count = (int)(n - start);
+    for (int i = 0; i < count; ++i) {
+        int64_t position = start + i;
+        l->job_positions[i] = position;
+        b->sample_ids[i] =
+            l->cfg.train ? epoch_permutation(l, position / n)[position % n] : (int)position;
+    }
+    b->index = index;
+    b->n = count;
+    pthread_mutex_lock(&l->mutex);
+    l->job_slot = slot;
+    l->job_next = l->job_done = 0;
+    l->job_n = count;
+    l->job_active = count > 0;
+    pthread_cond_broadcast(&l->work_ready);
+    pthread_mutex_unlock(&l->mutex);
+}
+
+static void wait_idle(gcam_loader *l) {
+    pthread_mutex_lock(&l->mutex);
+    while (l->job_active) pthread_cond_wait(&l->job_finished, &l->mutex);
+    pthread_mutex_unlock(&l->mutex);
+}
+
+static int valid_index(const gcam_loader *l, int64_t index) {
+    return index >= 0 && (l->cfg.train || index < gcam_loader_batches_per_epoch(l));
+}
+
+const gcam_batch *gcam_loader_get(gcam_loader *l, int64_t index, gcam_error *err) {
+    if (!valid_index(l, index)) {
+        gcam_fail(err, "batch %lld is out of range", (long long)index);
+        return NULL;
+    }
+    wait_idle(l);
+    int slot = l->slots[0].index == index ? 0 : (l->slots[1].index == index ? 1 : -1);
+    if (slot < 0) {
+        slot = 0;
+        submit(l, slot, index);
+        wait_idle(l);
+    }
+    if (l->bad_count > l->bad_limit) {
+        gcam_fail(err, "%d images could not be read, more than the limit of %d (%g%% of %d)",
+                  l->bad_count, l->bad_limit, 100 * l->cfg.max_bad_fraction, l->cfg.data->n);
+        return NULL;
+    }
+    if (valid_index(l, index + 1)) submit(l, 1 - slot, index + 1);
+    return &l->slots[slot];
+}
+
+int gcam_loader_bad_images(gcam_loader *l) {
+    pthread_mutex_lock(&l->mutex);
+    int n = l->bad_count;
+    pthread_mutex_unlock(&l->mutex);
+    return n;
+}
+
+int gcam_loader_init(gcam_loader **out, const gcam_loader_config *cfg, gcam_error *err) {
+    *out = NULL;
+    if (cfg->batch < 1) return gcam_fail(err, "loader batch must be positive");
+    if (cfg->threads < 1 || cfg->threads > 256)
+        return gcam_fail(err, "threads=%d: expected 1 to 256", cfg->threads);
+    gcam_loader *l = gcam_xcalloc(1, sizeof *l);
+    l->cfg = *cfg;
+    if (l->cfg.max_bad_fraction <= 0) l->cfg.max_bad_fraction = 0.01;
+    int n = cfg->data->n;
+    l->bad_limit = (int)(l->cfg.max_bad_fraction * n);
+    if (l->bad_limit < 10) l->bad_limit = 10;
+    l->classes = cfg->data->classes;
+    l->image_floats = (size_t)cfg->augment.w * cfg->augment.h * cfg->augment.c;
+    for (int k = 0; k < 2; ++k) {
+        batch_init(&l->slots[k], cfg->batch, l->image_floats, l->classes);
+        l->perm[k] = gcam_xmalloc(sizeof(int) * (size_t)n);
+        l->perm_epoch[k] = -1;
+    }
+    l->job_positions = gcam_xcalloc((size_t)cfg->batch, sizeof(int64_t));
+    l->bad = gcam_xcalloc((size_t)n, 1);
+    pthread_mutex_init(&l->mutex, NULL);
+    pthread_cond_init(&l->work_ready, NULL);
+    pthread_cond_init(&l->job_finished, NULL);
+    l->threads = gcam_xcalloc((size_t)cfg->threads, sizeof(pthread_t));
+    for (int t = 0; t < cfg->threads; ++t)
+        if (pthread_create(&l->threads[t], NULL, worker_main, l) != 0) {
+            l->cfg.threads = t;
+            gcam_loader_free(l);
+            return gcam_fail(err, "cannot start loader thread %d", t);
+        }
+    *out = l;
+    return 0;
+}
+
+void gcam_loader_free(gcam_loader *l) {
+    if (!l) return;
+    wait_idle(l);
+    pthread_mutex_lock(&l->mutex);
+    l->shutdown = 1;
+    pthread_cond_broadcast(&l->work_ready);
+    pthread_mutex_unlock(&l->mutex);
+    for (int t = 0; t < l->cfg.threads; ++t) pthread_join(l->threads[t], NULL);
+    pthread_mutex_destroy(&l->mutex);
+    pthread_cond_destroy(&l->work_ready);
+    pthread_cond_destroy(&l->job_finished);
+    for (int k = 0; k < 2; ++k) {
+        batch_free(&l->slots[k]);
+        free(l->perm[k]);
+    }
+    free(l->job_positions);
+    free(l->bad);
+    free(l->threads);
+    free(l);
+}

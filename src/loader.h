@@ -1,0 +1,53 @@
+/* The threaded data loader: decodes and augments batches with a pool of pthreads, one
+ * batch ahead of the trainer (double buffering).
+ *
+ * Reproducibility: batch b holds the samples at positions [b*B, b*B + B) of an endless
+ * sequence of epochs, each a seeded permutation of the data set; sample (epoch, i)
+ * draws its augmentation from its own generator seeded by (seed, epoch * N + i). The
+ * result does not depend on the number of threads or their timing.
+ *
+ * Unreadable images are reported once with their path and replaced by the next readable
+ * image of the data set. Loading fails once more than max(10, max_bad_fraction * N)
+ * distinct images could not be read. */
+#ifndef GCAM_LOADER_H
+#define GCAM_LOADER_H
+
+#include "augment.h"
+#include "dataset.h"
+
+typedef struct gcam_batch {
+    int64_t index;      /* batch number */
+    int n;              /* images in it; below capacity only for the last validation batch */
+    float *x;           /* (capacity, c, h, w) */
+    float *truth;       /* (capacity, classes), one-hot */
+    int *labels;        /* (capacity) */
+    int *sample_ids;    /* (capacity) data set index of each image actually loaded */
+    gcam_warp *warps;   /* (capacity) training augmentation of each image */
+    int *src_w, *src_h; /* (capacity) size of each source image */
+} gcam_batch;
+
+typedef struct gcam_loader_config {
+    const gcam_dataset *data; /* borrowed for the loader's life */
+    int batch;
+    int train; /* 1: shuffled epochs with augmentation; 0: in order, plain resize */
+    gcam_augment_config augment;
+    uint64_t seed;
+    int threads;
+    double max_bad_fraction; /* default 0.01 when 0 */
+} gcam_loader_config;
+
+typedef struct gcam_loader gcam_loader;
+
+int gcam_loader_init(gcam_loader **out, const gcam_loader_config *cfg, gcam_error *err);
+void gcam_loader_free(gcam_loader *loader);
+
+/* Batch number `index`, waiting for it if needed, and starts loading index + 1.
+ * Borrowed until the next call. NULL, with err, past the unreadable-image limit. */
+const gcam_batch *gcam_loader_get(gcam_loader *loader, int64_t index, gcam_error *err);
+
+/* Batches in one pass over the data (validation: the last one may be partial). */
+int64_t gcam_loader_batches_per_epoch(const gcam_loader *loader);
+/* Distinct images found unreadable so far. */
+int gcam_loader_bad_images(gcam_loader *loader);
+
+#endif

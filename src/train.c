@@ -1,0 +1,501 @@
+/* The training loop (see train.h). One iteration is `subdivisions` forward/backward
+ * passes of the network's batch followed by one update, as in Darknet. */
+#include "train.h"
+
+#include "atomic_file.h"
+#include "cfg.h"
+#include "dataset.h"
+#include "error.h"
+#include "kernels.h"
+#include "loader.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- [gcam] keys ------------------------------------------------------------------ */
+
+typedef struct setting_spec {
+    const char *key;
+    int is_path;
+    long min, max;
+    size_t offset;
+    const char *help;
+} setting_spec;
+
+#define PATH_KEY(k, field, h)                                                                      \
+    { k, 1, 0, 0, offsetof(gcam_train_options, field), h }
+#define LONG_KEY(k, lo, hi, field, h)                                                              \
+    { k, 0, lo, hi, offsetof(gcam_train_options, field), h }
+
+static const setting_spec train_settings[] = {
+    PATH_KEY("data", data_path, "Darknet .data file"),
+    PATH_KEY("backup", backup_dir, "checkpoint folder"),
+    PATH_KEY("weights", weights, "weights to start from"),
+    LONG_KEY("seed", 0, 0x7fffffffL, seed, "random seed"),
+    LONG_KEY("threads", 1, 64, threads, "loader threads"),
+    LONG_KEY("max_batches", 1, 1000000000L, max_batches, "iterations to train"),
+    LONG_KEY("valid_every", 0, 1000000000L, valid_every, "iterations between validations"),
+    LONG_KEY("checkpoint_every", 1, 1000000000L, checkpoint_every, "iterations between _last"),
+    LONG_KEY("save_every", 0, 1000000000L, save_every, "iterations between numbered saves"),
+};
+
+void gcam_train_options_default(gcam_train_options *o, const char *cfg_path) {
+    memset(o, 0, sizeof *o);
+    snprintf(o->cfg_path, sizeof o->cfg_path, "%s", cfg_path);
+    o->seed = 1;
+    o->threads = 2;
+    o->checkpoint_every = 100;
+    o->save_every = 1000;
+}
+
+int gcam_train_options_from_cfg(gcam_train_options *o, gcam_error *err) {
+    gcam_cfg cfg;
+    if (cfg_read(&cfg, o->cfg_path, err)) {
+        cfg_free(&cfg);
+        return -1;
+    }
+    const cfg_section *s = cfg_gcam_section(&cfg);
+    int status = 0;
+    for (int i = 0; s && i < s->n_options && !status; ++i) {
+        const cfg_option *opt = &s->options[i];
+        const setting_spec *spec = NULL;
+        for (size_t k = 0; k < sizeof train_settings / sizeof *train_settings; ++k)
+            if (!strcmp(train_settings[k].key, opt->key)) spec = &train_settings[k];
+        if (!spec) {
+            status =
+                gcam_fail(err, "%s:%d: [gcam] unknown key '%s'", o->cfg_path, opt->line, opt->key);
+            break;
+        }
+        char *field = (char *)o + spec->offset;
+        if (spec->is_path) {
+            if (strlen(opt->value) >= GCAM_PATH_MAX)
+                status = gcam_fail(err, "%s:%d: [gcam] %s: path too long", o->cfg_path, opt->line,
+                                   opt->key);
+            else
+                strcpy(field, opt->value);
+            continue;
+        }
+        char *end;
+        errno = 0;
+        long v = strtol(opt->value, &end, 10);
+        if (errno || *end || end == opt->value || v < spec->min || v > spec->max) {
+            status = gcam_fail(err, "%s:%d: [gcam] %s=%s: expected an integer in [%ld, %ld]",
+                               o->cfg_path, opt->line, opt->key, opt->value, spec->min, spec->max);
+            break;
+        }
+        if (!strcmp(spec->key, "threads"))
+            o->threads = (int)v;
+        else
+            *(long *)field = v;
+    }
+    cfg_free(&cfg);
+    return status;
+}
+
+/* ---- checkpoints ------------------------------------------------------------------ */
+
+/* The momentum sidecar: "GCAMSTATE1", seen (uint64), float count (uint64), then every
+ * layer's weight, bias and scale updates in layer order. Darknet's weights files do not
+ * hold momentum; without it a resumed run would not continue the same trajectory. */
+static const char state_magic[10] = "GCAMSTATE1";
+
+typedef struct update_buffer {
+    float *data;
+    size_t n;
+} update_buffer;
+
+static int update_buffers(network *dn, update_buffer *out) {
+    int k = 0;
+    for (int i = 0; i < dn->n; ++i) {
+        layer *l = &dn->layers[i];
+        if (l->type != CONVOLUTIONAL && l->type != CONNECTED) continue;
+        size_t nw = l->type == CONVOLUTIONAL ? (size_t)l->nweights : (size_t)l->inputs * l->outputs;
+        size_t nb = (size_t)(l->type == CONVOLUTIONAL ? l->n : l->outputs);
+        if (out) {
+            out[k] = (update_buffer){l->weight_updates, nw};
+            out[k + 1] = (update_buffer){l->bias_updates, nb};
+            out[k + 2] = (update_buffer){l->scale_updates, l->scale_updates ? nb : 0};
+        }
+        k += 3;
+    }
+    return k;
+}
+
+static int save_state(network *dn, const char *path, gcam_error *err) {
+    int n = update_buffers(dn, NULL);
+    update_buffer *buffers = gcam_xcalloc((size_t)n + 1, sizeof *buffers);
+    update_buffers(dn, buffers);
+    uint64_t seen = *dn->seen, total = 0;
+    for (int k = 0; k < n; ++k) total += buffers[k].n;
+    atomic_file f;
+    if (atomic_file_open(&f, path, err)) {
+        free(buffers);
+        return -1;
+    }
+    fwrite(state_magic, 1, sizeof state_magic, f.stream);
+    fwrite(&seen, sizeof seen, 1, f.stream);
+    fwrite(&total, sizeof total, 1, f.stream);
+    for (int k = 0; k < n; ++k)
+        if (buffers[k].n) fwrite(buffers[k].data, sizeof(float), buffers[k].n, f.stream);
+    free(buffers);
+    return atomic_file_commit(&f, err);
+}
+
+/* Loads the sidecar if it belongs to these weights (same seen, same size); returns 1 if
+ * loaded, 0 if absent or not matching (training then restarts momentum from zero). */
+static int load_state(network *dn, const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    char magic[sizeof state_magic];
+    uint64_t seen = 0, total = 0, expected = 0;
+    int n = update_buffers(dn, NULL);
+    update_buffer *buffers = gcam_xcalloc((size_t)n + 1, sizeof *buffers);
+    update_buffers(dn, buffers);
+    for (int k = 0; k < n; ++k) expected += buffers[k].n;
+    int ok = fread(magic, 1, sizeof magic, f) == sizeof magic &&
+             !memcmp(magic, state_magic, sizeof magic) && fread(&seen, 8, 1, f) == 1 &&
+             fread(&total, 8, 1, f) == 1 && seen == *dn->seen && total == expected;
+    for (int k = 0; ok && k < n; ++k)
+        ok =
+            !buffers[k].n || fread(buffers[k].data, sizeof(float), buffers[k].n, f) == buffers[k].n;
+    if (!ok) /* a partial read must not leave half the momentum in place */
+        for (int k = 0; k < n; ++k)
+            if (buffers[k].n) memset(buffers[k].data, 0, sizeof(float) * buffers[k].n);
+    fclose(f);
+    free(buffers);
+    return ok;
+}
+
+/* "<dir>/<cfg base name><suffix>" */
+static void backup_path(char *out, size_t size, const char *dir, const char *base,
+                        const char *suffix) {
+    snprintf(out, size, "%s/%s%s", dir, base, suffix);
+}
+
+static void sibling_state_path(char *out, size_t size, const char *weights) {
+    snprintf(out, size, "%s", weights);
+    char *dot = strrchr(out, '.');
+    char *slash = strrchr(out, '/');
+    if (dot && (!slash || dot > slash)) *dot = '\0';
+    strncat(out, ".state", size - strlen(out) - 1);
+}
+
+static int mkdir_p(const char *dir, gcam_error *err) {
+    char tmp[GCAM_PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s", dir);
+    for (char *p = tmp + 1; *p; ++p)
+        if (*p == '/') {
+            *p = '\0';
+            mkdir(tmp, 0755);
+            *p = '/';
+        }
+    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+        return gcam_fail(err, "%s: cannot create backup folder: %s", dir, strerror(errno));
+    return 0;
+}
+
+/* ---- the loop --------------------------------------------------------------------- */
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig) {
+    stop_signal = sig;
+}
+
+static double now_seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static void format_duration(char *out, size_t size, double seconds) {
+    long s = (long)(seconds + 0.5);
+    if (s >= 3600)
+        snprintf(out, size, "%ldh%02ldm", s / 3600, s / 60 % 60);
+    else
+        snprintf(out, size, "%ldm%02lds", s / 60, s % 60);
+}
+
+/* A [cost] layer after [softmax] adds an SSE gradient on top of the softmax's
+ * cross-entropy one (Darknet trap 10); gcam trains on cross-entropy alone. */
+static void noop_layer(layer l, network net) {}
+
+static int disable_cost_after_softmax(network *dn) {
+    int disabled = 0;
+    for (int i = 1; i < dn->n; ++i)
+        if (dn->layers[i].type == COST && dn->layers[i - 1].type == SOFTMAX) {
+            dn->layers[i].forward = noop_layer;
+            dn->layers[i].backward = noop_layer;
+            disabled = 1;
+        }
+    return disabled;
+}
+
+static int softmax_layer_index(const network *dn) {
+    for (int i = dn->n - 1; i >= 0; --i)
+        if (dn->layers[i].type == SOFTMAX) return i;
+    return -1;
+}
+
+typedef struct validation {
+    double top1, top5;
+    int images;
+} validation;
+
+static int validate(gcam_net *net, gcam_loader *loader, int top_k, validation *v, gcam_error *err) {
+    int classes = net->classes, hits1 = 0, hitsk = 0, images = 0;
+    int64_t batches = gcam_loader_batches_per_epoch(loader);
+    for (int64_t b = 0; b < batches; ++b) {
+        const gcam_batch *batch = gcam_loader_get(loader, b, err);
+        if (!batch) return -1;
+        const float *p = gcam_net_predict(net, batch->x, batch->n);
+        for (int i = 0; i < batch->n; ++i) {
+            const float *row = p + (size_t)i * classes;
+            float truth = row[batch->labels[i]];
+            int better = 0;
+            for (int k = 0; k < classes; ++k) better += row[k] > truth;
+            hits1 += better == 0;
+            hitsk += better < top_k;
+        }
+        images += batch->n;
+    }
+    v->top1 = (double)hits1 / images;
+    v->top5 = (double)hitsk / images;
+    v->images = images;
+    return 0;
+}
+
+typedef struct run_state {
+    const gcam_train_options *o;
+    gcam_net *net;
+    gcam_data_files files;
+    gcam_dataset train, valid;
+    gcam_loader *train_loader, *valid_loader;
+    char backup[GCAM_PATH_MAX], base[GCAM_PATH_MAX];
+    FILE *csv;
+    double best_top1;
+} run_state;
+
+static int save_checkpoint(run_state *rs, const char *suffix, int with_state, gcam_error *err) {
+    char path[2 * GCAM_PATH_MAX + 64];
+    backup_path(path, sizeof path, rs->backup, rs->base, suffix);
+    if (gcam_weights_save(rs->net->dn, path, err)) return -1;
+    if (with_state) {
+        char state[2 * GCAM_PATH_MAX + 80];
+        sibling_state_path(state, sizeof state, path);
+        if (save_state(rs->net->dn, state, err)) return -1;
+    }
+    return 0;
+}
+
+static void run_state_free(run_state *rs) {
+    if (rs->csv) fclose(rs->csv);
+    gcam_loader_free(rs->train_loader);
+    gcam_loader_free(rs->valid_loader);
+    gcam_dataset_free(&rs->train);
+    gcam_dataset_free(&rs->valid);
+    gcam_data_files_free(&rs->files);
+    gcam_net_free(rs->net);
+}
+
+static int open_csv(run_state *rs, gcam_error *err) {
+    char path[2 * GCAM_PATH_MAX + 64];
+    backup_path(path, sizeof path, rs->backup, rs->base, ".csv");
+    struct stat st;
+    int fresh = stat(path, &st) != 0 || st.st_size == 0;
+    rs->csv = fopen(path, "a");
+    if (!rs->csv) return gcam_fail(err, "%s: cannot open log: %s", path, strerror(errno));
+    if (fresh)
+        fprintf(rs->csv,
+                "iter,epoch,loss,avg_loss,lr,images_per_s,valid_top1,valid_top5,seconds\n");
+    return 0;
+}
+
+static int setup(run_state *rs, gcam_error *err) {
+    const gcam_train_options *o = rs->o;
+    if (!o->data_path[0])
+        return gcam_fail(err, "%s: no data set: give -data FILE or data= in [gcam]", o->cfg_path);
+    if (gcam_data_files_read(&rs->files, o->data_path, err)) return -1;
+    if (!rs->files.train) return gcam_fail(err, "%s: no train= list", o->data_path);
+    gcam_load_options lo = gcam_load_options_default();
+    lo.weights = o->weights[0] ? o->weights : NULL;
+    lo.weights_layers = o->weights_layers;
+    lo.clear = o->clear;
+    if (gcam_net_load(&rs->net, o->cfg_path, &lo, err)) return -1;
+    network *dn = rs->net->dn;
+    if (rs->net->classes != rs->files.classes)
+        return gcam_fail(err, "%s has %d outputs but %s says classes=%d", o->cfg_path,
+                         rs->net->classes, o->data_path, rs->files.classes);
+    if (softmax_layer_index(dn) != dn->n - 1 &&
+        !(dn->n > 1 && dn->layers[dn->n - 1].type == COST && dn->layers[dn->n - 2].type == SOFTMAX))
+        return gcam_fail(err,
+                         "%s: a classifier for gcam-train ends in [softmax] (optionally "
+                         "followed by [cost])",
+                         o->cfg_path);
+    if (disable_cost_after_softmax(dn))
+        fprintf(stderr, "gcam-train: note: [cost] after [softmax] is ignored; training uses "
+                        "the softmax cross-entropy gradient alone (Darknet would add both)\n");
+    if (o->max_batches > 0) dn->max_batches = (int)o->max_batches;
+    if (dn->max_batches <= 0)
+        return gcam_fail(err, "%s: max_batches is not set: give -max_batches N", o->cfg_path);
+    gcam_kernels_set_seed((uint64_t)o->seed);
+
+    if (gcam_dataset_load(&rs->train, rs->files.train, rs->files.labels, rs->files.n_labels,
+                          rs->files.classes, err))
+        return -1;
+    if (rs->files.valid && gcam_dataset_load(&rs->valid, rs->files.valid, rs->files.labels,
+                                             rs->files.n_labels, rs->files.classes, err))
+        return -1;
+    gcam_loader_config lc = {0};
+    lc.data = &rs->train;
+    lc.batch = dn->batch;
+    lc.train = 1;
+    lc.seed = (uint64_t)o->seed;
+    lc.threads = o->threads;
+    lc.augment = (gcam_augment_config){dn->w,          dn->h,        dn->c,        dn->min_crop,
+                                       dn->max_crop,   dn->aspect,   dn->angle,    dn->hue,
+                                       dn->saturation, dn->exposure, rs->net->flip};
+    if (gcam_loader_init(&rs->train_loader, &lc, err)) return -1;
+    if (rs->valid.n) {
+        lc.data = &rs->valid;
+        lc.train = 0;
+        if (gcam_loader_init(&rs->valid_loader, &lc, err)) return -1;
+    }
+    const char *dir =
+        o->backup_dir[0] ? o->backup_dir : (rs->files.backup ? rs->files.backup : "backup");
+    snprintf(rs->backup, sizeof rs->backup, "%s", dir);
+    const char *slash = strrchr(o->cfg_path, '/');
+    snprintf(rs->base, sizeof rs->base, "%s", slash ? slash + 1 : o->cfg_path);
+    char *dot = strrchr(rs->base, '.');
+    if (dot) *dot = '\0';
+    if (mkdir_p(rs->backup, err) || open_csv(rs, err)) return -1;
+    rs->best_top1 = -1;
+    return 0;
+}
+
+int gcam_train_run(const gcam_train_options *o, gcam_error *err) {
+    run_state rs;
+    memset(&rs, 0, sizeof rs);
+    rs.o = o;
+    if (setup(&rs, err)) {
+        run_state_free(&rs);
+        return -1;
+    }
+    network *dn = rs.net->dn;
+    int subdivisions = dn->subdivisions, per_pass = dn->batch;
+    long images_per_iter = (long)per_pass * subdivisions;
+    long start_iter = (long)(*dn->seen / (size_t)images_per_iter), max_iter = dn->max_batches;
+    if (o->weights[0] && start_iter > 0) {
+        char state[GCAM_PATH_MAX + 16];
+        sibling_state_path(state, sizeof state, o->weights);
+        int resumed = load_state(dn, state);
+        fprintf(stderr, "gcam-train: resuming at iteration %ld (%s)\n", start_iter,
+                resumed ? "momentum restored" : "no matching momentum file; momentum restarts");
+    }
+    long valid_every =
+        o->valid_every > 0 ? o->valid_every : (rs.train.n + images_per_iter - 1) / images_per_iter;
+    int softmax = softmax_layer_index(dn);
+    fprintf(stderr,
+            "gcam-train: %s: %d train images, %d valid, batch %d x %d subdivisions, "
+            "iterations %ld..%ld, backup %s\n",
+            o->cfg_path, rs.train.n, rs.valid.n, per_pass, subdivisions, start_iter, max_iter,
+            rs.backup);
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    stop_signal = 0;
+
+    int status = 0;
+    double avg_loss = -1, avg_seconds = -1, run_start = now_seconds();
+    for (long iter = start_iter; iter < max_iter && status == 0; ++iter) {
+        double t0 = now_seconds(), loss = 0;
+        for (int s = 0; s < subdivisions; ++s) {
+            const gcam_batch *b =
+                gcam_loader_get(rs.train_loader, (int64_t)iter * subdivisions + s, err);
+            if (!b) {
+                status = -1;
+                break;
+            }
+            memcpy(dn->input, b->x, sizeof(float) * (size_t)dn->inputs * per_pass);
+            memcpy(dn->truth, b->truth, sizeof(float) * (size_t)dn->truths * per_pass);
+            *dn->seen += (size_t)per_pass;
+            dn->train = 1;
+            forward_network(dn);
+            backward_network(dn);
+            loss += dn->layers[softmax].cost[0] / per_pass;
+        }
+        if (status) break;
+        loss /= subdivisions;
+        if (!isfinite(loss)) {
+            status = gcam_fail(err,
+                               "iteration %ld: the loss is %s; stopping without saving "
+                               "(the last checkpoint in %s is from before it)",
+                               iter + 1, isnan(loss) ? "NaN" : "infinite", rs.backup);
+            break;
+        }
+        float rate = get_current_rate(dn);
+        update_network(dn);
+        long done = iter + 1;
+        double seconds = now_seconds() - t0;
+        avg_loss = avg_loss < 0 ? loss : 0.9 * avg_loss + 0.1 * loss;
+        avg_seconds = avg_seconds < 0 ? seconds : 0.95 * avg_seconds + 0.05 * seconds;
+        double epoch = (double)*dn->seen / rs.train.n;
+        char eta[32];
+        format_duration(eta, sizeof eta, avg_seconds * (double)(max_iter - done));
+        if (!o->quiet)
+            printf("%7ld/%ld  epoch %6.2f  loss %.4f  avg %.4f  lr %.6f  %6.0f img/s  ETA %s\n",
+                   done, max_iter, epoch, loss, avg_loss, rate, images_per_iter / seconds, eta);
+        validation v = {-1, -1, 0};
+        if (rs.valid_loader && (done % valid_every == 0 || done == max_iter)) {
+            if (validate(rs.net, rs.valid_loader, 5, &v, err)) {
+                status = -1;
+                break;
+            }
+            printf("%7ld/%ld  valid top-1 %.2f%%  top-5 %.2f%%  (%d images)\n", done, max_iter,
+                   100 * v.top1, 100 * v.top5, v.images);
+            if (v.top1 > rs.best_top1) {
+                rs.best_top1 = v.top1;
+                if (save_checkpoint(&rs, "_best.weights", 0, err)) status = -1;
+            }
+        }
+        fflush(stdout);
+        fprintf(rs.csv, "%ld,%.4f,%.6f,%.6f,%.8f,%.1f,", done, epoch, loss, avg_loss, rate,
+                images_per_iter / seconds);
+        if (v.images)
+            fprintf(rs.csv, "%.4f,%.4f,", v.top1, v.top5);
+        else
+            fprintf(rs.csv, ",,");
+        fprintf(rs.csv, "%.2f\n", now_seconds() - run_start);
+        fflush(rs.csv);
+        if (!status && (done % o->checkpoint_every == 0 || stop_signal || done == max_iter))
+            status = save_checkpoint(&rs, "_last.weights", 1, err);
+        if (!status && o->save_every > 0 && done % o->save_every == 0) {
+            char suffix[64];
+            snprintf(suffix, sizeof suffix, "_%ld.weights", done);
+            status = save_checkpoint(&rs, suffix, 0, err);
+        }
+        if (!status && done == max_iter) status = save_checkpoint(&rs, "_final.weights", 0, err);
+        if (!status && stop_signal) {
+            fprintf(stderr, "gcam-train: %s at iteration %ld; saved %s/%s_last.weights\n",
+                    stop_signal == SIGINT ? "interrupted" : "terminated", done, rs.backup, rs.base);
+            status = stop_signal;
+        }
+    }
+    int bad = gcam_loader_bad_images(rs.train_loader);
+    if (bad) fprintf(stderr, "gcam-train: %d unreadable training images were skipped\n", bad);
+    run_state_free(&rs);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    return status;
+}
