@@ -65,7 +65,8 @@ $(BUILD)/bench/%: bench/%.c $(LIB)
 	$(CC) $(CFLAGS) $< $(LIB) -o $@ $(LDFLAGS) $(LDLIBS)
 
 # The core-path tests also run under AddressSanitizer, LeakSanitizer and UBSan.
-SANITIZED_TESTS := $(addprefix build-address/tests/,test_cfg test_weights test_gradients test_kernels)
+SANITIZED_TESTS := $(addprefix build-address/tests/,test_cfg test_weights test_gradients test_kernels \
+                                                   test_dataset test_train)
 
 # The built-in data set: Fashion-MNIST as PNG files with Darknet lists (scripts/make_fmnist.sh).
 data: deps-check $(BUILD)/fmnist_to_png
@@ -79,8 +80,8 @@ test: all $(TESTS)
 	@$(MAKE) --no-print-directory SANITIZER=address $(SANITIZED_TESTS)
 	@./tests/run_tests.sh $(TESTS) $(wildcard tests/test_*.sh) $(SANITIZED_TESTS)
 
-bench: all $(BENCHES)
-	@for b in $(BENCHES); do echo "== $$b"; $$b || exit 1; done
+bench: all data $(BENCHES)
+	@for b in $(BENCHES) $(wildcard bench/*.sh); do echo "== $$b"; $$b || exit 1; done
 
 run: all data
 	./scripts/run_main.sh

@@ -37,3 +37,28 @@ static inline double forward_flops(const network *dn) {
 }
 
 #endif
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+/* A copy of cfg with its [net] height and width set to size: Debian's cfgs are 256x256,
+ * the benchmarks' workloads 224x224. Returns a temporary path (caller unlinks, frees). */
+static inline char *cfg_at_size(const char *cfg, int size) {
+    FILE *in = fopen(cfg, "r");
+    char *path = strdup("/tmp/gcam-bench-XXXXXX");
+    int fd = mkstemp(path);
+    FILE *out = fdopen(fd, "w");
+    char line[4096];
+    int in_net = 0;
+    while (in && fgets(line, sizeof line, in)) {
+        if (line[0] == '[') in_net = !strncmp(line, "[net]", 5);
+        if (in_net && (!strncmp(line, "height=", 7) || !strncmp(line, "width=", 6)))
+            fprintf(out, "%.*s=%d\n", (int)(strchr(line, '=') - line), line, size);
+        else
+            fputs(line, out);
+    }
+    if (in) fclose(in);
+    fclose(out);
+    return path;
+}

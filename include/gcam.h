@@ -40,10 +40,12 @@ void gcam_kernels_install(network *net, gcam_kernels kernels);
 /* ---- Networks -------------------------------------------------------------------- */
 
 typedef struct gcam_load_options {
-    int batch;           /* images per forward pass; 0 keeps the cfg's batch/subdivisions */
-    const char *weights; /* .weights file, or NULL for a fresh initialisation */
-    int weights_layers;  /* load only the first N layers (new head); 0 = all, exact size */
-    int clear;           /* reset `seen` (images trained) to 0 after loading */
+    int batch;               /* images per forward pass; 0 keeps the cfg's batch/subdivisions */
+    const char *weights;     /* .weights file, or NULL for a fresh initialisation */
+    int weights_layers;      /* load only the first N layers (new head); 0 = all, exact size */
+    int clear;               /* reset `seen` (images trained) to 0 after loading */
+    unsigned long init_seed; /* parameters not loaded from `weights` are initialised from
+                                this seed (gcam_net_init_weights), never by rand() */
     gcam_kernels kernels;
 } gcam_load_options;
 

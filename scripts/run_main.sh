@@ -1,17 +1,15 @@
 #!/usr/bin/env bash
-# The README's main job. Until gcam-train lands (issue 3) it demonstrates the engine:
-# gcam-predict on Darknet's sample photos with a ResNet-50 of random weights, with
-# gcam's kernels and with Darknet's stock kernels, timed.
+# The README's main job: trains cfg/fmnist.cfg on the built-in Fashion-MNIST data
+# (about 17 minutes on 2 cores), then shows the result: validation accuracy and the
+# predictions for a few validation images.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cfg=/usr/share/darknet/cfg/resnet50.cfg
-./bin/gcam-init "$cfg" "$work/resnet50-random.weights" -seed 1
-photos=(/usr/share/darknet/data/dog.jpg /usr/share/darknet/data/eagle.jpg /usr/share/darknet/data/horses.jpg)
-for kernels in gcam darknet; do
-  echo "== gcam-predict, ${kernels} kernels (random weights: the classes are meaningless)"
-  start=$(date +%s%N)
-  GCAM_KERNELS=$kernels ./bin/gcam-predict "$cfg" "$work/resnet50-random.weights" "${photos[@]}" -top 2
-  echo "   $(( ($(date +%s%N) - start) / 1000000 )) ms"
-done
+./bin/gcam-train cfg/fmnist.cfg "$@"
+echo
+echo "== predictions of backup/fmnist/fmnist_final.weights on the first validation images"
+mapfile -t images < <(head -4 data/fmnist/valid.list)
+./bin/gcam-predict cfg/fmnist.cfg backup/fmnist/fmnist_final.weights "${images[@]}" \
+  -data data/fmnist.data -top 2
+echo
+echo "the log is backup/fmnist/fmnist.csv; a checkpoint trained the same way is"
+echo "weights/fmnist.weights (see README)."

@@ -58,6 +58,8 @@ void fast_backward_batchnorm(layer l, network net);
 /* Dropout backward that is the identity in inference, where Darknet would apply the
  * stale mask of the last training forward. Training defers to Darknet. */
 void fast_backward_dropout(layer l, network net);
+void fast_forward_maxpool(layer l, network net);
+void fast_backward_maxpool(layer l, network net);
 
 /* Dropout forward with a mask drawn from gcam's generator, seeded by (the run's seed,
  * images seen, layer index) instead of Darknet's global rand(). */

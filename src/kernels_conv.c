@@ -7,6 +7,7 @@
  * which erases gradients that a later shortcut or route already put there). */
 #include "error.h"
 #include "kernels.h"
+#include "parallel.h"
 
 #include <cblas.h>
 #include <stdlib.h>
@@ -35,22 +36,21 @@ void im2col(const float *im, int channels, int height, int width, int ksize, int
                 float *row = col + ((size_t)(c * ksize + ki) * ksize + kj) * col_ld;
                 int ow_lo, ow_hi;
                 valid_range(out_w, width, stride, pad, kj, &ow_lo, &ow_hi);
-                memset(row, 0, sizeof(float) * (size_t)oh_lo * out_w);
+                /* Rows are short (tens of floats): plain loops, which the compiler
+                 * vectorises, beat memcpy/memset calls here. */
+                for (int i = 0; i < oh_lo * out_w; ++i) row[i] = 0;
                 for (int oh = oh_lo; oh < oh_hi; ++oh) {
                     float *dst = row + (size_t)oh * out_w;
-                    const float *src = plane + (size_t)(oh * stride - pad + ki) * width;
+                    const float *src = plane + (size_t)(oh * stride - pad + ki) * width - pad + kj;
                     for (int ow = 0; ow < ow_lo; ++ow) dst[ow] = 0;
                     if (stride == 1) {
-                        memcpy(dst + ow_lo, src + ow_lo - pad + kj,
-                               sizeof(float) * (size_t)(ow_hi - ow_lo));
+                        for (int ow = ow_lo; ow < ow_hi; ++ow) dst[ow] = src[ow];
                     } else {
-                        for (int ow = ow_lo; ow < ow_hi; ++ow)
-                            dst[ow] = src[ow * stride - pad + kj];
+                        for (int ow = ow_lo; ow < ow_hi; ++ow) dst[ow] = src[ow * stride];
                     }
                     for (int ow = ow_hi; ow < out_w; ++ow) dst[ow] = 0;
                 }
-                memset(row + (size_t)oh_hi * out_w, 0,
-                       sizeof(float) * (size_t)(out_h - oh_hi) * out_w);
+                for (int i = oh_hi * out_w; i < out_h * out_w; ++i) row[i] = 0;
             }
         }
     }
@@ -106,39 +106,49 @@ static int reads_input_directly(const layer *l) {
     return l->size == 1 && l->stride == 1 && l->pad == 0;
 }
 
-/* ---- batched convolution --------------------------------------------------------------
- * Many small GEMMs (one per image, a few dozen columns each for late layers or small
- * images) leave OpenBLAS starved and its threads spinning. For ungrouped layers, the
- * column matrices of several images are laid side by side, (k, images * spatial), and
- * multiplied at once. Scratch buffers grow on demand and are kept for the process. */
+/* ---- how a layer's work is split ------------------------------------------------------
+ * Parallelism: with a batch of at least two images, the images are split between the
+ * kernel threads (parallel.h) and each runs single-threaded GEMMs on its own share, so
+ * that im2col, copies and GEMMs all run in parallel. Weight gradients of parts other
+ * than the first go to private buffers that are added afterwards. A single image uses
+ * OpenBLAS's own threads.
+ *
+ * Batching: many small GEMMs (one per image, a few dozen columns each for late layers or
+ * small images) run far below peak. For ungrouped layers the column matrices of several
+ * images are laid side by side, (k, images * spatial), and multiplied at once.
+ *
+ * Scratch buffers are per thread and per use, grow on demand, and live for the process. */
 
-#define BATCH_TARGET_COLUMNS 4096       /* enough columns for OpenBLAS to run at speed */
+#define BATCH_TARGET_COLUMNS 1024       /* enough columns for a GEMM to run at speed */
 #define BATCH_MAX_COL_FLOATS (8u << 20) /* 32 MB per scratch buffer */
+#define MAX_PARTS 16
 
-static float *scratch_buffers[2];
-static size_t scratch_sizes[2];
+enum { SCRATCH_COLUMNS, SCRATCH_ROWS, SCRATCH_WEIGHT_GRADIENT, SCRATCH_KINDS };
 
-static float *scratch(int which, size_t floats) {
-    if (scratch_sizes[which] < floats) {
-        free(scratch_buffers[which]);
-        scratch_buffers[which] = gcam_xmalloc(sizeof(float) * floats);
-        scratch_sizes[which] = floats;
+static float *scratch_buffers[MAX_PARTS][SCRATCH_KINDS];
+static size_t scratch_sizes[MAX_PARTS][SCRATCH_KINDS];
+
+static float *scratch(int part, int kind, size_t floats) {
+    if (scratch_sizes[part][kind] < floats) {
+        free(scratch_buffers[part][kind]);
+        scratch_buffers[part][kind] = gcam_xmalloc(sizeof(float) * floats);
+        scratch_sizes[part][kind] = floats;
     }
-    return scratch_buffers[which];
+    return scratch_buffers[part][kind];
 }
 
-/* Images per GEMM for layer l: 1 means the per-image path. */
-static int images_per_gemm(const layer *l) {
+/* Images per GEMM when `images` images are processed: 1 means one GEMM per image. */
+static int images_per_gemm(const layer *l, int images) {
     size_t spatial = (size_t)l->out_h * l->out_w, k = (size_t)l->size * l->size * l->c;
-    if (l->groups != 1 || l->batch == 1 || spatial >= BATCH_TARGET_COLUMNS) return 1;
+    if (l->groups != 1 || images == 1 || spatial >= BATCH_TARGET_COLUMNS) return 1;
     size_t by_columns = BATCH_TARGET_COLUMNS / spatial,
            by_memory = BATCH_MAX_COL_FLOATS / (k * spatial);
     size_t n = by_columns < by_memory ? by_columns : by_memory;
-    if (n > (size_t)l->batch) n = (size_t)l->batch;
+    if (n > (size_t)images) n = (size_t)images;
     return n < 1 ? 1 : (int)n;
 }
 
-/* col (k, images * spatial) for images [first, first + images) of net.input. */
+/* col (k, images * spatial) for images [first, first + images) of input. */
 static void gather_columns(const layer *l, const float *input, int first, int images, float *col) {
     size_t spatial = (size_t)l->out_h * l->out_w, ld = spatial * images;
     size_t in_image = (size_t)l->c * l->h * l->w;
@@ -153,89 +163,93 @@ static void gather_columns(const layer *l, const float *input, int first, int im
     }
 }
 
-static void forward_batched(const layer *l, const network *net, int per_gemm) {
-    int m = l->n, k = l->size * l->size * l->c;
+/* Forward of images [lo, hi), as one part. */
+static void forward_images(const layer *l, const network *net, int lo, int hi, int part) {
+    int per_gemm = images_per_gemm(l, hi - lo);
     size_t spatial = (size_t)l->out_h * l->out_w;
-    for (int first = 0; first < l->batch; first += per_gemm) {
-        int images = l->batch - first < per_gemm ? l->batch - first : per_gemm;
-        size_t ld = spatial * images;
-        float *col = scratch(0, (size_t)k * ld), *out = scratch(1, (size_t)m * ld);
-        gather_columns(l, net->input, first, images, col);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, (int)ld, k, 1.f, l->weights, k,
-                    col, (int)ld, 0.f, out, (int)ld);
-        for (int i = 0; i < images; ++i)
-            for (int f = 0; f < m; ++f)
-                memcpy(l->output + ((size_t)(first + i) * m + f) * spatial,
-                       out + f * ld + i * spatial, sizeof(float) * spatial);
-    }
-}
-
-static void backward_batched(const layer *l, const network *net, int per_gemm) {
-    int m = l->n, k = l->size * l->size * l->c;
-    size_t spatial = (size_t)l->out_h * l->out_w, in_image = (size_t)l->c * l->h * l->w;
-    for (int first = 0; first < l->batch; first += per_gemm) {
-        int images = l->batch - first < per_gemm ? l->batch - first : per_gemm;
-        size_t ld = spatial * images;
-        float *delta = scratch(1, (size_t)m * ld), *col = scratch(0, (size_t)k * ld);
-        for (int i = 0; i < images; ++i)
-            for (int f = 0; f < m; ++f)
-                memcpy(delta + f * ld + i * spatial,
-                       l->delta + ((size_t)(first + i) * m + f) * spatial, sizeof(float) * spatial);
-        if (net->train) {
+    if (per_gemm > 1) {
+        int m = l->n, k = l->size * l->size * l->c;
+        for (int first = lo; first < hi; first += per_gemm) {
+            int images = hi - first < per_gemm ? hi - first : per_gemm;
+            size_t ld = spatial * images;
+            float *col = scratch(part, SCRATCH_COLUMNS, (size_t)k * ld);
+            float *out = scratch(part, SCRATCH_ROWS, (size_t)m * ld);
             gather_columns(l, net->input, first, images, col);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, k, (int)ld, 1.f, delta, (int)ld,
-                        col, (int)ld, 1.f, l->weight_updates, k);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, (int)ld, k, 1.f, l->weights,
+                        k, col, (int)ld, 0.f, out, (int)ld);
+            for (int i = 0; i < images; ++i)
+                for (int f = 0; f < m; ++f)
+                    memcpy(l->output + ((size_t)(first + i) * m + f) * spatial,
+                           out + f * ld + i * spatial, sizeof(float) * spatial);
         }
-        if (!net->delta) continue;
-        /* col is free again: it receives the column gradient. */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, (int)ld, m, 1.f, l->weights, k,
-                    delta, (int)ld, 0.f, col, (int)ld);
-        for (int i = 0; i < images; ++i) {
-            float *in_delta = net->delta + (size_t)(first + i) * in_image;
-            if (reads_input_directly(l)) {
-                for (int c = 0; c < l->c; ++c) {
-                    const float *src = col + c * ld + i * spatial;
-                    float *dst = in_delta + c * spatial;
-                    for (size_t j = 0; j < spatial; ++j) dst[j] += src[j];
-                }
-            } else {
-                col2im_add(col + i * spatial, ld, l->c, l->h, l->w, l->size, l->stride, l->pad,
-                           in_delta);
-            }
-        }
+        return;
     }
-}
-
-/* ---- per-image convolution (grouped layers, large images) ---- */
-
-static void forward_per_image(const layer *l, const network *net) {
-    int m = l->n / l->groups;                     /* filters per group */
-    int k = l->size * l->size * l->c / l->groups; /* column rows */
-    int spatial = l->out_h * l->out_w;            /* column width */
+    int m = l->n / l->groups, k = l->size * l->size * l->c / l->groups;
     size_t in_group = (size_t)l->c / l->groups * l->h * l->w;
-    for (int b = 0; b < l->batch; ++b) {
+    float *col_buffer =
+        reads_input_directly(l) ? NULL : scratch(part, SCRATCH_COLUMNS, (size_t)k * spatial);
+    for (int b = lo; b < hi; ++b)
         for (int g = 0; g < l->groups; ++g) {
             const float *im = net->input + (size_t)(b * l->groups + g) * in_group;
             const float *col = im;
-            if (!reads_input_directly(l)) {
-                im2col(im, l->c / l->groups, l->h, l->w, l->size, l->stride, l->pad, net->workspace,
-                       (size_t)spatial);
-                col = net->workspace;
+            if (col_buffer) {
+                im2col(im, l->c / l->groups, l->h, l->w, l->size, l->stride, l->pad, col_buffer,
+                       spatial);
+                col = col_buffer;
             }
             const float *w = l->weights + (size_t)g * l->nweights / l->groups;
             float *out = l->output + (size_t)(b * l->groups + g) * m * spatial;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, spatial, k, 1.f, w, k, col,
-                        spatial, 0.f, out, spatial);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, (int)spatial, k, 1.f, w, k,
+                        col, (int)spatial, 0.f, out, (int)spatial);
         }
-    }
 }
 
-static void backward_per_image(const layer *l, const network *net) {
-    int m = l->n / l->groups;
-    int k = l->size * l->size * l->c / l->groups;
-    int spatial = l->out_h * l->out_w;
+/* Backward of images [lo, hi): weight gradients into dw, input gradients into net.delta. */
+static void backward_images(const layer *l, const network *net, int lo, int hi, int part,
+                            float *dw) {
+    int per_gemm = images_per_gemm(l, hi - lo);
+    size_t spatial = (size_t)l->out_h * l->out_w, in_image = (size_t)l->c * l->h * l->w;
+    if (per_gemm > 1) {
+        int m = l->n, k = l->size * l->size * l->c;
+        for (int first = lo; first < hi; first += per_gemm) {
+            int images = hi - first < per_gemm ? hi - first : per_gemm;
+            size_t ld = spatial * images;
+            float *delta = scratch(part, SCRATCH_ROWS, (size_t)m * ld);
+            float *col = scratch(part, SCRATCH_COLUMNS, (size_t)k * ld);
+            for (int i = 0; i < images; ++i)
+                for (int f = 0; f < m; ++f)
+                    memcpy(delta + f * ld + i * spatial,
+                           l->delta + ((size_t)(first + i) * m + f) * spatial,
+                           sizeof(float) * spatial);
+            if (net->train) {
+                gather_columns(l, net->input, first, images, col);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, k, (int)ld, 1.f, delta,
+                            (int)ld, col, (int)ld, 1.f, dw, k);
+            }
+            if (!net->delta) continue;
+            /* col is free again: it receives the column gradient. */
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, (int)ld, m, 1.f, l->weights, k,
+                        delta, (int)ld, 0.f, col, (int)ld);
+            for (int i = 0; i < images; ++i) {
+                float *in_delta = net->delta + (size_t)(first + i) * in_image;
+                if (reads_input_directly(l)) {
+                    for (int c = 0; c < l->c; ++c) {
+                        const float *src = col + c * ld + i * spatial;
+                        float *dst = in_delta + c * spatial;
+                        for (size_t j = 0; j < spatial; ++j) dst[j] += src[j];
+                    }
+                } else {
+                    col2im_add(col + i * spatial, ld, l->c, l->h, l->w, l->size, l->stride, l->pad,
+                               in_delta);
+                }
+            }
+        }
+        return;
+    }
+    int m = l->n / l->groups, k = l->size * l->size * l->c / l->groups;
     size_t in_group = (size_t)l->c / l->groups * l->h * l->w;
-    for (int b = 0; b < l->batch; ++b) {
+    float *col_buffer = scratch(part, SCRATCH_COLUMNS, (size_t)k * spatial);
+    for (int b = lo; b < hi; ++b)
         for (int g = 0; g < l->groups; ++g) {
             const float *im = net->input + (size_t)(b * l->groups + g) * in_group;
             const float *delta = l->delta + (size_t)(b * l->groups + g) * m * spatial;
@@ -243,35 +257,62 @@ static void backward_per_image(const layer *l, const network *net) {
             if (net->train) {
                 const float *col = im;
                 if (!reads_input_directly(l)) {
-                    im2col(im, l->c / l->groups, l->h, l->w, l->size, l->stride, l->pad,
-                           net->workspace, (size_t)spatial);
-                    col = net->workspace;
+                    im2col(im, l->c / l->groups, l->h, l->w, l->size, l->stride, l->pad, col_buffer,
+                           spatial);
+                    col = col_buffer;
                 }
-                float *dw = l->weight_updates + (size_t)g * l->nweights / l->groups;
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, k, spatial, 1.f, delta,
-                            spatial, col, spatial, 1.f, dw, k);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, k, (int)spatial, 1.f, delta,
+                            (int)spatial, col, (int)spatial, 1.f,
+                            dw + (size_t)g * l->nweights / l->groups, k);
             }
             if (!net->delta) continue;
             float *in_delta = net->delta + (size_t)(b * l->groups + g) * in_group;
             if (reads_input_directly(l)) {
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, spatial, m, 1.f, w, k,
-                            delta, spatial, 1.f, in_delta, spatial);
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, (int)spatial, m, 1.f, w, k,
+                            delta, (int)spatial, 1.f, in_delta, (int)spatial);
             } else {
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, spatial, m, 1.f, w, k,
-                            delta, spatial, 0.f, net->workspace, spatial);
-                col2im_add(net->workspace, (size_t)spatial, l->c / l->groups, l->h, l->w, l->size,
-                           l->stride, l->pad, in_delta);
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, (int)spatial, m, 1.f, w, k,
+                            delta, (int)spatial, 0.f, col_buffer, (int)spatial);
+                col2im_add(col_buffer, spatial, l->c / l->groups, l->h, l->w, l->size, l->stride,
+                           l->pad, in_delta);
             }
         }
+}
+
+typedef struct conv_job {
+    const layer *l;
+    const network *net;
+} conv_job;
+
+static void forward_part(void *arg, int part, int parts) {
+    conv_job *job = arg;
+    int lo, hi;
+    gcam_parallel_slice(job->l->batch, part, parts, &lo, &hi);
+    forward_images(job->l, job->net, lo, hi, part);
+}
+
+static void backward_part(void *arg, int part, int parts) {
+    conv_job *job = arg;
+    int lo, hi;
+    gcam_parallel_slice(job->l->batch, part, parts, &lo, &hi);
+    float *dw = job->l->weight_updates;
+    if (part > 0 && job->net->train) {
+        dw = scratch(part, SCRATCH_WEIGHT_GRADIENT, (size_t)job->l->nweights);
+        memset(dw, 0, sizeof(float) * (size_t)job->l->nweights);
     }
+    backward_images(job->l, job->net, lo, hi, part, dw);
+}
+
+static int split_images(const layer *l) {
+    return l->batch >= 2 && gcam_parallel_parts() > 1;
 }
 
 void fast_forward_convolutional(layer l, network net) {
-    int per_gemm = images_per_gemm(&l);
-    if (per_gemm > 1)
-        forward_batched(&l, &net, per_gemm);
+    conv_job job = {&l, &net};
+    if (split_images(&l))
+        gcam_parallel_run(forward_part, &job);
     else
-        forward_per_image(&l, &net);
+        forward_images(&l, &net, 0, l.batch, 0);
     int spatial = l.out_h * l.out_w;
     if (l.batch_normalize)
         bn_forward(&l, net.train, l.output, l.batch, l.out_c, spatial);
@@ -287,11 +328,17 @@ void fast_backward_convolutional(layer l, network net) {
         bn_backward(&l, net.train, l.delta, l.batch, l.out_c, spatial);
     else if (net.train)
         accumulate_bias_gradient(l.bias_updates, l.delta, l.batch, l.n, spatial);
-    int per_gemm = images_per_gemm(&l);
-    if (per_gemm > 1)
-        backward_batched(&l, &net, per_gemm);
-    else
-        backward_per_image(&l, &net);
+    conv_job job = {&l, &net};
+    if (!split_images(&l)) {
+        backward_images(&l, &net, 0, l.batch, 0, l.weight_updates);
+        return;
+    }
+    gcam_parallel_run(backward_part, &job);
+    if (!net.train) return;
+    for (int part = 1; part < gcam_parallel_parts() && part < l.batch; ++part) {
+        const float *dw = scratch_buffers[part][SCRATCH_WEIGHT_GRADIENT];
+        for (int i = 0; i < l.nweights; ++i) l.weight_updates[i] += dw[i];
+    }
 }
 
 /* Darknet's SGD with momentum and decay (see darknet.md), fused into one pass:

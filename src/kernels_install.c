@@ -31,6 +31,10 @@ void gcam_kernels_install(network *net, gcam_kernels kernels) {
             l->forward = fast ? fast_forward_batchnorm : forward_batchnorm_layer;
             l->backward = fast ? fast_backward_batchnorm : backward_batchnorm_layer;
             break;
+        case MAXPOOL:
+            l->forward = fast ? fast_forward_maxpool : forward_maxpool_layer;
+            l->backward = fast ? fast_backward_maxpool : backward_maxpool_layer;
+            break;
         case DROPOUT:
             l->forward = fast ? fast_forward_dropout : forward_dropout_layer;
             l->backward = fast ? fast_backward_dropout : backward_dropout_layer;

@@ -15,6 +15,7 @@
 gcam_load_options gcam_load_options_default(void) {
     gcam_load_options o = {0};
     o.kernels = gcam_kernels_from_env();
+    o.init_seed = 1;
     return o;
 }
 
@@ -52,17 +53,6 @@ static void complete_batchnorm_layers(network *dn) {
         if (!l->x_norm) l->x_norm = gcam_xcalloc(n, sizeof(float));
         if (!l->mean_delta) l->mean_delta = gcam_xcalloc((size_t)l->c, sizeof(float));
         if (!l->variance_delta) l->variance_delta = gcam_xcalloc((size_t)l->c, sizeof(float));
-    }
-}
-
-/* A fresh Darknet BN layer has rolling_variance = 0, so inference would divide by ~1e-6;
- * layers not loaded from a file get variance 1 instead. */
-static void init_rolling_variance(network *dn, int from_layer) {
-    for (int i = from_layer; i < dn->n; ++i) {
-        layer *l = &dn->layers[i];
-        if (!l->rolling_variance) continue;
-        int channels = l->type == CONNECTED ? l->outputs : l->out_c;
-        for (int c = 0; c < channels; ++c) l->rolling_variance[c] = 1.f;
     }
 }
 
@@ -120,6 +110,9 @@ int gcam_net_load(gcam_net **out, const char *cfg_path, const gcam_load_options 
     cfg_free(&cfg);
     complete_batchnorm_layers(dn);
 
+    /* Darknet initialised the parameters with rand(); replace that with our seeded
+     * initialisation so a run does not depend on what else the process drew. */
+    gcam_net_init_weights(dn, options->init_seed);
     int n_layers = options->weights_layers;
     if (n_layers > dn->n) {
         gcam_fail(err, "-weights_layers %d: the network has only %d layers", n_layers, dn->n);
@@ -131,9 +124,6 @@ int gcam_net_load(gcam_net **out, const char *cfg_path, const gcam_load_options 
             gcam_net_free(net);
             return -1;
         }
-        init_rolling_variance(dn, n_layers > 0 ? n_layers : dn->n);
-    } else {
-        init_rolling_variance(dn, 0);
     }
     if (options->clear) *dn->seen = 0;
     net->classes = dn->outputs;

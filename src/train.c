@@ -329,6 +329,7 @@ static int setup(run_state *rs, gcam_error *err) {
     lo.weights = o->weights[0] ? o->weights : NULL;
     lo.weights_layers = o->weights_layers;
     lo.clear = o->clear;
+    lo.init_seed = (unsigned long)o->seed;
     if (gcam_net_load(&rs->net, o->cfg_path, &lo, err)) return -1;
     network *dn = rs->net->dn;
     if (rs->net->classes != rs->files.classes)

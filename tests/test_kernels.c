@@ -153,7 +153,35 @@ static void check_sgd(LAYER_TYPE type) {
     free(path);
 }
 
+/* A NaN in a pooling window is chosen and propagates; every argmax stays inside the
+ * input (Darknet's leaves -1 and its backward writes before the buffer). */
+static void check_maxpool_nan(void) {
+    char *path = temp_cfg("[net]\nbatch=2\nheight=4\nwidth=4\nchannels=1\n"
+                          "[maxpool]\nsize=2\nstride=2\n");
+    gcam_error err;
+    gcam_load_options opt = gcam_load_options_default();
+    opt.kernels = GCAM_KERNELS_FAST;
+    gcam_net *net;
+    if (gcam_net_load(&net, path, &opt, &err)) {
+        CHECK(0, "%s", err.message);
+        return;
+    }
+    float input[32];
+    for (int i = 0; i < 32; ++i) input[i] = (float)i;
+    input[5] = NAN;
+    const float *out = gcam_net_predict(net, input, 2);
+    layer *l = &net->dn->layers[0];
+    CHECK(isnan(out[0]) && out[1] == 7 && out[4] == 21, "pooled %g %g %g", out[0], out[1], out[4]);
+    int inside = 1;
+    for (int i = 0; i < 8; ++i) inside &= l->indexes[i] >= 0 && l->indexes[i] < 32;
+    CHECK(inside, "argmax outside the input");
+    gcam_net_free(net);
+    unlink(path);
+    free(path);
+}
+
 int main(void) {
+    check_maxpool_nan();
     check_conv_forward(3, 9, 4, 3, 1, 1, 1);
     check_conv_forward(3, 9, 4, 3, 2, 1, 1);
     check_conv_forward(4, 8, 6, 1, 1, 0, 1);

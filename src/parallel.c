@@ -1,0 +1,78 @@
+/* The kernels' fork-join pool (see parallel.h). Workers sleep on a condition variable
+ * between jobs; a job is published with a generation number so each worker runs it
+ * exactly once. */
+#include "parallel.h"
+
+#include <cblas.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define MAX_PARTS 16
+
+static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t pool_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t job_posted = PTHREAD_COND_INITIALIZER, job_done = PTHREAD_COND_INITIALIZER;
+static int pool_parts = 1;
+static unsigned long generation;
+static int pending;
+static gcam_parallel_fn job_fn;
+static void *job_arg;
+static int blas_threads = 1;
+
+static void *worker(void *arg) {
+    int part = (int)(long)arg;
+    unsigned long seen = 0;
+    pthread_mutex_lock(&pool_mutex);
+    for (;;) {
+        while (generation == seen) pthread_cond_wait(&job_posted, &pool_mutex);
+        seen = generation;
+        gcam_parallel_fn fn = job_fn;
+        void *a = job_arg;
+        pthread_mutex_unlock(&pool_mutex);
+        fn(a, part, pool_parts);
+        pthread_mutex_lock(&pool_mutex);
+        if (--pending == 0) pthread_cond_signal(&job_done);
+    }
+    return NULL;
+}
+
+static void pool_start(void) {
+    const char *env = getenv("GCAM_THREADS");
+    long n = env ? strtol(env, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1) n = 1;
+    if (n > MAX_PARTS) n = MAX_PARTS;
+    blas_threads = openblas_get_num_threads();
+    for (long p = 1; p < n; ++p) {
+        pthread_t t;
+        if (pthread_create(&t, NULL, worker, (void *)p) != 0) break;
+        pthread_detach(t);
+        pool_parts = (int)p + 1;
+    }
+}
+
+int gcam_parallel_parts(void) {
+    pthread_once(&pool_once, pool_start);
+    return pool_parts;
+}
+
+void gcam_parallel_run(gcam_parallel_fn fn, void *arg) {
+    int parts = gcam_parallel_parts();
+    if (parts == 1) {
+        fn(arg, 0, 1);
+        return;
+    }
+    openblas_set_num_threads(1);
+    pthread_mutex_lock(&pool_mutex);
+    job_fn = fn;
+    job_arg = arg;
+    pending = parts - 1;
+    ++generation;
+    pthread_cond_broadcast(&job_posted);
+    pthread_mutex_unlock(&pool_mutex);
+    fn(arg, 0, parts);
+    pthread_mutex_lock(&pool_mutex);
+    while (pending > 0) pthread_cond_wait(&job_done, &pool_mutex);
+    pthread_mutex_unlock(&pool_mutex);
+    openblas_set_num_threads(blas_threads);
+}

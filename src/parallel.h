@@ -1,0 +1,19 @@
+/* A small fork-join pool for the kernels: gcam_parallel_run(fn, arg) calls
+ * fn(arg, part, parts) for every part on its own thread (part 0 on the caller) and
+ * returns when all are done. Parts: GCAM_THREADS if set, else the number of CPUs
+ * (at most 16). While parts run, OpenBLAS is held to one thread per call. */
+#ifndef GCAM_PARALLEL_H
+#define GCAM_PARALLEL_H
+
+typedef void (*gcam_parallel_fn)(void *arg, int part, int parts);
+
+int gcam_parallel_parts(void);
+void gcam_parallel_run(gcam_parallel_fn fn, void *arg);
+
+/* [*lo, *hi) of n items for `part` of `parts`, in contiguous, near-equal slices. */
+static inline void gcam_parallel_slice(int n, int part, int parts, int *lo, int *hi) {
+    *lo = (int)((long long)n * part / parts);
+    *hi = (int)((long long)n * (part + 1) / parts);
+}
+
+#endif

@@ -1,0 +1,272 @@
+/* gcam-train end to end on a tiny synthetic data set: the same seed gives the same run
+ * with 1 and 4 loader threads; K iterations plus K resumed from _last equal 2K straight
+ * (the momentum sidecar makes this exact); epochs are permutations; unreadable images
+ * are counted and skipped up to the documented limit; stock darknet reads the
+ * checkpoints; a NaN loss stops the run without overwriting the last checkpoint. */
+#include "check.h"
+#include "cfg.h"
+#include "loader.h"
+#include "testutil.h"
+#include "train.h"
+
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#define STB_IMAGE_WRITE_STATIC
+#pragma GCC diagnostic ignored "-Wunused-function"
+#include <stb_image_write.h>
+
+#include <sys/stat.h>
+
+#define N_TRAIN 40
+#define N_VALID 8
+static char dir[] = "/tmp/gcam-train-XXXXXX";
+static char cfg_path[600], data_path[600];
+static const char *labels[3] = {"alpha", "beta", "gamma"};
+
+/* 16x16 images: a bright square whose corner depends on the class, plus noise. */
+static void make_data_set(void) {
+    gcam_rng rng = gcam_rng_init(5, 5);
+    char path[700], list_path[700];
+    FILE *lists[2];
+    snprintf(list_path, sizeof list_path, "%s/train.list", dir);
+    lists[0] = fopen(list_path, "w");
+    snprintf(list_path, sizeof list_path, "%s/valid.list", dir);
+    lists[1] = fopen(list_path, "w");
+    for (int i = 0; i < N_TRAIN + N_VALID; ++i) {
+        int cls = i % 3;
+        unsigned char px[16 * 16 * 3];
+        for (int y = 0; y < 16; ++y)
+            for (int x = 0; x < 16; ++x) {
+                int on = (cls == 0 && x < 8 && y < 8) || (cls == 1 && x >= 8 && y < 8) ||
+                         (cls == 2 && y >= 8);
+                for (int k = 0; k < 3; ++k)
+                    px[(y * 16 + x) * 3 + k] =
+                        (unsigned char)(on * 150 + gcam_rng_next(&rng) % 100);
+            }
+        snprintf(path, sizeof path, "%s/%03d_%s.png", dir, i, labels[cls]);
+        stbi_write_png(path, 16, 16, 3, px, 48);
+        fprintf(lists[i >= N_TRAIN], "%s\n", path);
+    }
+    fclose(lists[0]);
+    fclose(lists[1]);
+    snprintf(path, sizeof path, "%s/labels.txt", dir);
+    FILE *f = fopen(path, "w");
+    fprintf(f, "alpha\nbeta\ngamma\n");
+    fclose(f);
+    snprintf(data_path, sizeof data_path, "%s/tiny.data", dir);
+    f = fopen(data_path, "w");
+    fprintf(f, "classes=3\ntrain=%s/train.list\nvalid=%s/valid.list\nlabels=%s/labels.txt\n", dir,
+            dir, dir);
+    fclose(f);
+}
+
+static void write_cfg(float learning_rate) {
+    snprintf(cfg_path, sizeof cfg_path, "%s/tiny.cfg", dir);
+    FILE *f = fopen(cfg_path, "w");
+    fprintf(f,
+            "[net]\nbatch=8\nsubdivisions=2\nheight=16\nwidth=16\nchannels=3\n"
+            "learning_rate=%g\nmomentum=0.9\ndecay=0.0005\npolicy=steps\nsteps=5\nscales=.5\n"
+            "burn_in=2\nmax_batches=8\nmin_crop=16\nmax_crop=20\nangle=5\naspect=1.1\n"
+            "hue=.1\nsaturation=1.5\nexposure=1.5\n"
+            "[gcam]\ndata=%s\n"
+            "[convolutional]\nbatch_normalize=1\nfilters=8\nsize=3\npad=1\nactivation=leaky\n"
+            "[maxpool]\nsize=2\nstride=2\n"
+            "[convolutional]\nbatch_normalize=1\nfilters=8\nsize=3\npad=1\nactivation=leaky\n"
+            "[dropout]\nprobability=.2\n"
+            "[convolutional]\nfilters=3\nsize=1\nactivation=linear\n"
+            "[avgpool]\n[softmax]\n[cost]\ntype=sse\n",
+            learning_rate, data_path);
+    fclose(f);
+}
+
+static int train(const char *backup, int threads, long max_batches, const char *weights,
+                 gcam_error *err) {
+    gcam_train_options o;
+    gcam_train_options_default(&o, cfg_path);
+    if (gcam_train_options_from_cfg(&o, err)) return -1;
+    snprintf(o.backup_dir, sizeof o.backup_dir, "%s/%s", dir, backup);
+    if (weights) snprintf(o.weights, sizeof o.weights, "%s/%s", dir, weights);
+    o.threads = threads;
+    o.max_batches = max_batches;
+    o.valid_every = 4;
+    o.checkpoint_every = 2;
+    o.seed = 11;
+    o.quiet = 1;
+    return gcam_train_run(&o, err);
+}
+
+/* The loss column of <backup>/tiny.csv, one value per iteration. */
+static int read_losses(const char *backup, double *loss, int max) {
+    char path[800], line[512];
+    snprintf(path, sizeof path, "%s/%s/tiny.csv", dir, backup);
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    int n = 0;
+    if (!fgets(line, sizeof line, f)) n = -1;
+    CHECK(n == 0 &&
+              !strncmp(line, "iter,epoch,loss,avg_loss,lr,images_per_s,valid_top1,valid_top5", 62),
+          "csv header '%s'", line);
+    while (n >= 0 && n < max && fgets(line, sizeof line, f)) {
+        long iter;
+        double epoch;
+        if (sscanf(line, "%ld,%lf,%lf", &iter, &epoch, &loss[n]) == 3) ++n;
+    }
+    fclose(f);
+    return n;
+}
+
+static int files_equal(const char *a, const char *b) {
+    char cmd[2000];
+    snprintf(cmd, sizeof cmd, "cmp -s %s/%s %s/%s", dir, a, dir, b);
+    return system(cmd) == 0;
+}
+
+static void check_loader(void) {
+    gcam_dataset ds;
+    gcam_error err;
+    char list[700];
+    snprintf(list, sizeof list, "%s/train.list", dir);
+    char *lbl[3] = {"alpha", "beta", "gamma"};
+    CHECK(gcam_dataset_load(&ds, list, lbl, 3, 3, &err) == 0, "%s", err.message);
+    gcam_loader_config lc = {0};
+    lc.data = &ds;
+    lc.batch = 8;
+    lc.train = 1;
+    lc.seed = 3;
+    lc.augment = (gcam_augment_config){16, 16, 3, 16, 20, 1.1f, 5, .1f, 1.5f, 1.5f, 1};
+    gcam_loader *one, *four;
+    lc.threads = 1;
+    gcam_loader_init(&one, &lc, &err);
+    lc.threads = 4;
+    gcam_loader_init(&four, &lc, &err);
+    int seen[N_TRAIN] = {0}, same = 1;
+    for (int b = 0; b < 10; ++b) { /* two epochs */
+        const gcam_batch *x = gcam_loader_get(one, b, &err);
+        const gcam_batch *y = gcam_loader_get(four, b, &err);
+        same &= !memcmp(x->x, y->x, sizeof(float) * 8 * 16 * 16 * 3) &&
+                !memcmp(x->sample_ids, y->sample_ids, sizeof(int) * 8);
+        for (int i = 0; i < 8 && b < 5; ++i) seen[x->sample_ids[i]]++;
+    }
+    CHECK(same, "batches differ between 1 and 4 loader threads");
+    int permutation = 1;
+    for (int i = 0; i < N_TRAIN; ++i) permutation &= seen[i] == 1;
+    CHECK(permutation, "the first epoch is not a permutation of the data set");
+    const gcam_batch *again = gcam_loader_get(one, 2, &err); /* random access */
+    const gcam_batch *fresh = gcam_loader_get(four, 2, &err);
+    CHECK(!memcmp(again->x, fresh->x, sizeof(float) * 8 * 16 * 16 * 3), "batch 2 not reproducible");
+    gcam_loader_free(one);
+    gcam_loader_free(four);
+
+    /* Three unreadable images: counted and skipped. */
+    char path[800];
+    for (int i = 0; i < 3; ++i) {
+        FILE *f = fopen(ds.paths[i * 7], "w");
+        fputs(i == 2 ? "" : "not a png", f);
+        fclose(f);
+        if (i == 2) unlink(ds.paths[i * 7]);
+    }
+    lc.threads = 2;
+    gcam_loader *loader;
+    gcam_loader_init(&loader, &lc, &err);
+    int clean = 1;
+    for (int b = 0; b < 5; ++b) {
+        const gcam_batch *x = gcam_loader_get(loader, b, &err);
+        CHECK(x != NULL, "%s", err.message);
+        for (int i = 0; x && i < 8; ++i)
+            clean &= x->sample_ids[i] % 7 != 0 || x->sample_ids[i] > 14;
+    }
+    CHECK(clean, "an unreadable image was used");
+    CHECK(gcam_loader_bad_images(loader) == 3, "%d bad images counted",
+          gcam_loader_bad_images(loader));
+    gcam_loader_free(loader);
+    /* Past the limit, max(10, 1% of 40), loading stops with a clear error. */
+    for (int i = 0; i < 12; ++i) {
+        snprintf(path, sizeof path, "%s", ds.paths[i * 3 + 1]);
+        FILE *f = fopen(path, "w");
+        fclose(f);
+    }
+    gcam_loader_init(&loader, &lc, &err);
+    const gcam_batch *x = NULL;
+    for (int b = 0; b < 5 && (x = gcam_loader_get(loader, b, &err)); ++b) {
+    }
+    CHECK(x == NULL && strstr(err.message, "could not be read, more than the limit of 10"),
+          "limit not enforced: %s", x ? "(no error)" : err.message);
+    gcam_loader_free(loader);
+    gcam_dataset_free(&ds);
+}
+
+int main(void) {
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    make_data_set();
+    write_cfg(0.05f);
+    gcam_error err = {0};
+
+    int status = train("one", 1, 8, NULL, &err);
+    CHECK(status == 0, "training failed: %s", err.message);
+    status = train("four", 4, 8, NULL, &err);
+    CHECK(status == 0, "training failed: %s", err.message);
+    double a[16], b[16], c[16];
+    int na = read_losses("one", a, 16), nb = read_losses("four", b, 16);
+    CHECK(na == 8 && nb == 8, "%d and %d log lines", na, nb);
+    CHECK(na == nb && !memcmp(a, b, sizeof(double) * (size_t)na), "losses differ with 4 threads");
+    CHECK(files_equal("one/tiny_final.weights", "four/tiny_final.weights"),
+          "final weights differ with 4 threads");
+    CHECK(a[7] < a[0], "loss did not fall: %g -> %g", a[0], a[7]);
+
+    /* 4 iterations, then 4 more resumed from _last: the same run, exactly. Kernels and
+     * loader are deterministic, and the momentum comes back from the .state file. */
+    status = train("resumed", 2, 4, NULL, &err);
+    CHECK(status == 0, "%s", err.message);
+    status = train("resumed", 2, 8, "resumed/tiny_last.weights", &err);
+    CHECK(status == 0, "%s", err.message);
+    int nc = read_losses("resumed", c, 16);
+    CHECK(nc == 8 && !memcmp(a, c, sizeof(double) * 8), "resumed losses differ (%d lines)", nc);
+    CHECK(files_equal("one/tiny_final.weights", "resumed/tiny_final.weights"),
+          "resumed final weights differ");
+    struct stat st;
+    char path[800];
+    const char *expected[] = {"tiny_last.weights", "tiny_last.state", "tiny_best.weights",
+                              "tiny_final.weights"};
+    for (int i = 0; i < 4; ++i) {
+        snprintf(path, sizeof path, "%s/one/%s", dir, expected[i]);
+        CHECK(stat(path, &st) == 0, "missing %s", path);
+    }
+
+    /* Stock darknet reads the checkpoint (of a copy of the cfg without [gcam]) and writes
+     * the same parameters back; its `partial` command resets `seen` in the header. */
+    gcam_cfg cfg;
+    char *clean_cfg = NULL;
+    CHECK(cfg_read(&cfg, cfg_path, &err) == 0 && cfg_write_darknet(&cfg, 0, &clean_cfg, &err) == 0,
+          "%s", err.message);
+    cfg_free(&cfg);
+    char cmd[3000];
+    snprintf(cmd, sizeof cmd,
+             "darknet partial %s %s/one/tiny_final.weights %s/stock.weights 100 "
+             ">/dev/null 2>&1 && cmp -s -i 20 %s/one/tiny_final.weights %s/stock.weights",
+             clean_cfg, dir, dir, dir, dir);
+    CHECK(system(cmd) == 0, "stock darknet did not read the checkpoint back identically");
+    unlink(clean_cfg);
+    free(clean_cfg);
+
+    /* Weights holding a NaN: the run stops at its first loss, and the checkpoint already
+     * in the backup folder is not overwritten. */
+    {
+        snprintf(path, sizeof path, "%s/one/tiny_final.weights", dir);
+        FILE *f = fopen(path, "r+b");
+        float nan_value = NAN;
+        fseek(f, 20 + 4 * 10, SEEK_SET);
+        fwrite(&nan_value, 4, 1, f);
+        fclose(f);
+        snprintf(cmd, sizeof cmd, "cp %s/four/tiny_last.weights %s/last.copy", dir, dir);
+        CHECK(system(cmd) == 0, "copy");
+        status = train("four", 1, 12, "one/tiny_final.weights", &err);
+        CHECK(status == -1 && strstr(err.message, "iteration 9: the loss is NaN"),
+              "status %d, '%s'", status, err.message);
+        CHECK(files_equal("four/tiny_last.weights", "last.copy"), "_last was overwritten");
+    }
+
+    check_loader();
+    if (getenv("KEEP")) return check_summary("test_train");
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0, "cleanup");
+    return check_summary("test_train");
+}
