@@ -76,7 +76,7 @@ $(BUILD)/fmnist_to_png: scripts/fmnist_to_png.c | deps-check
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< -o $@
 
-test: all $(TESTS)
+test: all data $(TESTS)
 	@$(MAKE) --no-print-directory SANITIZER=address $(SANITIZED_TESTS)
 	@./tests/run_tests.sh $(TESTS) $(wildcard tests/test_*.sh) $(SANITIZED_TESTS)
 

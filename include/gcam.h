@@ -67,6 +67,8 @@ typedef struct gcam_net {
     int classes;      /* outputs of the last layer */
     int logits_layer; /* index of the layer whose output is the pre-softmax score */
     int flip;         /* [net] flip= (default 1): random horizontal flips in training */
+    int capacity;     /* images per pass the buffers were sized for (Darknet's batch) */
+    int active;       /* images in the last gcam_net_predict */
 } gcam_net;
 
 /* Loads a network: validates the cfg, strips [gcam], lets Darknet parse the rest at the
@@ -88,15 +90,14 @@ void gcam_network_free(network *dn);
 /* The [gcam] value for key, or NULL. */
 const gcam_setting *gcam_net_setting(const gcam_net *net, const char *key);
 
-/* Inference-mode forward (rolling BN statistics, no training state touched).
- * input: (batch, c, h, w) in Darknet's planar RGB layout, n <= batch images; the rest
- * of the batch is left as it was. Returns the last layer's output (batch, classes),
- * borrowed until the next call. */
+/* Inference-mode forward (rolling BN statistics, no training state touched) of n images
+ * (1 <= n <= capacity; only those are computed). input: (n, c, h, w) in Darknet's planar
+ * RGB layout. Returns the last layer's output (n, classes), borrowed until the next call. */
 const float *gcam_net_predict(gcam_net *net, const float *input, int n);
 
-/* Inference-mode backward after gcam_net_predict: seeds the output of seed_layer with
- * seed (batch, outputs of seed_layer) and propagates down to target_layer. Returns
- * d(seed . output[seed_layer]) / d output[target_layer], shape (batch, outputs of
+/* Inference-mode backward after gcam_net_predict, for the same n images: seeds the output
+ * of seed_layer with seed (n, outputs of seed_layer) and propagates down to target_layer.
+ * Returns d(seed . output[seed_layer]) / d output[target_layer], shape (n, outputs of
  * target_layer), borrowed until the next forward. Weights, their updates, batch-norm
  * statistics and `seen` are not touched. */
 const float *gcam_net_backward_from(gcam_net *net, int seed_layer, const float *seed,

@@ -127,6 +127,7 @@ int gcam_net_load(gcam_net **out, const char *cfg_path, const gcam_load_options 
     }
     if (options->clear) *dn->seen = 0;
     net->classes = dn->outputs;
+    net->capacity = net->active = dn->batch;
     net->logits_layer = find_logits_layer(dn);
     gcam_kernels_install(dn, options->kernels);
     *out = net;
@@ -165,10 +166,20 @@ const gcam_setting *gcam_net_setting(const gcam_net *net, const char *key) {
     return NULL;
 }
 
+/* Runs layers on the first n images only. Lowering the batch is safe in Darknet (raising
+ * it above the parsed one is not: buffers are never reallocated). */
+static void use_batch(network *dn, int n) {
+    dn->batch = n;
+    for (int i = 0; i < dn->n; ++i) dn->layers[i].batch = n;
+}
+
 const float *gcam_net_predict(gcam_net *gnet, const float *input, int n) {
     network *dn = gnet->dn;
-    if (n > dn->batch) n = dn->batch;
+    if (n > gnet->capacity) n = gnet->capacity;
+    if (n < 1) n = 1;
+    gnet->active = n;
     memcpy(dn->input, input, sizeof(float) * (size_t)dn->inputs * n);
+    use_batch(dn, n);
     network net = *dn;
     net.train = 0;
     net.truth = NULL;
@@ -179,12 +190,14 @@ const float *gcam_net_predict(gcam_net *gnet, const float *input, int n) {
         l.forward(l, net);
         net.input = l.output;
     }
+    use_batch(dn, gnet->capacity);
     return dn->layers[dn->n - 1].output;
 }
 
 const float *gcam_net_backward_from(gcam_net *gnet, int seed_layer, const float *seed,
                                     int target_layer) {
     network *dn = gnet->dn;
+    use_batch(dn, gnet->active);
     /* Every delta is cleared: later layers' gradients are added into earlier ones, and a
      * shortcut may reach below the target layer. */
     for (int i = 0; i <= seed_layer; ++i) {
@@ -203,5 +216,6 @@ const float *gcam_net_backward_from(gcam_net *gnet, int seed_layer, const float 
         layer l = dn->layers[i];
         l.backward(l, net);
     }
+    use_batch(dn, gnet->capacity);
     return dn->layers[target_layer].delta;
 }

@@ -323,7 +323,12 @@ static int setup(run_state *rs, gcam_error *err) {
     const gcam_train_options *o = rs->o;
     if (!o->data_path[0])
         return gcam_fail(err, "%s: no data set: give -data FILE or data= in [gcam]", o->cfg_path);
-    if (gcam_data_files_read(&rs->files, o->data_path, err)) return -1;
+    if (gcam_data_files_read(&rs->files, o->data_path, err)) {
+        if (!strcmp(o->data_path, "data/fmnist.data"))
+            strncat(err->message, " (the built-in data set is made by `make data`)",
+                    sizeof err->message - strlen(err->message) - 1);
+        return -1;
+    }
     if (!rs->files.train) return gcam_fail(err, "%s: no train= list", o->data_path);
     gcam_load_options lo = gcam_load_options_default();
     lo.weights = o->weights[0] ? o->weights : NULL;

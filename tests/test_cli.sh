@@ -18,7 +18,7 @@ height=32
 width=32
 channels=3
 [gcam]
-saliency=0
+seed=3
 [convolutional]
 batch_normalize=1
 filters=8
@@ -79,6 +79,24 @@ err=$($predict "$work/bad.cfg" "$work/w1.weights" "$dog" 2>&1); [ $? = 1 ]; chec
 echo "$err" | grep -q "bad.cfg:12: \[convolutional\] stride=zero"; check "bad cfg value located" $?
 err=$($predict "$work/nope.cfg" "$work/w1.weights" "$dog" 2>&1); [ $? = 1 ]; check "missing cfg exits 1" $?
 echo "$err" | grep -q "nope.cfg: cannot open cfg"; check "missing cfg named" $?
+
+# gcam-train on the built-in data: --help, a missing data file, and Ctrl-C saving _last.
+./bin/gcam-train --help | grep -q "usage: gcam-train"; check "train --help" $?
+err=$(./bin/gcam-train "$work/net.cfg" -data "$work/none.data" 2>&1); [ $? = 1 ]; check "missing .data exits 1" $?
+echo "$err" | grep -q "none.data: cannot open"; check "missing .data named" $?
+err=$(./bin/gcam-train "$work/net.cfg" -seed -4 2>&1); [ $? = 2 ]; check "bad option value exits 2" $?
+sed 's/^seed=3$/saliency_evry=3/' "$work/net.cfg" > "$work/typo.cfg"
+err=$(./bin/gcam-train "$work/typo.cfg" 2>&1); [ $? = 1 ]; check "unknown [gcam] key exits 1" $?
+echo "$err" | grep -q "typo.cfg:7: \[gcam\] unknown key 'saliency_evry'"; check "unknown [gcam] key located" $?
+sed -e 's/^seed=3$/data=data\/fmnist.data/' -e 's/^height=32/height=28/' -e 's/^width=32/width=28/' \
+    -e 's/^filters=4$/filters=10/' -e 's/^batch=1$/batch=32\nmax_batches=100000/' "$work/net.cfg" > "$work/fm.cfg"
+./bin/gcam-train "$work/fm.cfg" -backup "$work/bk" -quiet > "$work/train.out" 2>&1 &
+pid=$!
+for _ in $(seq 100); do [ -s "$work/bk/fm.csv" ] && [ "$(wc -l < "$work/bk/fm.csv")" -gt 5 ] && break; sleep 0.2; done
+kill -INT $pid; wait $pid; status=$?
+[ $status = 130 ]; check "SIGINT exits 130 (got $status)" $?
+grep -q "interrupted at iteration" "$work/train.out"; check "SIGINT reported" $?
+./bin/gcam-predict "$work/fm.cfg" "$work/bk/fm_last.weights" "$dog" > /dev/null; check "_last saved on SIGINT is loadable" $?
 
 echo "test_cli: $passed passed, $failed failed"
 [ "$failed" = 0 ]

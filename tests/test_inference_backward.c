@@ -146,6 +146,15 @@ int main(void) {
         CHECK(rel <= GRAD_TOLERANCE && ref2 > 0, "layer %d: relative error %g", L, rel);
         free(grad);
     }
+    /* A forward of fewer images than the capacity computes the same rows. */
+    {
+        const float *both = gcam_net_predict(net, input, 2);
+        float second[5];
+        memcpy(second, both + 5, sizeof second);
+        const float *one = gcam_net_predict(net, input + dn->inputs, 1);
+        CHECK(max_abs_diff(one, second, 5) < 1e-6, "partial batch differs");
+        CHECK(dn->batch == 2 && dn->layers[3].batch == 2, "batch not restored");
+    }
     CHECK(state_equal(dn, &before, 0), "training state changed");
     CHECK(*dn->seen == 4242, "seen changed to %zu", *dn->seen);
     for (int i = 0; i < before.n; ++i) free(before.data[i]);

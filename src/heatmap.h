@@ -1,0 +1,15 @@
+/* Heatmap images: a saliency map drawn over its image with the jet colour map. */
+#ifndef GCAM_HEATMAP_H
+#define GCAM_HEATMAP_H
+
+#include "gcam.h"
+
+/* Jet colour of v in [0, 1] as r, g, b in [0, 1]. */
+void gcam_jet(float v, float *r, float *g, float *b);
+
+/* Writes image (c, h, w) in [0, 1] blended with jet(map (h, w)) as an 8-bit RGB PNG:
+ * (1 - alpha) * image + alpha * jet. Grey images are drawn grey. Atomic. */
+int gcam_heatmap_write_png(const char *path, const float *image, int c, int h, int w,
+                           const float *map, float alpha, gcam_error *err);
+
+#endif

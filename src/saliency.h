@@ -1,0 +1,46 @@
+/* Saliency maps (class activation maps) for a batch of images on a loaded network:
+ * Group-CAM (the published variant) and Grad-CAM, as specified in
+ * shared/notes/groupcam.md. Gradients are inference-mode (rolling batch-norm
+ * statistics) and touch no training state. */
+#ifndef GCAM_SALIENCY_H
+#define GCAM_SALIENCY_H
+
+#include "gcam.h"
+
+typedef enum gcam_method { GCAM_METHOD_GROUPCAM, GCAM_METHOD_GRADCAM } gcam_method;
+
+#define GCAM_LAYER_AUTO 0x7fffffff
+
+typedef struct gcam_saliency_options {
+    gcam_method method;
+    int layer;        /* target layer; negative counts from the end; GCAM_LAYER_AUTO: the
+                         last layer with spatial size > 1 before global pooling */
+    int groups;       /* Group-CAM groups G (32), clamped to the layer's channels */
+    float theta;      /* Group-CAM de-noising percentile (70) */
+    int blur_size;    /* Gaussian kernel size; 0: 51 px at 224, scaled to the input */
+    float blur_sigma; /* 0: 50 at 224, scaled to the input */
+} gcam_saliency_options;
+
+void gcam_saliency_options_default(gcam_saliency_options *o);
+
+/* The resolved target layer for o on net, or -1 with err. */
+int gcam_saliency_layer(const gcam_net *net, const gcam_saliency_options *o, gcam_error *err);
+
+/* Maps of n images (n <= net capacity). images: (n, c, h, w); classes: (n) class per
+ * image, or NULL (or -1 entries) for the predicted class; used: (n) the class used, may
+ * be NULL. maps: (n, h, w) in [0, 1]. constant: (n) set to 1 where the map would be
+ * constant (it is then all zeros), may be NULL. */
+int gcam_saliency(gcam_net *net, const float *images, int n, const int *classes,
+                  const gcam_saliency_options *o, float *maps, int *used, int *constant,
+                  gcam_error *err);
+
+/* ---- building blocks, exposed for tests ---- */
+
+/* Separable Gaussian blur of im (c, h, w) into out, mirrored borders (d c b | a b c d). */
+void gcam_gaussian_blur(const float *im, int c, int h, int w, int size, float sigma, float *out);
+/* Bilinear resize (half-pixel centres, align_corners = false) of src (h, w) to dst (H, W). */
+void gcam_upsample(const float *src, int h, int w, float *dst, int H, int W);
+/* Linear-interpolated percentile (numpy's default) of n values; sorts a copy. */
+float gcam_percentile(const float *x, int n, float p);
+
+#endif
