@@ -1,0 +1,263 @@
+#!/usr/bin/python3
+"""Independent PyTorch reference for gcam's saliency maps.
+
+Builds the network described by a Darknet cfg with PyTorch modules written from the
+layers' definitions, loads the Darknet .weights file, and computes Grad-CAM and Group-CAM
+(shared/notes/groupcam.md) with autograd. Writes fixtures that tests/test_reference.c
+compares against gcam's C implementation. Needs Debian's python3-torch; CI does not run
+it: the fixtures it wrote are committed.
+
+usage: scripts/torch_reference.py CFG WEIGHTS OUT_PREFIX [--images N] [--seed S]
+Writes OUT_PREFIX.{input,logits,grad,gradcam,groupcam}.npy and OUT_PREFIX.meta
+(target layer, classes used, groups).
+"""
+import argparse
+import struct
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+torch.set_grad_enabled(True)
+DTYPE = torch.float64  # the reference runs in double precision
+
+
+def read_cfg(path):
+    sections = []
+    for raw in open(path):
+        line = "".join(raw.split())
+        if not line or line[0] in "#;":
+            continue
+        if "#" in line:
+            line = line[: line.index("#")]
+        if line.startswith("["):
+            sections.append((line[1:-1], {}))
+        else:
+            key, value = line.split("=", 1)
+            sections[-1][1][key] = value
+    return sections
+
+
+def activate(x, name):
+    if name == "linear":
+        return x
+    if name == "relu":
+        return torch.relu(x)
+    if name == "leaky":
+        return torch.where(x > 0, x, 0.1 * x)
+    if name == "logistic":
+        return torch.sigmoid(x)
+    raise ValueError("activation " + name)
+
+
+class DarknetNet:
+    """The layers of a Darknet classifier cfg, with parameters from a .weights file."""
+
+    def __init__(self, cfg_path, weights_path):
+        sections = read_cfg(cfg_path)
+        net = sections[0][1]
+        self.h, self.w, self.c = int(net["height"]), int(net["width"]), int(net["channels"])
+        self.layers = [(name, opts) for name, opts in sections[1:] if name != "gcam"]
+        data = open(weights_path, "rb").read()
+        major, minor, _ = struct.unpack("<3i", data[:12])
+        offset = 20 if major * 10 + minor >= 2 else 16
+        floats = np.frombuffer(data[offset:], dtype="<f4").astype(np.float64)
+        self.params = []
+        self.bn_offsets = []  # (float offset of scales, channels) of each batch norm
+        shapes = []  # (c, h, w) output of each layer
+        c, h, w = self.c, self.h, self.w
+        pos = 0
+
+        def take(n):
+            nonlocal pos
+            out = torch.tensor(floats[pos : pos + n], dtype=DTYPE)
+            pos += n
+            return out
+
+        for name, o in self.layers:
+            p = {}
+            if name in ("convolutional", "conv"):
+                n, size = int(o.get("filters", 1)), int(o.get("size", 1))
+                stride, groups = int(o.get("stride", 1)), int(o.get("groups", 1))
+                pad = size // 2 if int(o.get("pad", 0)) else int(o.get("padding", 0))
+                p["bias"] = take(n)
+                if int(o.get("batch_normalize", 0)):
+                    self.bn_offsets.append((pos, n))
+                    p["scales"], p["mean"], p["var"] = take(n), take(n), take(n)
+                p["weight"] = take(n * (c // groups) * size * size).reshape(n, c // groups, size, size)
+                p.update(stride=stride, pad=pad, groups=groups)
+                h, w, c = (h + 2 * pad - size) // stride + 1, (w + 2 * pad - size) // stride + 1, n
+            elif name in ("connected", "conn"):
+                out = int(o.get("output", 1))
+                inputs = c * h * w
+                p["bias"] = take(out)
+                p["weight"] = take(out * inputs).reshape(out, inputs)
+                if int(o.get("batch_normalize", 0)):
+                    self.bn_offsets.append((pos, out))
+                    p["scales"], p["mean"], p["var"] = take(out), take(out), take(out)
+                c, h, w = out, 1, 1
+            elif name in ("maxpool", "max"):
+                stride = int(o.get("stride", 1))
+                size = int(o.get("size", stride))
+                pad = int(o.get("padding", size - 1))
+                p.update(size=size, stride=stride, pad=pad)
+                h, w = (h + pad - size) // stride + 1, (w + pad - size) // stride + 1
+            elif name in ("avgpool", "avg"):
+                h = w = 1
+            elif name == "route":
+                idx = [int(v) for v in o["layers"].split(",")]
+                idx = [i if i >= 0 else len(shapes) + i for i in idx]
+                p["from"] = idx
+                c = sum(shapes[i][0] for i in idx)
+                h, w = shapes[idx[0]][1], shapes[idx[0]][2]
+            elif name == "shortcut":
+                f = int(o["from"])
+                p["from"] = f if f >= 0 else len(shapes) + f
+            shapes.append((c, h, w))
+            self.params.append(p)
+        if pos != len(floats):
+            raise ValueError("weights file has %d floats, the cfg %d" % (len(floats), pos))
+        self.logits_layer = len(self.layers) - 1
+        while self.layers[self.logits_layer][0] in ("softmax", "soft", "cost"):
+            self.logits_layer -= 1
+
+    def forward(self, x, keep=None):
+        """Returns (logits, outputs), outputs[i] is layer i's output."""
+        outputs = []
+        for (name, o), p in zip(self.layers, self.params):
+            if name in ("convolutional", "conv", "connected", "conn"):
+                if name.startswith("conv"):
+                    x = F.conv2d(x, p["weight"], None, p["stride"], p["pad"], 1, p["groups"])
+                    shape = (1, -1, 1, 1)
+                else:
+                    x = x.reshape(x.shape[0], -1) @ p["weight"].T
+                    shape = (1, -1)
+                if "scales" in p:  # Darknet's batch norm: eps outside the square root
+                    x = (x - p["mean"].reshape(shape)) / (torch.sqrt(p["var"]).reshape(shape) + 1e-6)
+                    x = x * p["scales"].reshape(shape)
+                x = x + p["bias"].reshape(shape)
+                x = activate(x, o.get("activation", "logistic"))
+            elif name in ("maxpool", "max"):
+                lo = p["pad"] // 2
+                x = F.pad(x, (lo, p["pad"] - lo, lo, p["pad"] - lo), value=-float("inf"))
+                x = F.max_pool2d(x, p["size"], p["stride"])
+            elif name in ("avgpool", "avg"):
+                x = x.mean(dim=(2, 3), keepdim=True)
+            elif name == "route":
+                x = torch.cat([outputs[i] for i in p["from"]], dim=1)
+            elif name == "shortcut":
+                x = float(o.get("alpha", 1)) * x + float(o.get("beta", 1)) * outputs[p["from"]]
+                x = activate(x, o.get("activation", "linear"))
+            elif name in ("softmax", "soft"):
+                x = torch.softmax(x.reshape(x.shape[0], -1), dim=1)
+            if keep is not None and len(outputs) == keep:
+                x.retain_grad()
+            outputs.append(x)
+        return outputs[self.logits_layer].reshape(x.shape[0], -1), outputs
+
+
+def default_target_layer(net, outputs):
+    pool = next(i for i, (name, _) in enumerate(net.layers) if name in ("avgpool", "avg"))
+    i = pool - 1
+    while outputs[i].dim() != 4 or outputs[i].shape[2] * outputs[i].shape[3] <= 1:
+        i -= 1
+    return i
+
+
+def gaussian_blur(x, size, sigma):
+    r = size // 2
+    t = torch.arange(-r, r + 1, dtype=DTYPE)
+    k = torch.exp(-(t * t) / (2 * sigma * sigma))
+    k = k / k.sum()
+    c = x.shape[1]
+    x = F.pad(x, (r, r, 0, 0), mode="reflect")
+    x = F.conv2d(x, k.reshape(1, 1, 1, -1).repeat(c, 1, 1, 1), groups=c)
+    x = F.pad(x, (0, 0, r, r), mode="reflect")
+    return F.conv2d(x, k.reshape(1, 1, -1, 1).repeat(c, 1, 1, 1), groups=c)
+
+
+def minmax(m):
+    lo, hi = m.min(), m.max()
+    return (m - lo) / (hi - lo) if hi > lo else torch.zeros_like(m)
+
+
+def saliency(net, x, groups=32, theta=70.0):
+    n, _, H, W = x.shape
+    logits, outputs = net.forward(x)
+    target = default_target_layer(net, outputs)
+    logits, outputs = net.forward(x.clone().requires_grad_(True), keep=target)
+    classes = logits.argmax(dim=1)
+    logits.gather(1, classes[:, None]).sum().backward()
+    A, g = outputs[target].detach(), outputs[target].grad.detach()
+    weights = g.mean(dim=(2, 3), keepdim=True)
+    weighted = weights * A
+    gradcam = F.interpolate(torch.relu(weighted.sum(1, keepdim=True)), size=(H, W),
+                            mode="bilinear", align_corners=False)[:, 0]
+    gradcam = torch.stack([minmax(m) for m in gradcam])
+
+    K = A.shape[1]
+    G = min(groups, K)
+    scale = min(H, W) / 224
+    size, sigma = int(round(51 * scale)) | 1, 50 * scale
+    groupcam = []
+    with torch.no_grad():
+        for i in range(n):
+            c = int(classes[i])
+            blurred = gaussian_blur(x[i : i + 1], size, sigma)
+            base = torch.softmax(net.forward(blurred)[0], dim=1)[0, c]
+            total = torch.zeros(H, W, dtype=DTYPE)
+            for grp in range(G):
+                k0, k1 = grp * K // G, (grp + 1) * K // G
+                m = torch.relu(weighted[i, k0:k1].sum(0))
+                t = torch.quantile(m.flatten(), theta / 100)  # linear, as numpy
+                m = torch.where(m > t, m, torch.zeros_like(m))
+                m = F.interpolate(m[None, None], size=(H, W), mode="bilinear", align_corners=False)[0, 0]
+                if not m.max() > m.min():
+                    continue
+                m = minmax(m)
+                blend = x[i : i + 1] * m + blurred * (1 - m)
+                s = torch.softmax(net.forward(blend)[0], dim=1)[0, c] - base
+                total += s * m
+            groupcam.append(minmax(torch.relu(total)))
+    return target, classes, logits.detach(), g, gradcam.detach(), torch.stack(groupcam)
+
+
+def save_npy(path, array):
+    np.save(path, np.ascontiguousarray(array, dtype=np.float32))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("cfg")
+    ap.add_argument("weights")
+    ap.add_argument("out")
+    ap.add_argument("--images", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--groups", type=int, default=32)
+    args = ap.parse_args()
+    net = DarknetNet(args.cfg, args.weights)
+    rng = np.random.default_rng(args.seed)
+    # Smooth random images: a few Gaussian blobs of random colour on a grey background.
+    yy, xx = np.mgrid[0 : net.h, 0 : net.w]
+    images = np.full((args.images, net.c, net.h, net.w), 0.5)
+    for i in range(args.images):
+        for _ in range(3):
+            cy, cx, r = rng.uniform(0, net.h), rng.uniform(0, net.w), rng.uniform(2, net.h / 3)
+            blob = np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * r * r))
+            images[i] += rng.uniform(-0.5, 0.5, size=(net.c, 1, 1)) * blob
+    images = np.clip(images, 0, 1).astype(np.float32)
+    x = torch.tensor(images, dtype=DTYPE)
+    target, classes, logits, grad, gradcam, groupcam = saliency(net, x, groups=args.groups)
+    save_npy(args.out + ".input.npy", images)
+    save_npy(args.out + ".logits.npy", logits.numpy())
+    save_npy(args.out + ".grad.npy", grad.numpy())
+    save_npy(args.out + ".gradcam.npy", gradcam.numpy())
+    save_npy(args.out + ".groupcam.npy", groupcam.numpy())
+    with open(args.out + ".meta", "w") as f:
+        f.write("layer %d\ngroups %d\nclasses %s\n" % (target, args.groups,
+                                                     " ".join(str(int(c)) for c in classes)))
+    print("%s: target layer %d, classes %s" % (args.out, target, classes.tolist()))
+
+
+if __name__ == "__main__":
+    main()
