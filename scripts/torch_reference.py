@@ -8,8 +8,9 @@ compares against gcam's C implementation. Needs Debian's python3-torch; CI does 
 it: the fixtures it wrote are committed.
 
 usage: scripts/torch_reference.py CFG WEIGHTS OUT_PREFIX [--images N] [--seed S]
-Writes OUT_PREFIX.{input,logits,grad,gradcam,groupcam}.npy and OUT_PREFIX.meta
-(target layer, classes used, groups).
+Writes OUT_PREFIX.{input,logits,grad}.npy, one OUT_PREFIX.<method>.npy per method
+(groupcam, gradcam, gradcampp, igcam, scorecam, rise) and OUT_PREFIX.meta (target
+layer, groups, steps, RISE settings, classes used).
 """
 import argparse
 import struct
@@ -181,7 +182,102 @@ def minmax(m):
     return (m - lo) / (hi - lo) if hi > lo else torch.zeros_like(m)
 
 
-def saliency(net, x, groups=32, theta=70.0):
+def cam_from_weights(weights, A, H, W):
+    cam = torch.relu((weights * A).sum(1, keepdim=True))
+    cam = F.interpolate(cam, size=(H, W), mode="bilinear", align_corners=False)[:, 0]
+    return torch.stack([minmax(m) for m in cam])
+
+
+def gradients_at(net, x, target, classes):
+    logits, outputs = net.forward(x.clone().requires_grad_(True), keep=target)
+    logits.gather(1, classes[:, None]).sum().backward()
+    return outputs[target].detach(), outputs[target].grad.detach()
+
+
+def gradcampp(A, g, H, W):
+    g2 = g * g
+    denom = 2 * g2 + g2 * g * A.sum(dim=(2, 3), keepdim=True)
+    alpha = torch.where(denom != 0, g2 / torch.where(denom != 0, denom, torch.ones_like(denom)),
+                        torch.zeros_like(g))
+    weights = (alpha * torch.relu(g)).sum(dim=(2, 3), keepdim=True)
+    return cam_from_weights(weights, A, H, W)
+
+
+def igcam(net, x, target, classes, steps, H, W):
+    total = 0
+    for t in range(steps):
+        A, g = gradients_at(net, x * (t / steps), target, classes)
+        total = total + torch.relu((g.mean(dim=(2, 3), keepdim=True) * A).sum(1, keepdim=True))
+    cam = F.interpolate(total, size=(H, W), mode="bilinear", align_corners=False)[:, 0]
+    return torch.stack([minmax(m) for m in cam])
+
+
+def scorecam(net, x, A, classes, H, W):
+    maps = []
+    with torch.no_grad():
+        for i in range(x.shape[0]):
+            up = F.interpolate(A[i : i + 1], size=(H, W), mode="bilinear", align_corners=False)[0]
+            total = torch.zeros(H, W, dtype=DTYPE)
+            for k in range(up.shape[0]):
+                mask = minmax(up[k])
+                p = torch.softmax(net.forward(x[i : i + 1] * mask)[0], dim=1)[0, classes[i]]
+                total += p * up[k]
+            maps.append(minmax(torch.relu(total)))
+    return torch.stack(maps)
+
+
+class Pcg32:
+    """gcam's generator (src/rng.h), so that RISE can be fed the same masks."""
+
+    MASK = (1 << 64) - 1
+
+    def __init__(self, seed, stream):
+        self.state, self.inc = 0, ((stream << 1) | 1) & self.MASK
+        self.next()
+        self.state = (self.state + seed) & self.MASK
+        self.next()
+
+    def next(self):
+        old = self.state
+        self.state = (old * 6364136223846793005 + self.inc) & self.MASK
+        xorshifted = (((old >> 18) ^ old) >> 27) & 0xFFFFFFFF
+        rot = old >> 59
+        return ((xorshifted >> rot) | (xorshifted << ((-rot) & 31))) & 0xFFFFFFFF
+
+    def uniform(self):
+        return (self.next() >> 8) * (1.0 / 16777216.0)
+
+
+def rise_masks(first, count, H, W, s, p, seed):
+    """Masks first..first+count-1: an s x s grid of cells on with probability p, upsampled
+    bilinearly (half-pixel) to (s+1)*ceil(H/s) and cropped at a random shift."""
+    ch, cw = -(-H // s), -(-W // s)
+    grids, shifts = [], []
+    for index in range(first, first + count):
+        rng = Pcg32(seed, index)
+        grids.append([1.0 if rng.uniform() < p else 0.0 for _ in range(s * s)])
+        dy = rng.next() % ch
+        dx = rng.next() % cw
+        shifts.append((dy, dx))
+    big = F.interpolate(torch.tensor(grids, dtype=DTYPE).reshape(count, 1, s, s),
+                        size=((s + 1) * ch, (s + 1) * cw), mode="bilinear", align_corners=False)
+    return torch.stack([big[j, 0, dy : dy + H, dx : dx + W] for j, (dy, dx) in enumerate(shifts)])
+
+
+def rise(net, x, classes, N, s, p, seed):
+    """S = sum_i p_c(x * M_i) M_i / (N p) with the masks gcam draws for `seed`."""
+    n, _, H, W = x.shape
+    maps = torch.zeros(n, H, W, dtype=DTYPE)
+    with torch.no_grad():
+        for start in range(0, N, 200):
+            masks = rise_masks(start, min(200, N - start), H, W, s, p, seed)
+            for i in range(n):
+                probs = torch.softmax(net.forward(x[i : i + 1] * masks[:, None])[0], dim=1)
+                maps[i] += (probs[:, classes[i]][:, None, None] * masks).sum(0)
+    return torch.stack([minmax(m / (N * p)) for m in maps])
+
+
+def saliency(net, x, groups=32, theta=70.0, rise_n=4000):
     n, _, H, W = x.shape
     logits, outputs = net.forward(x)
     target = default_target_layer(net, outputs)
@@ -219,7 +315,13 @@ def saliency(net, x, groups=32, theta=70.0):
                 s = torch.softmax(net.forward(blend)[0], dim=1)[0, c] - base
                 total += s * m
             groupcam.append(minmax(torch.relu(total)))
-    return target, classes, logits.detach(), g, gradcam.detach(), torch.stack(groupcam)
+    extra = {
+        "gradcampp": gradcampp(A, g, H, W),
+        "igcam": igcam(net, x, target, classes, 20, H, W),
+        "scorecam": scorecam(net, x, A, classes, H, W),
+        "rise": rise(net, x, classes, rise_n, 7, 0.5, 5),  # gcam seed 5
+    }
+    return target, classes, logits.detach(), g, gradcam.detach(), torch.stack(groupcam), extra
 
 
 def save_npy(path, array):
@@ -234,6 +336,7 @@ def main():
     ap.add_argument("--images", type=int, default=3)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--groups", type=int, default=32)
+    ap.add_argument("--rise-n", type=int, default=2000)
     args = ap.parse_args()
     net = DarknetNet(args.cfg, args.weights)
     rng = np.random.default_rng(args.seed)
@@ -247,14 +350,16 @@ def main():
             images[i] += rng.uniform(-0.5, 0.5, size=(net.c, 1, 1)) * blob
     images = np.clip(images, 0, 1).astype(np.float32)
     x = torch.tensor(images, dtype=DTYPE)
-    target, classes, logits, grad, gradcam, groupcam = saliency(net, x, groups=args.groups)
+    target, classes, logits, grad, gradcam, groupcam, extra = saliency(net, x, groups=args.groups, rise_n=args.rise_n)
+    for name, maps in extra.items():
+        save_npy(args.out + "." + name + ".npy", maps.numpy())
     save_npy(args.out + ".input.npy", images)
     save_npy(args.out + ".logits.npy", logits.numpy())
     save_npy(args.out + ".grad.npy", grad.numpy())
     save_npy(args.out + ".gradcam.npy", gradcam.numpy())
     save_npy(args.out + ".groupcam.npy", groupcam.numpy())
     with open(args.out + ".meta", "w") as f:
-        f.write("layer %d\ngroups %d\nclasses %s\n" % (target, args.groups,
+        f.write("layer %d\ngroups %d\nig_steps 20\nrise %d 7 0.5\nclasses %s\n" % (target, args.groups, args.rise_n,
                                                      " ".join(str(int(c)) for c in classes)))
     print("%s: target layer %d, classes %s" % (args.out, target, classes.tolist()))
 

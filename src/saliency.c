@@ -9,6 +9,7 @@
 #include "saliency.h"
 
 #include "error.h"
+#include "rng.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -148,7 +149,7 @@ static int normalise(float *m, size_t n) {
 
 /* ---- the methods ---- */
 
-/* Probability of class c for image row i of the last forward. */
+/* Probability of class c for row i of the last forward. */
 static float class_probability(const gcam_net *net, const float *out, int i, int c) {
     const network *dn = net->dn;
     if (dn->layers[dn->n - 1].type == SOFTMAX) return out[(size_t)i * net->classes + c];
@@ -160,44 +161,343 @@ static float class_probability(const gcam_net *net, const float *out, int i, int
     return expf(z[c] - max) / sum;
 }
 
+/* Everything the methods share for one call. */
+typedef struct cam {
+    gcam_net *net;
+    const gcam_saliency_options *o;
+    int layer;                          /* target layer */
+    int K, u, v, uv;                    /* its channels and spatial size */
+    int H, W, C;                        /* network input */
+    size_t hw, image_floats, per_image; /* per_image: target-layer outputs of one image */
+    float *batch;                       /* (capacity, C, H, W) scratch inputs */
+} cam;
+
+/* Input number `index` of a family of perturbed inputs, written to dst (C, H, W). */
+typedef void (*make_input_fn)(const cam *cx, void *arg, int index, float *dst);
+
+/* p_class of `count` generated inputs, in forwards of the network's capacity. */
+static void score_inputs(const cam *cx, make_input_fn make, void *arg, int count,
+                         const int *input_class, float *scores) {
+    int cap = cx->net->capacity;
+    for (int start = 0; start < count; start += cap) {
+        int m = count - start < cap ? count - start : cap;
+        for (int j = 0; j < m; ++j)
+            make(cx, arg, start + j, cx->batch + (size_t)j * cx->image_floats);
+        const float *out = gcam_net_predict(cx->net, cx->batch, m);
+        for (int j = 0; j < m; ++j)
+            scores[start + j] = class_probability(cx->net, out, j, input_class[start + j]);
+    }
+}
+
+/* Target-layer activations A and gradients g = d logit_c / dA, (n, K, u, v) each, of n
+ * images (n <= capacity) at classes cls. */
+static void activations_and_gradients(const cam *cx, const float *images, int n, const int *cls,
+                                      float *A, float *g) {
+    gcam_net *net = cx->net;
+    gcam_net_predict(net, images, n);
+    memcpy(A, net->dn->layers[cx->layer].output, sizeof(float) * cx->per_image * n);
+    const layer *logits = &net->dn->layers[net->logits_layer];
+    float *seed = gcam_xcalloc((size_t)logits->outputs * n, sizeof(float));
+    for (int i = 0; i < n; ++i) seed[(size_t)i * logits->outputs + cls[i]] = 1;
+    memcpy(g, gcam_net_backward_from(net, net->logits_layer, seed, cx->layer),
+           sizeof(float) * cx->per_image * n);
+    free(seed);
+}
+
+/* small (u, v) = sum_k w_k A_k, for one image's A (K, u, v). */
+static void weighted_sum(const cam *cx, const float *A, const float *w, float *small) {
+    for (int p = 0; p < cx->uv; ++p) small[p] = 0;
+    for (int k = 0; k < cx->K; ++k)
+        for (int p = 0; p < cx->uv; ++p) small[p] += w[k] * A[(size_t)k * cx->uv + p];
+}
+
+/* map (H, W) = normalise(upsample(ReLU(small))); small is rectified in place. Returns 0
+ * if the map is constant (it is then all zero). */
+static int finish(const cam *cx, float *small, float *map) {
+    for (int p = 0; p < cx->uv; ++p) small[p] = small[p] > 0 ? small[p] : 0;
+    gcam_upsample(small, cx->u, cx->v, map, cx->H, cx->W);
+    return normalise(map, cx->hw);
+}
+
+static void gradcam_weights(const cam *cx, const float *g, float *w) {
+    for (int k = 0; k < cx->K; ++k) {
+        double mean = 0;
+        for (int p = 0; p < cx->uv; ++p) mean += g[(size_t)k * cx->uv + p];
+        w[k] = (float)(mean / cx->uv);
+    }
+}
+
+/* Grad-CAM++ weights: alpha = g^2 / (2 g^2 + g^3 sum(A_k)), w_k = sum alpha ReLU(g). */
+static void gradcampp_weights(const cam *cx, const float *A, const float *g, float *w) {
+    for (int k = 0; k < cx->K; ++k) {
+        const float *a = A + (size_t)k * cx->uv, *gk = g + (size_t)k * cx->uv;
+        double sum_a = 0, wk = 0;
+        for (int p = 0; p < cx->uv; ++p) sum_a += a[p];
+        for (int p = 0; p < cx->uv; ++p) {
+            double g2 = (double)gk[p] * gk[p], denom = 2 * g2 + g2 * gk[p] * sum_a;
+            double alpha = denom != 0 ? g2 / denom : 0;
+            wk += alpha * (gk[p] > 0 ? gk[p] : 0);
+        }
+        w[k] = (float)wk;
+    }
+}
+
+/* Integrated Grad-CAM: the sum over steps t = 0..m-1 of the Grad-CAM maps (before
+ * upsampling) of x_t = (t / m) x, the path from a black baseline. */
+static void igcam(const cam *cx, const float *images, int n, const int *cls, float *maps,
+                  int *constant) {
+    int m = cx->o->ig_steps > 0 ? cx->o->ig_steps : 50, cap = cx->net->capacity;
+    float *A = gcam_xmalloc(sizeof(float) * cx->per_image * cap);
+    float *g = gcam_xmalloc(sizeof(float) * cx->per_image * cap);
+    float *w = gcam_xmalloc(sizeof(float) * cx->K), *small = gcam_xmalloc(sizeof(float) * cx->uv);
+    float *total = gcam_xmalloc(sizeof(float) * cx->uv);
+    float *steps = gcam_xmalloc(sizeof(float) * cx->image_floats * cap);
+    int *step_cls = gcam_xmalloc(sizeof(int) * cap);
+    for (int i = 0; i < n; ++i) {
+        const float *x = images + i * cx->image_floats;
+        memset(total, 0, sizeof(float) * cx->uv);
+        for (int start = 0; start < m; start += cap) {
+            int count = m - start < cap ? m - start : cap;
+            for (int j = 0; j < count; ++j) {
+                float a = (float)(start + j) / m;
+                for (size_t q = 0; q < cx->image_floats; ++q)
+                    steps[j * cx->image_floats + q] = a * x[q];
+                step_cls[j] = cls[i];
+            }
+            activations_and_gradients(cx, steps, count, step_cls, A, g);
+            for (int j = 0; j < count; ++j) {
+                gradcam_weights(cx, g + j * cx->per_image, w);
+                weighted_sum(cx, A + j * cx->per_image, w, small);
+                for (int p = 0; p < cx->uv; ++p) total[p] += small[p] > 0 ? small[p] : 0;
+            }
+        }
+        int varies = finish(cx, total, maps + i * cx->hw);
+        if (constant) constant[i] = !varies;
+    }
+    free(A);
+    free(g);
+    free(w);
+    free(small);
+    free(total);
+    free(steps);
+    free(step_cls);
+}
+
+/* ---- Group-CAM ---- */
+
 typedef struct blend {
     int image; /* which image */
     int group; /* -1: the blurred baseline */
-    float score;
 } blend;
 
-/* Scores every blend of the Group-CAM step; masks: (image, group) maps of h*w. */
-static void score_blends(gcam_net *net, const float *images, const float *blurred,
-                         const float *masks, int groups, const int *classes, blend *blends,
-                         int n_blends) {
-    network *dn = net->dn;
-    int cap = net->capacity, c = dn->c;
-    size_t hw = (size_t)dn->h * dn->w, image_floats = hw * c;
-    float *batch = gcam_xmalloc(sizeof(float) * image_floats * (size_t)cap); /* (cap, c, h, w) */
-    for (int start = 0; start < n_blends; start += cap) {
-        int count = n_blends - start < cap ? n_blends - start : cap;
-        for (int j = 0; j < count; ++j) {
-            const blend *b = &blends[start + j];
-            const float *x = images + (size_t)b->image * image_floats;
-            const float *base = blurred + (size_t)b->image * image_floats;
-            float *dst = batch + (size_t)j * image_floats;
-            if (b->group < 0) {
-                memcpy(dst, base, sizeof(float) * image_floats);
-                continue;
+typedef struct groupcam_inputs {
+    const float *images, *blurred, *masks; /* masks: (n, G, H, W) */
+    const blend *blends;
+    int groups;
+} groupcam_inputs;
+
+static void make_blend(const cam *cx, void *arg, int index, float *dst) {
+    const groupcam_inputs *in = arg;
+    const blend *b = &in->blends[index];
+    const float *x = in->images + (size_t)b->image * cx->image_floats;
+    const float *base = in->blurred + (size_t)b->image * cx->image_floats;
+    if (b->group < 0) {
+        memcpy(dst, base, sizeof(float) * cx->image_floats);
+        return;
+    }
+    const float *m = in->masks + ((size_t)b->image * in->groups + b->group) * cx->hw;
+    for (int k = 0; k < cx->C; ++k)
+        for (size_t p = 0; p < cx->hw; ++p)
+            dst[k * cx->hw + p] =
+                base[k * cx->hw + p] + m[p] * (x[k * cx->hw + p] - base[k * cx->hw + p]);
+}
+
+static void groupcam(const cam *cx, const float *images, int n, const int *cls, const float *A,
+                     const float *g, float *maps, int *constant) {
+    const gcam_saliency_options *o = cx->o;
+    int K = cx->K, uv = cx->uv, G = o->groups < 1 ? 32 : o->groups;
+    if (G > K) G = K;
+    float scale = (float)(cx->H < cx->W ? cx->H : cx->W) / 224.f;
+    int size = o->blur_size > 0 ? o->blur_size : (int)lroundf(51 * scale) | 1;
+    float sigma = o->blur_sigma > 0 ? o->blur_sigma : 50 * scale;
+    float *blurred = gcam_xmalloc(sizeof(float) * cx->image_floats * n);
+    for (int i = 0; i < n; ++i)
+        gcam_gaussian_blur(images + i * cx->image_floats, cx->C, cx->H, cx->W, size, sigma,
+                           blurred + i * cx->image_floats);
+    float *masks = gcam_xmalloc(sizeof(float) * cx->hw * (size_t)G * n);
+    blend *blends = gcam_xmalloc(sizeof(blend) * (size_t)(G + 1) * n);
+    int *blend_cls = gcam_xmalloc(sizeof(int) * (size_t)(G + 1) * n);
+    float *w = gcam_xmalloc(sizeof(float) * K), *small = gcam_xmalloc(sizeof(float) * uv);
+    int n_blends = 0;
+    for (int i = 0; i < n; ++i) {
+        const float *a = A + i * cx->per_image;
+        gradcam_weights(cx, g + i * cx->per_image, w);
+        blends[n_blends] = (blend){i, -1};
+        blend_cls[n_blends++] = cls[i];
+        for (int grp = 0; grp < G; ++grp) {
+            int k0 = grp * K / G, k1 = (grp + 1) * K / G;
+            for (int p = 0; p < uv; ++p) {
+                float sum = 0;
+                for (int k = k0; k < k1; ++k) sum += w[k] * a[(size_t)k * uv + p];
+                small[p] = sum > 0 ? sum : 0;
             }
-            const float *m = masks + ((size_t)b->image * groups + b->group) * hw;
-            for (int k = 0; k < c; ++k)
-                for (size_t p = 0; p < hw; ++p)
-                    dst[k * hw + p] = base[k * hw + p] + m[p] * (x[k * hw + p] - base[k * hw + p]);
-        }
-        const float *out = gcam_net_predict(net, batch, count);
-        for (int j = 0; j < count; ++j) {
-            blend *b = &blends[start + j];
-            b->score = class_probability(net, out, j, classes[b->image]);
+            float t = gcam_percentile(small, uv, o->theta);
+            for (int p = 0; p < uv; ++p)
+                if (!(small[p] > t)) small[p] = 0;
+            float *m = masks + ((size_t)i * G + grp) * cx->hw;
+            gcam_upsample(small, cx->u, cx->v, m, cx->H, cx->W);
+            if (normalise(m, cx->hw)) {
+                blends[n_blends] = (blend){i, grp};
+                blend_cls[n_blends++] = cls[i];
+            }
         }
     }
-    free(batch);
+    float *scores = gcam_xmalloc(sizeof(float) * (size_t)n_blends);
+    groupcam_inputs in = {images, blurred, masks, blends, G};
+    score_inputs(cx, make_blend, &in, n_blends, blend_cls, scores);
+    for (int i = 0; i < n; ++i) memset(maps + i * cx->hw, 0, sizeof(float) * cx->hw);
+    float baseline = 0;
+    for (int b = 0; b < n_blends; ++b) {
+        if (blends[b].group < 0) { /* each image's baseline precedes its groups */
+            baseline = scores[b];
+            continue;
+        }
+        float s = scores[b] - baseline;
+        const float *m = masks + ((size_t)blends[b].image * G + blends[b].group) * cx->hw;
+        float *dst = maps + blends[b].image * cx->hw;
+        for (size_t p = 0; p < cx->hw; ++p) dst[p] += s * m[p];
+    }
+    for (int i = 0; i < n; ++i) {
+        float *dst = maps + i * cx->hw;
+        for (size_t p = 0; p < cx->hw; ++p) dst[p] = dst[p] > 0 ? dst[p] : 0;
+        int varies = normalise(dst, cx->hw);
+        if (constant) constant[i] = !varies;
+    }
+    free(scores);
+    free(w);
+    free(small);
+    free(blend_cls);
+    free(blends);
+    free(masks);
+    free(blurred);
 }
+
+/* ---- Score-CAM ---- */
+
+typedef struct masked_inputs {
+    const float *x;     /* (C, H, W) */
+    const float *masks; /* (count, H, W) */
+} masked_inputs;
+
+static void make_masked(const cam *cx, void *arg, int index, float *dst) {
+    const masked_inputs *in = arg;
+    const float *m = in->masks + (size_t)index * cx->hw;
+    for (int k = 0; k < cx->C; ++k)
+        for (size_t p = 0; p < cx->hw; ++p) dst[k * cx->hw + p] = in->x[k * cx->hw + p] * m[p];
+}
+
+/* s_k = p_c(x * minmax(upsample(A_k))), L = ReLU(sum_k s_k upsample(A_k)). Channels are
+ * processed in chunks of the network's capacity, so memory stays bounded. */
+static void scorecam(const cam *cx, const float *images, int n, const int *cls, const float *A,
+                     float *maps, int *constant) {
+    int cap = cx->net->capacity;
+    float *up = gcam_xmalloc(sizeof(float) * cx->hw * cap);    /* (cap, H, W) upsampled A_k */
+    float *masks = gcam_xmalloc(sizeof(float) * cx->hw * cap); /* normalised copies */
+    float *scores = gcam_xmalloc(sizeof(float) * cap);
+    int *chunk_cls = gcam_xmalloc(sizeof(int) * cap);
+    for (int i = 0; i < n; ++i) {
+        float *map = maps + i * cx->hw;
+        memset(map, 0, sizeof(float) * cx->hw);
+        for (int k0 = 0; k0 < cx->K; k0 += cap) {
+            int count = cx->K - k0 < cap ? cx->K - k0 : cap;
+            for (int j = 0; j < count; ++j) {
+                const float *a = A + i * cx->per_image + (size_t)(k0 + j) * cx->uv;
+                gcam_upsample(a, cx->u, cx->v, up + j * cx->hw, cx->H, cx->W);
+                memcpy(masks + j * cx->hw, up + j * cx->hw, sizeof(float) * cx->hw);
+                normalise(masks + j * cx->hw, cx->hw); /* a constant channel masks all out */
+                chunk_cls[j] = cls[i];
+            }
+            masked_inputs in = {images + i * cx->image_floats, masks};
+            score_inputs(cx, make_masked, &in, count, chunk_cls, scores);
+            for (int j = 0; j < count; ++j)
+                for (size_t p = 0; p < cx->hw; ++p) map[p] += scores[j] * up[j * cx->hw + p];
+        }
+        for (size_t p = 0; p < cx->hw; ++p) map[p] = map[p] > 0 ? map[p] : 0;
+        int varies = normalise(map, cx->hw);
+        if (constant) constant[i] = !varies;
+    }
+    free(up);
+    free(masks);
+    free(scores);
+    free(chunk_cls);
+}
+
+/* ---- RISE ---- */
+
+/* Mask number `index`: an s x s grid of cells on with probability p, upsampled
+ * bilinearly to (s+1) ceil(H/s) and cropped at a random shift; from its own generator. */
+static void rise_mask(const cam *cx, int index, float *mask) {
+    const gcam_saliency_options *o = cx->o;
+    int s = o->rise_s > 0 ? o->rise_s : 7;
+    float p = o->rise_p > 0 ? o->rise_p : 0.5f;
+    gcam_rng rng = gcam_rng_init((uint64_t)o->seed, (uint64_t)index);
+    float grid[64 * 64];
+    for (int q = 0; q < s * s; ++q) grid[q] = gcam_rng_uniform(&rng) < p ? 1.f : 0.f;
+    int cell_h = (cx->H + s - 1) / s, cell_w = (cx->W + s - 1) / s;
+    int big_h = (s + 1) * cell_h, big_w = (s + 1) * cell_w;
+    int dy = (int)(gcam_rng_next(&rng) % (uint32_t)cell_h);
+    int dx = (int)(gcam_rng_next(&rng) % (uint32_t)cell_w);
+    /* bilinear (half-pixel) upsampling of the grid to big_h x big_w, sampled at the crop */
+    for (int y = 0; y < cx->H; ++y) {
+        float fy = (y + dy + 0.5f) * s / big_h - 0.5f;
+        fy = fy < 0 ? 0 : fy;
+        int y0 = (int)fy, y1 = y0 + 1 < s ? y0 + 1 : y0;
+        float ay = fy - y0;
+        for (int x = 0; x < cx->W; ++x) {
+            float fx = (x + dx + 0.5f) * s / big_w - 0.5f;
+            fx = fx < 0 ? 0 : fx;
+            int x0 = (int)fx, x1 = x0 + 1 < s ? x0 + 1 : x0;
+            float ax = fx - x0;
+            float top = grid[y0 * s + x0] * (1 - ax) + grid[y0 * s + x1] * ax;
+            float bottom = grid[y1 * s + x0] * (1 - ax) + grid[y1 * s + x1] * ax;
+            mask[(size_t)y * cx->W + x] = top * (1 - ay) + bottom * ay;
+        }
+    }
+}
+
+/* S = sum_i p_c(x * M_i) M_i / (N p); masks are made chunk by chunk (bounded memory). */
+static void rise(const cam *cx, const float *images, int n, const int *cls, float *maps,
+                 int *constant) {
+    int N = cx->o->rise_n > 0 ? cx->o->rise_n : 4000, cap = cx->net->capacity;
+    float p = cx->o->rise_p > 0 ? cx->o->rise_p : 0.5f;
+    float *masks = gcam_xmalloc(sizeof(float) * cx->hw * cap); /* (cap, H, W) */
+    for (int i = 0; i < n; ++i) {
+        const float *x = images + i * cx->image_floats;
+        float *map = maps + i * cx->hw;
+        memset(map, 0, sizeof(float) * cx->hw);
+        for (int first = 0; first < N; first += cap) {
+            int count = N - first < cap ? N - first : cap;
+            for (int j = 0; j < count; ++j) {
+                float *m = masks + j * cx->hw, *dst = cx->batch + j * cx->image_floats;
+                rise_mask(cx, first + j, m);
+                for (int k = 0; k < cx->C; ++k)
+                    for (size_t q = 0; q < cx->hw; ++q)
+                        dst[k * cx->hw + q] = x[k * cx->hw + q] * m[q];
+            }
+            const float *out = gcam_net_predict(cx->net, cx->batch, count);
+            for (int j = 0; j < count; ++j) {
+                float score = class_probability(cx->net, out, j, cls[i]);
+                for (size_t q = 0; q < cx->hw; ++q) map[q] += score * masks[j * cx->hw + q];
+            }
+        }
+        for (size_t q = 0; q < cx->hw; ++q) map[q] /= N * p;
+        int varies = normalise(map, cx->hw);
+        if (constant) constant[i] = !varies;
+    }
+    free(masks);
+}
+
+/* ---- entry point ---- */
 
 int gcam_saliency(gcam_net *net, const float *images, int n, const int *classes,
                   const gcam_saliency_options *o, float *maps, int *used, int *constant,
@@ -206,13 +506,26 @@ int gcam_saliency(gcam_net *net, const float *images, int n, const int *classes,
     if (n < 1 || n > net->capacity)
         return gcam_fail(err, "%d images: expected 1 to %d (the network's batch)", n,
                          net->capacity);
-    int L = gcam_saliency_layer(net, o, err);
-    if (L < 0) return -1;
-    const layer *target = &dn->layers[L];
-    int K = target->out_c, uv = spatial(target), H = dn->h, W = dn->w;
-    size_t hw = (size_t)H * W, per_image = (size_t)target->outputs;
+    cam cx;
+    memset(&cx, 0, sizeof cx);
+    cx.net = net;
+    cx.o = o;
+    cx.layer = gcam_saliency_layer(net, o, err);
+    if (cx.layer < 0) return -1;
+    const layer *target = &dn->layers[cx.layer];
+    cx.K = target->out_c;
+    cx.u = target->out_h;
+    cx.v = target->out_w;
+    cx.uv = cx.u * cx.v;
+    cx.H = dn->h;
+    cx.W = dn->w;
+    cx.C = dn->c;
+    cx.hw = (size_t)cx.H * cx.W;
+    cx.image_floats = cx.hw * cx.C;
+    cx.per_image = (size_t)target->outputs;
+    cx.batch = gcam_xmalloc(sizeof(float) * cx.image_floats * net->capacity);
 
-    /* 1. forward, classes, activations A and gradients g: (n, K, u, v) each */
+    /* Classes from one forward: the predicted one unless given. */
     const float *out = gcam_net_predict(net, images, n);
     int *cls = gcam_xmalloc(sizeof(int) * (size_t)n);
     for (int i = 0; i < n; ++i) {
@@ -223,95 +536,51 @@ int gcam_saliency(gcam_net *net, const float *images, int n, const int *classes,
         cls[i] = classes && classes[i] >= 0 && classes[i] < net->classes ? classes[i] : best;
         if (used) used[i] = cls[i];
     }
-    float *A = gcam_xmalloc(sizeof(float) * per_image * n);
-    memcpy(A, target->output, sizeof(float) * per_image * n);
-    const layer *logits = &dn->layers[net->logits_layer];
-    float *seed = gcam_xcalloc((size_t)logits->outputs * n, sizeof(float));
-    for (int i = 0; i < n; ++i) seed[(size_t)i * logits->outputs + cls[i]] = 1;
-    float *g = gcam_xmalloc(sizeof(float) * per_image * n);
-    memcpy(g, gcam_net_backward_from(net, net->logits_layer, seed, L),
-           sizeof(float) * per_image * n);
-    free(seed);
-
-    /* 2. weighted maps w_k A_k, (n, K, u, v), with w_k the mean gradient of channel k */
-    for (size_t ik = 0; ik < (size_t)n * K; ++ik) {
-        double mean = 0;
-        for (int p = 0; p < uv; ++p) mean += g[ik * uv + p];
-        float wk = (float)(mean / uv);
-        for (int p = 0; p < uv; ++p) A[ik * uv + p] *= wk;
-    }
-    free(g);
-
-    float *small = gcam_xmalloc(sizeof(float) * (size_t)uv);
-    int status = 0;
-    if (o->method == GCAM_METHOD_GRADCAM) {
-        for (int i = 0; i < n; ++i) {
-            for (int p = 0; p < uv; ++p) {
-                float sum = 0;
-                for (int k = 0; k < K; ++k) sum += A[((size_t)i * K + k) * uv + p];
-                small[p] = sum > 0 ? sum : 0;
-            }
-            gcam_upsample(small, target->out_h, target->out_w, maps + i * hw, H, W);
-            int varies = normalise(maps + i * hw, hw);
-            if (constant) constant[i] = !varies;
-        }
+    if (o->method == GCAM_METHOD_IGCAM) {
+        igcam(&cx, images, n, cls, maps, constant);
+    } else if (o->method == GCAM_METHOD_RISE) {
+        rise(&cx, images, n, cls, maps, constant);
     } else {
-        int G = o->groups < 1 ? 32 : o->groups;
-        if (G > K) G = K;
-        float scale = (float)(H < W ? H : W) / 224.f;
-        int size = o->blur_size > 0 ? o->blur_size : (int)lroundf(51 * scale) | 1;
-        float sigma = o->blur_sigma > 0 ? o->blur_sigma : 50 * scale;
-        size_t image_floats = hw * dn->c;
-        float *blurred = gcam_xmalloc(sizeof(float) * image_floats * n);
-        for (int i = 0; i < n; ++i)
-            gcam_gaussian_blur(images + i * image_floats, dn->c, H, W, size, sigma,
-                               blurred + i * image_floats);
-        float *masks = gcam_xmalloc(sizeof(float) * hw * (size_t)G * n); /* (n, G, H, W) */
-        blend *blends = gcam_xmalloc(sizeof(blend) * (size_t)(G + 1) * n);
-        int n_blends = 0;
-        for (int i = 0; i < n; ++i) {
-            blends[n_blends++] = (blend){i, -1, 0};
-            for (int grp = 0; grp < G; ++grp) {
-                int k0 = grp * K / G, k1 = (grp + 1) * K / G;
-                for (int p = 0; p < uv; ++p) {
-                    float sum = 0;
-                    for (int k = k0; k < k1; ++k) sum += A[((size_t)i * K + k) * uv + p];
-                    small[p] = sum > 0 ? sum : 0;
-                }
-                float t = gcam_percentile(small, uv, o->theta);
-                for (int p = 0; p < uv; ++p)
-                    if (!(small[p] > t)) small[p] = 0;
-                float *m = masks + ((size_t)i * G + grp) * hw;
-                gcam_upsample(small, target->out_h, target->out_w, m, H, W);
-                if (normalise(m, hw)) blends[n_blends++] = (blend){i, grp, 0};
+        float *A = gcam_xmalloc(sizeof(float) * cx.per_image * n);
+        float *g = gcam_xmalloc(sizeof(float) * cx.per_image * n);
+        activations_and_gradients(&cx, images, n, cls, A, g);
+        if (o->method == GCAM_METHOD_GROUPCAM) {
+            groupcam(&cx, images, n, cls, A, g, maps, constant);
+        } else if (o->method == GCAM_METHOD_SCORECAM) {
+            scorecam(&cx, images, n, cls, A, maps, constant);
+        } else {
+            float *w = gcam_xmalloc(sizeof(float) * cx.K),
+                  *small = gcam_xmalloc(sizeof(float) * cx.uv);
+            for (int i = 0; i < n; ++i) {
+                const float *a = A + i * cx.per_image, *gi = g + i * cx.per_image;
+                if (o->method == GCAM_METHOD_GRADCAMPP)
+                    gradcampp_weights(&cx, a, gi, w);
+                else
+                    gradcam_weights(&cx, gi, w);
+                weighted_sum(&cx, a, w, small);
+                int varies = finish(&cx, small, maps + i * cx.hw);
+                if (constant) constant[i] = !varies;
             }
+            free(w);
+            free(small);
         }
-        score_blends(net, images, blurred, masks, G, cls, blends, n_blends);
-        float baseline = 0;
-        for (int i = 0; i < n; ++i) memset(maps + i * hw, 0, sizeof(float) * hw);
-        for (int b = 0; b < n_blends; ++b) {
-            const blend *bl = &blends[b];
-            if (bl->group < 0) {
-                baseline = bl->score; /* each image's baseline precedes its groups */
-                continue;
-            }
-            float s = bl->score - baseline;
-            const float *m = masks + ((size_t)bl->image * G + bl->group) * hw;
-            float *dst = maps + bl->image * hw;
-            for (size_t p = 0; p < hw; ++p) dst[p] += s * m[p];
-        }
-        for (int i = 0; i < n; ++i) {
-            float *dst = maps + i * hw;
-            for (size_t p = 0; p < hw; ++p) dst[p] = dst[p] > 0 ? dst[p] : 0;
-            int varies = normalise(dst, hw);
-            if (constant) constant[i] = !varies;
-        }
-        free(blends);
-        free(masks);
-        free(blurred);
+        free(A);
+        free(g);
     }
-    free(small);
-    free(A);
     free(cls);
-    return status;
+    free(cx.batch);
+    return 0;
+}
+
+static const char *const method_names[] = {"groupcam", "gradcam",  "gradcampp",
+                                           "igcam",    "scorecam", "rise"};
+
+int gcam_method_from_name(const char *name) {
+    for (int i = 0; i < 6; ++i)
+        if (!strcmp(name, method_names[i])) return i;
+    return -1;
+}
+
+const char *gcam_method_name(gcam_method m) {
+    return method_names[m];
 }

@@ -1,5 +1,6 @@
 /* Saliency maps (class activation maps) for a batch of images on a loaded network:
- * Group-CAM (the published variant) and Grad-CAM, as specified in
+ * Group-CAM (the published variant), Grad-CAM, Grad-CAM++, Integrated Grad-CAM,
+ * Score-CAM and RISE, as specified in
  * shared/notes/groupcam.md. Gradients are inference-mode (rolling batch-norm
  * statistics) and touch no training state. */
 #ifndef GCAM_SALIENCY_H
@@ -7,18 +8,33 @@
 
 #include "gcam.h"
 
-typedef enum gcam_method { GCAM_METHOD_GROUPCAM, GCAM_METHOD_GRADCAM } gcam_method;
+typedef enum gcam_method {
+    GCAM_METHOD_GROUPCAM,
+    GCAM_METHOD_GRADCAM,
+    GCAM_METHOD_GRADCAMPP,
+    GCAM_METHOD_IGCAM,
+    GCAM_METHOD_SCORECAM,
+    GCAM_METHOD_RISE
+} gcam_method;
+
+/* "groupcam", "gradcam", "gradcampp", "igcam", "scorecam", "rise"; -1 if unknown. */
+int gcam_method_from_name(const char *name);
+const char *gcam_method_name(gcam_method m);
 
 #define GCAM_LAYER_AUTO 0x7fffffff
 
 typedef struct gcam_saliency_options {
     gcam_method method;
-    int layer;        /* target layer; negative counts from the end; GCAM_LAYER_AUTO: the
-                         last layer with spatial size > 1 before global pooling */
-    int groups;       /* Group-CAM groups G (32), clamped to the layer's channels */
-    float theta;      /* Group-CAM de-noising percentile (70) */
-    int blur_size;    /* Gaussian kernel size; 0: 51 px at 224, scaled to the input */
-    float blur_sigma; /* 0: 50 at 224, scaled to the input */
+    int layer;          /* target layer; negative counts from the end; GCAM_LAYER_AUTO: the
+                           last layer with spatial size > 1 before global pooling */
+    int groups;         /* Group-CAM groups G (32), clamped to the layer's channels */
+    float theta;        /* Group-CAM de-noising percentile (70) */
+    int blur_size;      /* Gaussian kernel size; 0: 51 px at 224, scaled to the input */
+    float blur_sigma;   /* 0: 50 at 224, scaled to the input */
+    int ig_steps;       /* Integrated Grad-CAM steps m (50) */
+    int rise_n, rise_s; /* RISE masks N (4000) and grid size s (7) */
+    float rise_p;       /* RISE cell probability p (0.5) */
+    unsigned long seed; /* RISE masks */
 } gcam_saliency_options;
 
 void gcam_saliency_options_default(gcam_saliency_options *o);

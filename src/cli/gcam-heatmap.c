@@ -19,7 +19,7 @@ static const char usage[] =
     "Writes DIR/<stem>_<method>.png (the image with a jet overlay of its saliency map) for\n"
     "every image, and prints its top-5 classes. A DIR argument means every image file in\n"
     "it; a .list or .txt file means the paths it lists, one per line.\n"
-    "  -method M       groupcam (default) or gradcam\n"
+    "  -method M       groupcam (default), gradcam, gradcampp, igcam, scorecam or rise\n"
     "  -class C        explain class C (default: each image's predicted class)\n"
     "  -layer L        target layer index, negative from the end (default: the last layer\n"
     "                  with a spatial map before global pooling)\n"
@@ -27,6 +27,9 @@ static const char usage[] =
     "  -theta P        Group-CAM de-noising percentile (default 70)\n"
     "  -blur_size K    Gaussian kernel size (default 51 px at 224x224, scaled)\n"
     "  -blur_sigma S   Gaussian sigma (default 50 at 224x224, scaled)\n"
+    "  -steps M        Integrated Grad-CAM steps (default 50)\n"
+    "  -rise_n N, -rise_s S, -rise_p P   RISE masks, grid size, keep probability\n"
+    "                  (default 4000, 7, 0.5); -seed S seeds the masks (default 0)\n"
     "  -data FILE      .data file whose names=/labels= name the classes\n"
     "  -o DIR          output folder (default heatmaps)\n"
     "  -raw            also write DIR/<stem>_<method>.npy: float32 [H][W] in [0, 1]\n"
@@ -138,15 +141,15 @@ int main(int argc, char **argv) {
             const char *val = argv[++i];
             if (!strcmp(a, "-method")) {
                 method_name = val;
-                if (!strcmp(val, "groupcam"))
-                    so.method = GCAM_METHOD_GROUPCAM;
-                else if (!strcmp(val, "gradcam"))
-                    so.method = GCAM_METHOD_GRADCAM;
-                else {
-                    fprintf(stderr, "gcam-heatmap: -method %s: expected groupcam or gradcam\n",
+                int m = gcam_method_from_name(val);
+                if (m < 0) {
+                    fprintf(stderr,
+                            "gcam-heatmap: -method %s: expected groupcam, gradcam, "
+                            "gradcampp, igcam, scorecam or rise\n",
                             val);
                     return 2;
                 }
+                so.method = (gcam_method)m;
             } else if (!strcmp(a, "-class")) {
                 if (parse_number(a, val, 0, 1e6, &v)) return 2;
                 class_given = (int)v;
@@ -165,6 +168,21 @@ int main(int argc, char **argv) {
             } else if (!strcmp(a, "-blur_sigma")) {
                 if (parse_number(a, val, 1e-3, 1e4, &v)) return 2;
                 so.blur_sigma = (float)v;
+            } else if (!strcmp(a, "-steps")) {
+                if (parse_number(a, val, 1, 10000, &v)) return 2;
+                so.ig_steps = (int)v;
+            } else if (!strcmp(a, "-rise_n")) {
+                if (parse_number(a, val, 1, 1e7, &v)) return 2;
+                so.rise_n = (int)v;
+            } else if (!strcmp(a, "-rise_s")) {
+                if (parse_number(a, val, 2, 64, &v)) return 2;
+                so.rise_s = (int)v;
+            } else if (!strcmp(a, "-rise_p")) {
+                if (parse_number(a, val, 1e-3, 1, &v)) return 2;
+                so.rise_p = (float)v;
+            } else if (!strcmp(a, "-seed")) {
+                if (parse_number(a, val, 0, 4294967295.0, &v)) return 2;
+                so.seed = (unsigned long)v;
             } else if (!strcmp(a, "-alpha")) {
                 if (parse_number(a, val, 0, 1, &alpha)) return 2;
             } else if (!strcmp(a, "-data")) {
