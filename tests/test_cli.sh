@@ -98,5 +98,28 @@ kill -INT $pid; wait $pid; status=$?
 grep -q "interrupted at iteration" "$work/train.out"; check "SIGINT reported" $?
 ./bin/gcam-predict "$work/fm.cfg" "$work/bk/fm_last.weights" "$dog" > /dev/null; check "_last saved on SIGINT is loadable" $?
 
+# gcam-heatmap on a reference fixture net (32x32 input).
+heat=./bin/gcam-heatmap
+fx=tests/fixtures/resnet_small
+$heat --help | grep -q "usage: gcam-heatmap"; check "heatmap --help" $?
+mkdir -p "$work/imgs"; cp "$dog" "$work/imgs/a.jpg"; cp "$eagle" "$work/imgs/b.jpg"
+printf '%s\n%s\n' "$dog" "$work/missing.jpg" > "$work/imgs.list"
+out=$($heat $fx.cfg $fx.weights "$work/imgs" -o "$work/hm" -raw -method gradcampp 2>/dev/null); check "heatmap of a folder exits 0" $?
+[ -s "$work/hm/a_gradcampp.png" ] && [ -s "$work/hm/b_gradcampp.png" ]; check "one PNG per image of the folder" $?
+python3 - "$work/hm/a_gradcampp.npy" "$work/hm/a_gradcampp.png" <<'PY'; check "map .npy is float32 [32][32] in [0,1]; PNG is 32x32" $?
+import struct, sys
+b = open(sys.argv[1], 'rb').read()
+n = struct.unpack('<H', b[8:10])[0]
+assert "'shape': (32, 32)" in b[10:10 + n].decode()
+vals = struct.unpack('<1024f', b[10 + n:])
+assert min(vals) >= 0 and max(vals) <= 1 and max(vals) == 1
+png = open(sys.argv[2], 'rb').read()
+assert png[:8] == b'\x89PNG\r\n\x1a\n' and struct.unpack('>II', png[16:24]) == (32, 32)
+PY
+$heat $fx.cfg $fx.weights "$work/imgs.list" -o "$work/hm2" > /dev/null 2>&1; [ $? = 1 ]; check "unreadable listed image: exit 1" $?
+[ -s "$work/hm2/dog_groupcam.png" ]; check "the readable listed image still done" $?
+$heat $fx.cfg $fx.weights "$dog" -method magic > /dev/null 2>&1; [ $? = 2 ]; check "unknown method: exit 2" $?
+$heat $fx.cfg $fx.weights "$dog" -layer 40 > /dev/null 2>&1; [ $? = 1 ]; check "bad layer: exit 1" $?
+
 echo "test_cli: $passed passed, $failed failed"
 [ "$failed" = 0 ]
