@@ -28,18 +28,24 @@ static void write_to_stream(void *context, void *data, int size) {
 }
 
 int gcam_heatmap_write_png(const char *path, const float *image, int c, int h, int w,
-                           const float *map, float alpha, gcam_error *err) {
+                           const float *map, float alpha, int scale, gcam_error *err) {
     size_t hw = (size_t)h * w;
-    unsigned char *rgb = gcam_xmalloc(hw * 3);
-    for (size_t p = 0; p < hw; ++p) {
-        float jet[3];
-        gcam_jet(map[p], &jet[0], &jet[1], &jet[2]);
-        for (int k = 0; k < 3; ++k) {
-            float v = image[(c == 3 ? (size_t)k : 0) * hw + p];
-            rgb[p * 3 + k] =
-                (unsigned char)lroundf(255 * clamp01((1 - alpha) * v + alpha * jet[k]));
+    if (scale < 1) scale = 1;
+    int out_w = w * scale, out_h = h * scale;
+    unsigned char *rgb = gcam_xmalloc((size_t)out_w * out_h * 3);
+    for (int y = 0; y < out_h; ++y)
+        for (int x = 0; x < out_w; ++x) {
+            size_t p = (size_t)(y / scale) * w + (size_t)(x / scale), q = (size_t)y * out_w + x;
+            float jet[3];
+            gcam_jet(map[p], &jet[0], &jet[1], &jet[2]);
+            for (int k = 0; k < 3; ++k) {
+                float v = image[(c == 3 ? (size_t)k : 0) * hw + p];
+                rgb[q * 3 + k] =
+                    (unsigned char)lroundf(255 * clamp01((1 - alpha) * v + alpha * jet[k]));
+            }
         }
-    }
+    w = out_w;
+    h = out_h;
     atomic_file f;
     if (atomic_file_open(&f, path, err)) {
         free(rgb);

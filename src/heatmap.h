@@ -8,8 +8,9 @@
 void gcam_jet(float v, float *r, float *g, float *b);
 
 /* Writes image (c, h, w) in [0, 1] blended with jet(map (h, w)) as an 8-bit RGB PNG:
- * (1 - alpha) * image + alpha * jet. Grey images are drawn grey. Atomic. */
+ * (1 - alpha) * image + alpha * jet, each pixel drawn as a scale x scale block (for
+ * small inputs). Grey images are drawn grey. Atomic. */
 int gcam_heatmap_write_png(const char *path, const float *image, int c, int h, int w,
-                           const float *map, float alpha, gcam_error *err);
+                           const float *map, float alpha, int scale, gcam_error *err);
 
 #endif

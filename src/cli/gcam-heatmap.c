@@ -34,6 +34,7 @@ static const char usage[] =
     "  -o DIR          output folder (default heatmaps)\n"
     "  -raw            also write DIR/<stem>_<method>.npy: float32 [H][W] in [0, 1]\n"
     "  -alpha A        overlay opacity (default 0.5)\n"
+    "  -scale N        draw each pixel as an N x N block in the PNG (for small inputs)\n"
     "Images go through the validation preprocessing of gcam-train (a resize to the\n"
     "network size). Unreadable images are reported and skipped; the exit status is then 1.\n";
 
@@ -122,6 +123,7 @@ int main(int argc, char **argv) {
     gcam_saliency_options_default(&so);
     int class_given = -1, raw = 0;
     double alpha = 0.5, v;
+    int scale = 1;
     inputs in = {0};
     for (int i = 1; i < argc; ++i) {
         const char *a = argv[i];
@@ -183,6 +185,9 @@ int main(int argc, char **argv) {
             } else if (!strcmp(a, "-seed")) {
                 if (parse_number(a, val, 0, 4294967295.0, &v)) return 2;
                 so.seed = (unsigned long)v;
+            } else if (!strcmp(a, "-scale")) {
+                if (parse_number(a, val, 1, 64, &v)) return 2;
+                scale = (int)v;
             } else if (!strcmp(a, "-alpha")) {
                 if (parse_number(a, val, 0, 1, &alpha)) return 2;
             } else if (!strcmp(a, "-data")) {
@@ -279,7 +284,7 @@ int main(int argc, char **argv) {
             if (constant[i]) printf("  (the map is constant: written as zeros)\n");
             snprintf(out, sizeof out, "%s/%s_%s.png", out_dir, stem, method_name);
             if (gcam_heatmap_write_png(out, batch + i * image_floats, dn->c, H, W, maps + i * hw,
-                                       (float)alpha, &err)) {
+                                       (float)alpha, scale, &err)) {
                 fprintf(stderr, "gcam-heatmap: %s\n", err.message);
                 return 1;
             }
