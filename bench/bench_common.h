@@ -1,4 +1,5 @@
-/* Shared timing helpers for the benchmarks: wall-clock time, medians, FLOP counts. */
+/* Shared helpers for the benchmarks: wall-clock time, medians, FLOP counts, cfgs at a
+ * chosen input size. */
 #ifndef GCAM_BENCH_COMMON_H
 #define GCAM_BENCH_COMMON_H
 
@@ -36,7 +37,6 @@ static inline double forward_flops(const network *dn) {
     return flops * dn->batch;
 }
 
-#endif
 
 #include <stdio.h>
 #include <string.h>
@@ -62,3 +62,22 @@ static inline char *cfg_at_size(const char *cfg, int size) {
     fclose(out);
     return path;
 }
+
+/* The cfg at size x size (cfg_at_size), loaded at `batch`; exits on failure. */
+static inline gcam_net *load_at_size(const char *cfg, int size, int batch) {
+    char *sized = cfg_at_size(cfg, size);
+    gcam_load_options opt = gcam_load_options_default();
+    opt.batch = batch;
+    gcam_net *net;
+    gcam_error err;
+    int status = gcam_net_load(&net, sized, &opt, &err);
+    unlink(sized);
+    free(sized);
+    if (status) {
+        fprintf(stderr, "%s\n", err.message);
+        exit(1);
+    }
+    return net;
+}
+
+#endif

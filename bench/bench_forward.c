@@ -19,18 +19,7 @@ static double time_forward(gcam_net *net, const float *input, int runs) {
 }
 
 static void bench(const char *cfg, int batch, int runs_fast, int runs_stock) {
-    char *sized = cfg_at_size(cfg, 224);
-    gcam_load_options opt = gcam_load_options_default();
-    opt.batch = batch;
-    gcam_net *net;
-    gcam_error err;
-    int status = gcam_net_load(&net, sized, &opt, &err);
-    unlink(sized);
-    free(sized);
-    if (status) {
-        fprintf(stderr, "%s\n", err.message);
-        exit(1);
-    }
+    gcam_net *net = load_at_size(cfg, 224, batch);
     size_t n = (size_t)net->dn->inputs * batch;
     float *input = malloc(sizeof(float) * n);
     gcam_rng rng = gcam_rng_init(1, 1);

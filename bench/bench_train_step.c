@@ -22,18 +22,7 @@ static double time_steps(gcam_net *net, int runs) {
 }
 
 static void bench(const char *cfg, int runs, int stock_runs) {
-    char *sized = cfg_at_size(cfg, 224);
-    gcam_load_options opt = gcam_load_options_default();
-    opt.batch = 8;
-    gcam_net *net;
-    gcam_error err;
-    int status = gcam_net_load(&net, sized, &opt, &err);
-    unlink(sized);
-    free(sized);
-    if (status) {
-        fprintf(stderr, "%s\n", err.message);
-        exit(1);
-    }
+    gcam_net *net = load_at_size(cfg, 224, 8);
     network *dn = net->dn;
     gcam_net_init_weights(dn, 1);
     gcam_rng rng = gcam_rng_init(2, 2);

@@ -73,13 +73,9 @@ static int state_equal(network *dn, snapshot *s, int take) {
 }
 
 int main(void) {
-    char *path = temp_cfg(cfg_text);
-    gcam_error err;
-    gcam_load_options opt = gcam_load_options_default();
-    opt.kernels = GCAM_KERNELS_FAST;
-    gcam_net *net;
-    if (gcam_net_load(&net, path, &opt, &err)) {
-        CHECK(0, "%s", err.message);
+    gcam_net *net = load_cfg_text(cfg_text, GCAM_KERNELS_FAST, 0);
+    if (!net) {
+        CHECK(0, "cfg did not load");
         return check_summary("test_inference_backward");
     }
     network *dn = net->dn;
@@ -161,7 +157,5 @@ int main(void) {
     free(seed);
     free(input);
     gcam_net_free(net);
-    unlink(path);
-    free(path);
     return check_summary("test_inference_backward");
 }

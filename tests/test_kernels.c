@@ -37,13 +37,9 @@ static void check_conv_forward(int c, int hw, int n, int size, int stride, int p
              "[net]\nbatch=2\nheight=%d\nwidth=%d\nchannels=%d\n[convolutional]\nfilters=%d\n"
              "size=%d\nstride=%d\npadding=%d\ngroups=%d\nactivation=linear\n",
              hw, hw, c, n, size, stride, pad, groups);
-    char *path = temp_cfg(text);
-    gcam_error err;
-    gcam_load_options opt = gcam_load_options_default();
-    opt.kernels = GCAM_KERNELS_FAST;
-    gcam_net *net;
-    if (gcam_net_load(&net, path, &opt, &err)) {
-        CHECK(0, "%s", err.message);
+    gcam_net *net = load_cfg_text(text, GCAM_KERNELS_FAST, 0);
+    if (!net) {
+        CHECK(0, "cfg did not load");
         return;
     }
     network *dn = net->dn;
@@ -71,8 +67,6 @@ static void check_conv_forward(int c, int hw, int n, int size, int stride, int p
     free(ref);
     free(input);
     gcam_net_free(net);
-    unlink(path);
-    free(path);
 }
 
 /* <im2col(x), y> must equal <x, col2im(y)> for random x, y; rows of the column matrix
@@ -107,13 +101,9 @@ static void check_sgd(LAYER_TYPE type) {
                              "learning_rate=0.5\n"
                            : "[net]\nbatch=2\nheight=5\nwidth=5\nchannels=2\n"
                              "[connected]\noutput=4\nbatch_normalize=1\n";
-    char *path = temp_cfg(text);
-    gcam_error err;
-    gcam_load_options opt = gcam_load_options_default();
-    opt.kernels = GCAM_KERNELS_FAST;
-    gcam_net *net;
-    if (gcam_net_load(&net, path, &opt, &err)) {
-        CHECK(0, "%s", err.message);
+    gcam_net *net = load_cfg_text(text, GCAM_KERNELS_FAST, 0);
+    if (!net) {
+        CHECK(0, "cfg did not load");
         return;
     }
     layer *l = &net->dn->layers[0];
@@ -149,21 +139,15 @@ static void check_sgd(LAYER_TYPE type) {
           type == CONVOLUTIONAL ? "conv" : "connected", worst);
     for (int k = 0; k < 6; ++k) free(saved[k]);
     gcam_net_free(net);
-    unlink(path);
-    free(path);
 }
 
 /* A NaN in a pooling window is chosen and propagates; every argmax stays inside the
  * input (Darknet's leaves -1 and its backward writes before the buffer). */
 static void check_maxpool_nan(void) {
-    char *path = temp_cfg("[net]\nbatch=2\nheight=4\nwidth=4\nchannels=1\n"
-                          "[maxpool]\nsize=2\nstride=2\n");
-    gcam_error err;
-    gcam_load_options opt = gcam_load_options_default();
-    opt.kernels = GCAM_KERNELS_FAST;
-    gcam_net *net;
-    if (gcam_net_load(&net, path, &opt, &err)) {
-        CHECK(0, "%s", err.message);
+    gcam_net *net = load_cfg_text("[net]\nbatch=2\nheight=4\nwidth=4\nchannels=1\n"
+                          "[maxpool]\nsize=2\nstride=2\n", GCAM_KERNELS_FAST, 0);
+    if (!net) {
+        CHECK(0, "cfg did not load");
         return;
     }
     float input[32];
@@ -176,8 +160,6 @@ static void check_maxpool_nan(void) {
     for (int i = 0; i < 8; ++i) inside &= l->indexes[i] >= 0 && l->indexes[i] < 32;
     CHECK(inside, "argmax outside the input");
     gcam_net_free(net);
-    unlink(path);
-    free(path);
 }
 
 int main(void) {

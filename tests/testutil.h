@@ -29,6 +29,21 @@ static inline char *temp_cfg(const char *text) {
     return temp_file_with(text, strlen(text));
 }
 
+/* A network from cfg text (through a temporary file, removed again), with the given
+ * kernels; batch 0 keeps the cfg's. NULL, with the reason on stderr, if it fails. */
+static inline gcam_net *load_cfg_text(const char *text, gcam_kernels kernels, int batch) {
+    char *path = temp_cfg(text);
+    gcam_error err;
+    gcam_load_options opt = gcam_load_options_default();
+    opt.kernels = kernels;
+    opt.batch = batch;
+    gcam_net *net = NULL;
+    if (gcam_net_load(&net, path, &opt, &err)) fprintf(stderr, "%s\n", err.message);
+    unlink(path);
+    free(path);
+    return net;
+}
+
 static inline void fill_uniform(gcam_rng *rng, float *x, size_t n, float lo, float hi) {
     for (size_t i = 0; i < n; ++i) x[i] = gcam_rng_range(rng, lo, hi);
 }
