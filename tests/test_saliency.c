@@ -170,17 +170,19 @@ static void check_groupcam(void) {
     gcam_net_free(net);
 }
 
-/* All-zero head weights: zero gradients, constant maps -> zeros and a flag, never NaN. */
+/* All-zero head weights: zero gradients, so every gradient-based method gets a constant
+ * map -> zeros and a flag, never NaN. */
 static void check_constant_maps(void) {
     float *x;
     gcam_net *net = small_net(&x, 2);
     layer *head = &net->dn->layers[2];
     memset(head->weights, 0, sizeof(float) * (size_t)head->nweights);
     gcam_error err;
-    for (int method = 0; method < 2; ++method) {
+    for (int method = 0; method <= GCAM_METHOD_IGCAM; ++method) {
         gcam_saliency_options o;
         gcam_saliency_options_default(&o);
-        o.method = method ? GCAM_METHOD_GRADCAM : GCAM_METHOD_GROUPCAM;
+        o.method = (gcam_method)method;
+        o.ig_steps = 5;
         float maps[2 * 256];
         int constant[2] = {0, 0};
         CHECK(gcam_saliency(net, x, 2, NULL, &o, maps, NULL, constant, &err) == 0, "%s",
@@ -194,7 +196,52 @@ static void check_constant_maps(void) {
     gcam_net_free(net);
 }
 
+/* Every method leaves weights, their updates, batch-norm statistics and `seen` as they
+ * were (a checksum over all of them, bit for bit). */
+static double state_checksum(const network *dn) {
+    double sum = (double)*dn->seen;
+    for (int i = 0; i < dn->n; ++i) {
+        const layer *l = &dn->layers[i];
+        const float *arrays[] = {l->weights, l->weight_updates, l->biases, l->bias_updates,
+                                 l->scales, l->scale_updates, l->rolling_mean, l->rolling_variance};
+        int counts[] = {l->nweights, l->nweights, l->nbiases, l->nbiases,
+                        l->nbiases,  l->nbiases,  l->nbiases, l->nbiases};
+        for (int k = 0; k < 8; ++k)
+            for (int j = 0; arrays[k] && j < counts[k]; ++j) sum += arrays[k][j] * (1 + 1e-3 * (j % 7));
+    }
+    return sum;
+}
+
+static void check_no_trace(void) {
+    float *x;
+    gcam_net *net = small_net(&x, 2);
+    network *dn = net->dn;
+    gcam_rng rng = gcam_rng_init(8, 8);
+    for (int i = 0; i < dn->n; ++i) { /* nonzero updates, so that a change would show */
+        layer *l = &dn->layers[i];
+        if (l->weight_updates) fill_uniform(&rng, l->weight_updates, (size_t)l->nweights, -1, 1);
+        if (l->bias_updates) fill_uniform(&rng, l->bias_updates, (size_t)l->nbiases, -1, 1);
+    }
+    *dn->seen = 777;
+    double before = state_checksum(dn);
+    gcam_error err;
+    float maps[2 * 256];
+    for (int m = 0; m < 6; ++m) {
+        gcam_saliency_options o;
+        gcam_saliency_options_default(&o);
+        o.method = (gcam_method)m;
+        o.rise_n = 64;
+        o.ig_steps = 5;
+        CHECK(gcam_saliency(net, x, 2, NULL, &o, maps, NULL, NULL, &err) == 0, "%s", err.message);
+        CHECK(state_checksum(dn) == before, "%s changed the training state",
+              gcam_method_name((gcam_method)m));
+    }
+    free(x);
+    gcam_net_free(net);
+}
+
 int main(void) {
+    check_no_trace();
     check_blur();
     check_percentile_and_upsample();
     check_gradcam_is_cam();
