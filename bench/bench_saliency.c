@@ -36,7 +36,8 @@ static void run_method(const workload *w, gcam_method m, gcam_kernels kernels, i
         _exit(1);
     }
     network *dn = net->dn;
-    float *x = malloc(sizeof(float) * (size_t)dn->inputs), *map = malloc(sizeof(float) * dn->h * dn->w);
+    float *x = malloc(sizeof(float) * (size_t)dn->inputs),
+          *map = malloc(sizeof(float) * dn->h * dn->w);
     for (int i = 0; i < dn->inputs; ++i) x[i] = (float)((i * 7919) % 255) / 255.f;
     gcam_saliency_options so;
     gcam_saliency_options_default(&so);
@@ -58,9 +59,9 @@ static void run_method(const workload *w, gcam_method m, gcam_kernels kernels, i
     }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("saliency %-8s %-9s %-8s: %8.3f s/image, peak RSS %5.0f MB  [median of %d%s]\n",
-           w->name, gcam_method_name(m), kernels == GCAM_KERNELS_FAST ? "gcam" : "darknet",
-           median(t, runs), ru.ru_maxrss / 1024.0, runs,
+    printf("saliency %-8s %-9s %-8s: %8.3f s/image, peak RSS %5.0f MB  [median of %d%s]\n", w->name,
+           gcam_method_name(m), kernels == GCAM_KERNELS_FAST ? "gcam" : "darknet", median(t, runs),
+           ru.ru_maxrss / 1024.0, runs,
            m == GCAM_METHOD_RISE ? (rise_n == 4000 ? ", N=4000" : ", N reduced") : "");
     fflush(stdout);
     _exit(0);
@@ -78,7 +79,8 @@ int main(int argc, char **argv) {
         for (int m = 0; m < 6; ++m) {
             int runs = (m == GCAM_METHOD_SCORECAM || m == GCAM_METHOD_RISE) && big ? 1 : 3;
             run_method(w, (gcam_method)m, GCAM_KERNELS_FAST, runs, 4000);
-            if (m <= GCAM_METHOD_GRADCAM) run_method(w, (gcam_method)m, GCAM_KERNELS_DARKNET, 1, 4000);
+            if (m <= GCAM_METHOD_GRADCAM)
+                run_method(w, (gcam_method)m, GCAM_KERNELS_DARKNET, 1, 4000);
         }
     }
     unlink(r50);

@@ -9,7 +9,7 @@ iterations=${1:-10000}
 out=${2:-/tmp/gcam-rss.csv}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-sed -e 's/^batch=128$/batch=8/' cfg/fmnist.cfg > "$work/fmnist8.cfg"
+sed -e "s/^batch=[0-9]*$/batch=8/" cfg/fmnist.cfg > "$work/fmnist8.cfg"
 grep -v '^valid' data/fmnist.data > "$work/train-only.data"
 ./bin/gcam-train "$work/fmnist8.cfg" -data "$work/train-only.data" -backup "$work/bk" \
   -max_batches "$iterations" -checkpoint_every 500 -save_every 0 -quiet > /dev/null &

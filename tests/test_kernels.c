@@ -145,7 +145,8 @@ static void check_sgd(LAYER_TYPE type) {
  * input (Darknet's leaves -1 and its backward writes before the buffer). */
 static void check_maxpool_nan(void) {
     gcam_net *net = load_cfg_text("[net]\nbatch=2\nheight=4\nwidth=4\nchannels=1\n"
-                          "[maxpool]\nsize=2\nstride=2\n", GCAM_KERNELS_FAST, 0);
+                                  "[maxpool]\nsize=2\nstride=2\n",
+                                  GCAM_KERNELS_FAST, 0);
     if (!net) {
         CHECK(0, "cfg did not load");
         return;

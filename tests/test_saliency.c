@@ -202,12 +202,14 @@ static double state_checksum(const network *dn) {
     double sum = (double)*dn->seen;
     for (int i = 0; i < dn->n; ++i) {
         const layer *l = &dn->layers[i];
-        const float *arrays[] = {l->weights, l->weight_updates, l->biases, l->bias_updates,
-                                 l->scales, l->scale_updates, l->rolling_mean, l->rolling_variance};
+        const float *arrays[] = {l->weights,      l->weight_updates,  l->biases,
+                                 l->bias_updates, l->scales,          l->scale_updates,
+                                 l->rolling_mean, l->rolling_variance};
         int counts[] = {l->nweights, l->nweights, l->nbiases, l->nbiases,
                         l->nbiases,  l->nbiases,  l->nbiases, l->nbiases};
         for (int k = 0; k < 8; ++k)
-            for (int j = 0; arrays[k] && j < counts[k]; ++j) sum += arrays[k][j] * (1 + 1e-3 * (j % 7));
+            for (int j = 0; arrays[k] && j < counts[k]; ++j)
+                sum += arrays[k][j] * (1 + 1e-3 * (j % 7));
     }
     return sum;
 }
