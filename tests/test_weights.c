@@ -150,7 +150,9 @@ int main(void) {
 
     /* Truncated, oversized, odd-sized and tiny files. */
     gcam_net *none;
+    CHECK(gcam_weights_check(a->dn, ours, 0, &err) == 0, "check of a good file: %s", err.message);
     truncate_copy(ours, bad, -4);
+    CHECK_ERROR_MENTIONS(gcam_weights_check(a->dn, bad, 0, &err), err, "truncated");
     none = load(cfg, bad, 0, &err);
     CHECK_ERROR_MENTIONS(none != NULL ? 0 : -1, err, "truncated");
     char fragment[128];
