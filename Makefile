@@ -32,7 +32,7 @@ PROGRAMS := $(patsubst src/cli/%.c,$(BIN)/%,$(wildcard src/cli/*.c))
 TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/bench_*.c))
 
-.PHONY: all deps data test bench run format clean
+.PHONY: all deps data cluttered test bench run format clean
 all: deps-check $(LIB) $(PROGRAMS)
 
 # deps-check is cheap when everything is installed, so every entry point can depend on it.
@@ -65,7 +65,7 @@ $(BUILD)/bench/%: bench/%.c $(LIB)
 	$(CC) $(CFLAGS) $< $(LIB) -o $@ $(LDFLAGS) $(LDLIBS)
 
 # The core-path tests also run under AddressSanitizer, LeakSanitizer and UBSan.
-SANITIZED_TESTS := $(addprefix build-address/tests/,test_cfg test_weights test_gradients test_kernels \
+SANITIZED_TESTS := $(addprefix build-address/tests/,test_cfg test_guided test_weights test_gradients test_kernels \
                                                    test_dataset test_train)
 
 # The built-in data set: Fashion-MNIST as PNG files with Darknet lists (scripts/make_fmnist.sh).
@@ -75,6 +75,14 @@ data: deps-check $(BUILD)/fmnist_to_png
 $(BUILD)/fmnist_to_png: scripts/fmnist_to_png.c | deps-check
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< -o $@
+
+# The experiment data set of issue 5: Cluttered Fashion-MNIST (scripts/make_cluttered.sh).
+cluttered: deps-check $(BUILD)/make_cluttered
+	@./scripts/make_cluttered.sh
+
+$(BUILD)/make_cluttered: scripts/make_cluttered.c src/rng.h | deps-check
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< -o $@ -lm
 
 test: all data $(TESTS)
 	@$(MAKE) --no-print-directory SANITIZER=address $(SANITIZED_TESTS)

@@ -13,4 +13,9 @@ void gcam_jet(float v, float *r, float *g, float *b);
 int gcam_heatmap_write_png(const char *path, const float *image, int c, int h, int w,
                            const float *map, float alpha, int scale, gcam_error *err);
 
+/* Writes a grid of n images (n, c, h, w): the images on the top row and their overlays
+ * (maps (n, h, w)) below, each pixel drawn as a scale x scale block. Atomic. */
+int gcam_heatmap_write_grid_png(const char *path, const float *images, const float *maps, int n,
+                                int c, int h, int w, float alpha, int scale, gcam_error *err);
+
 #endif

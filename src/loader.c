@@ -11,6 +11,8 @@
 #include <string.h>
 
 #define NO_BATCH (-1)
+/* Mixed into the seed of the guided-augmentation generators. */
+#define GUIDED_STREAM_KEY 0x9e3779b97f4a7c15ULL
 
 struct gcam_loader {
     gcam_loader_config cfg;
@@ -41,6 +43,8 @@ static void batch_init(gcam_batch *b, int capacity, size_t image_floats, int cla
     b->warps = gcam_xcalloc((size_t)capacity, sizeof(gcam_warp));
     b->src_w = gcam_xcalloc((size_t)capacity, sizeof(int));
     b->src_h = gcam_xcalloc((size_t)capacity, sizeof(int));
+    b->guided_flags = gcam_xcalloc((size_t)capacity, sizeof(int));
+    b->crop_fractions = gcam_xcalloc((size_t)capacity, sizeof(float));
 }
 
 static void batch_free(gcam_batch *b) {
@@ -51,6 +55,8 @@ static void batch_free(gcam_batch *b) {
     free(b->warps);
     free(b->src_w);
     free(b->src_h);
+    free(b->guided_flags);
+    free(b->crop_fractions);
 }
 
 /* Permutation of epoch e, from a generator of its own. Main thread only. */
@@ -103,10 +109,28 @@ static void load_sample(gcam_loader *l, gcam_batch *b, int slot_i, int64_t posit
         return;
     }
     gcam_rng rng = gcam_rng_init(l->cfg.seed, (uint64_t)epoch * (uint64_t)n + (uint64_t)first_id);
+    b->guided_flags[slot_i] = 0;
+    b->crop_fractions[slot_i] = 0;
     if (l->cfg.train) {
         gcam_warp warp = gcam_augment_draw_warp(aug, im.w, im.h, &rng);
+        const gcam_guided_config *guided = l->cfg.guided;
+        gcam_guided_sample sample = {0};
+        gcam_rng guided_rng = gcam_rng_init(l->cfg.seed ^ GUIDED_STREAM_KEY,
+                                            (uint64_t)epoch * (uint64_t)n + (uint64_t)first_id);
+        if (guided) {
+            sample.map = gcam_xmalloc(sizeof(float) * (size_t)guided->map_size * guided->map_size);
+            gcam_guided_geometry(guided, l->cfg.cache, id, im.w, im.h, aug->w, aug->h, &guided_rng,
+                                 &warp, &sample);
+        }
         gcam_warp_apply(&warp, im.data, im.c, im.w, im.h, x, aug->w, aug->h);
         gcam_augment_color(aug, x, aug->c, aug->w, aug->h, &rng);
+        if (guided) {
+            gcam_guided_masks(guided, &warp, im.w, im.h, x, aug->c, aug->h, aug->w, &guided_rng,
+                              &sample);
+            b->guided_flags[slot_i] = sample.flags;
+            b->crop_fractions[slot_i] = sample.crop_fraction;
+            free(sample.map);
+        }
         b->warps[slot_i] = warp;
     } else {
         gcam_image sized;
@@ -179,6 +203,10 @@ static void wait_idle(gcam_loader *l) {
     pthread_mutex_lock(&l->mutex);
     while (l->job_active) pthread_cond_wait(&l->job_finished, &l->mutex);
     pthread_mutex_unlock(&l->mutex);
+}
+
+void gcam_loader_wait(gcam_loader *l) {
+    wait_idle(l);
 }
 
 static int valid_index(const gcam_loader *l, int64_t index) {

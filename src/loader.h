@@ -8,22 +8,30 @@
  *
  * Unreadable images are reported once with their path and replaced by the next readable
  * image of the data set. Loading fails once more than max(10, max_bad_fraction * N)
- * distinct images could not be read. */
+ * distinct images could not be read.
+ *
+ * Guided augmentation (guided.h) draws from a second per-sample generator, seeded by
+ * (seed ^ constant, epoch * N + i), so the standard draws are the same with or without
+ * it; the batch that is loading while the cache changes is always loaded before the
+ * change (the trainer calls gcam_loader_wait first). */
 #ifndef GCAM_LOADER_H
 #define GCAM_LOADER_H
 
 #include "augment.h"
 #include "dataset.h"
+#include "guided.h"
 
 typedef struct gcam_batch {
-    int64_t index;      /* batch number */
-    int n;              /* images in it; below capacity only for the last validation batch */
-    float *x;           /* (capacity, c, h, w) */
-    float *truth;       /* (capacity, classes), one-hot */
-    int *labels;        /* (capacity) */
-    int *sample_ids;    /* (capacity) data set index of each image actually loaded */
-    gcam_warp *warps;   /* (capacity) training augmentation of each image */
-    int *src_w, *src_h; /* (capacity) size of each source image */
+    int64_t index;         /* batch number */
+    int n;                 /* images in it; below capacity only for the last validation batch */
+    float *x;              /* (capacity, c, h, w) */
+    float *truth;          /* (capacity, classes), one-hot */
+    int *labels;           /* (capacity) */
+    int *sample_ids;       /* (capacity) data set index of each image actually loaded */
+    gcam_warp *warps;      /* (capacity) training augmentation of each image */
+    int *src_w, *src_h;    /* (capacity) size of each source image */
+    int *guided_flags;     /* (capacity) GCAM_GUIDED_* of each image; 0 without guidance */
+    float *crop_fractions; /* (capacity) guided crop area / image area; 0 if not cropped */
 } gcam_batch;
 
 typedef struct gcam_loader_config {
@@ -34,6 +42,10 @@ typedef struct gcam_loader_config {
     uint64_t seed;
     int threads;
     double max_bad_fraction; /* default 0.01 when 0 */
+    /* Saliency-guided augmentation of training batches, or NULL. Both borrowed; the
+     * cache may change only between gcam_loader_wait and the next gcam_loader_get. */
+    const gcam_guided_config *guided;
+    const gcam_map_cache *cache;
 } gcam_loader_config;
 
 typedef struct gcam_loader gcam_loader;
@@ -44,6 +56,10 @@ void gcam_loader_free(gcam_loader *loader);
 /* Batch number `index`, waiting for it if needed, and starts loading index + 1.
  * Borrowed until the next call. NULL, with err, past the unreadable-image limit. */
 const gcam_batch *gcam_loader_get(gcam_loader *loader, int64_t index, gcam_error *err);
+
+/* Waits until the batch being loaded ahead is complete: the loader then reads nothing
+ * until the next gcam_loader_get. */
+void gcam_loader_wait(gcam_loader *loader);
 
 /* Batches in one pass over the data (validation: the last one may be partial). */
 int64_t gcam_loader_batches_per_epoch(const gcam_loader *loader);

@@ -6,6 +6,8 @@
 #include "cfg.h"
 #include "dataset.h"
 #include "error.h"
+#include "heatmap.h"
+#include "image.h"
 #include "kernels.h"
 #include "loader.h"
 
@@ -19,86 +21,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-/* ---- [gcam] keys ------------------------------------------------------------------ */
-
-typedef struct setting_spec {
-    const char *key;
-    int is_path;
-    long min, max;
-    size_t offset;
-    const char *help;
-} setting_spec;
-
-#define PATH_KEY(k, field, h)                                                                      \
-    { k, 1, 0, 0, offsetof(gcam_train_options, field), h }
-#define LONG_KEY(k, lo, hi, field, h)                                                              \
-    { k, 0, lo, hi, offsetof(gcam_train_options, field), h }
-
-static const setting_spec train_settings[] = {
-    PATH_KEY("data", data_path, "Darknet .data file"),
-    PATH_KEY("backup", backup_dir, "checkpoint folder"),
-    PATH_KEY("weights", weights, "weights to start from"),
-    LONG_KEY("seed", 0, 0x7fffffffL, seed, "random seed"),
-    LONG_KEY("threads", 1, 64, threads, "loader threads"),
-    LONG_KEY("max_batches", 1, 1000000000L, max_batches, "iterations to train"),
-    LONG_KEY("valid_every", 0, 1000000000L, valid_every, "iterations between validations"),
-    LONG_KEY("checkpoint_every", 1, 1000000000L, checkpoint_every, "iterations between _last"),
-    LONG_KEY("save_every", 0, 1000000000L, save_every, "iterations between numbered saves"),
-};
-
-void gcam_train_options_default(gcam_train_options *o, const char *cfg_path) {
-    memset(o, 0, sizeof *o);
-    snprintf(o->cfg_path, sizeof o->cfg_path, "%s", cfg_path);
-    o->seed = 1;
-    o->threads = 2;
-    o->checkpoint_every = 100;
-    o->save_every = 1000;
-}
-
-int gcam_train_options_from_cfg(gcam_train_options *o, gcam_error *err) {
-    gcam_cfg cfg;
-    if (cfg_read(&cfg, o->cfg_path, err)) {
-        cfg_free(&cfg);
-        return -1;
-    }
-    const cfg_section *s = cfg_gcam_section(&cfg);
-    int status = 0;
-    for (int i = 0; s && i < s->n_options && !status; ++i) {
-        const cfg_option *opt = &s->options[i];
-        const setting_spec *spec = NULL;
-        for (size_t k = 0; k < sizeof train_settings / sizeof *train_settings; ++k)
-            if (!strcmp(train_settings[k].key, opt->key)) spec = &train_settings[k];
-        if (!spec) {
-            status =
-                gcam_fail(err, "%s:%d: [gcam] unknown key '%s'", o->cfg_path, opt->line, opt->key);
-            break;
-        }
-        char *field = (char *)o + spec->offset;
-        if (spec->is_path) {
-            if (strlen(opt->value) >= GCAM_PATH_MAX)
-                status = gcam_fail(err, "%s:%d: [gcam] %s: path too long", o->cfg_path, opt->line,
-                                   opt->key);
-            else
-                strcpy(field, opt->value);
-            continue;
-        }
-        char *end;
-        errno = 0;
-        long v = strtol(opt->value, &end, 10);
-        if (errno || *end || end == opt->value || v < spec->min || v > spec->max) {
-            status = gcam_fail(err, "%s:%d: [gcam] %s=%s: expected an integer in [%ld, %ld]",
-                               o->cfg_path, opt->line, opt->key, opt->value, spec->min, spec->max);
-            break;
-        }
-        if (!strcmp(spec->key, "threads"))
-            o->threads = (int)v;
-        else
-            *(long *)field = v;
-    }
-    cfg_free(&cfg);
-    return status;
-}
 
 /* ---- checkpoints ------------------------------------------------------------------ */
 
@@ -273,6 +195,141 @@ static int validate(gcam_net *net, gcam_loader *loader, int top_k, validation *v
     return 0;
 }
 
+/* ---- saliency-guided augmentation ------------------------------------------------- */
+
+typedef struct saliency_state {
+    gcam_map_cache cache; /* maps of the training images (saliency guide only) */
+    int h, w, c;          /* network input */
+    float *images;        /* (capacity, c, h, w) un-augmented images of a refresh */
+    float *maps;          /* (capacity, h, w) their maps */
+    int *classes;         /* (capacity) true classes */
+    int *ids;             /* (capacity) data set index; -1 if unreadable */
+    int *constant;        /* (capacity) 1 where the map was constant (not stored) */
+    int grid_n;           /* images in the heatmap grid */
+    float *grid_images;   /* (grid_n, c, h, w) fixed validation images */
+    int *grid_classes;    /* (grid_n) */
+    /* statistics of the run so far */
+    long refreshes, maps_stored, maps_constant;
+    double refresh_seconds;
+    long samples, with_map, crops, drops, keeps, cutouts;
+    double crop_fraction_sum;
+} saliency_state;
+
+static void saliency_state_free(saliency_state *ss) {
+    gcam_map_cache_free(&ss->cache);
+    free(ss->images);
+    free(ss->maps);
+    free(ss->classes);
+    free(ss->ids);
+    free(ss->constant);
+    free(ss->grid_images);
+    free(ss->grid_classes);
+    memset(ss, 0, sizeof *ss);
+}
+
+/* Loads the first `want` readable images of ds for the heatmap grid. */
+static void load_grid_images(saliency_state *ss, const gcam_dataset *ds, int want) {
+    size_t image_floats = (size_t)ss->c * ss->h * ss->w;
+    ss->grid_images = gcam_xmalloc(sizeof(float) * image_floats * (size_t)want);
+    ss->grid_classes = gcam_xmalloc(sizeof(int) * (size_t)want);
+    for (int id = 0; id < ds->n && ss->grid_n < want; ++id) {
+        gcam_error err;
+        if (gcam_image_load_for_net(ds->paths[id], ss->w, ss->h, ss->c,
+                                    ss->grid_images + image_floats * ss->grid_n, &err))
+            continue;
+        ss->grid_classes[ss->grid_n++] = ds->labels[id];
+    }
+}
+
+/* Computes maps for the first images of the batch just trained on, at their true
+ * classes, with the current weights in inference mode, and stores them in the cache
+ * once the loader is idle. The images are re-read without augmentation, so the maps are
+ * in each image's own coordinates. */
+static int refresh_maps(saliency_state *ss, gcam_net *net, const gcam_train_options *o,
+                        const gcam_dataset *ds, gcam_loader *loader, const gcam_batch *batch,
+                        long iteration, gcam_error *err) {
+    double t0 = now_seconds();
+    int n = batch->n;
+    if (o->saliency_images > 0 && o->saliency_images < n) n = (int)o->saliency_images;
+    size_t image_floats = (size_t)ss->c * ss->h * ss->w, map_floats = (size_t)ss->h * ss->w;
+    int k = 0; /* readable images, packed */
+    for (int i = 0; i < n; ++i) {
+        gcam_error load_err;
+        int id = batch->sample_ids[i];
+        if (gcam_image_load_for_net(ds->paths[id], ss->w, ss->h, ss->c,
+                                    ss->images + image_floats * k, &load_err))
+            continue; /* became unreadable since it was loaded: no map this time */
+        ss->ids[k] = id;
+        ss->classes[k] = ds->labels[id];
+        ++k;
+    }
+    if (k && gcam_saliency(net, ss->images, k, ss->classes, &o->saliency_options, ss->maps, NULL,
+                           ss->constant, err))
+        return -1;
+    gcam_loader_wait(loader); /* the batch loading ahead must not see a half-written cache */
+    for (int i = 0; i < k; ++i) {
+        if (ss->constant[i]) {
+            ++ss->maps_constant;
+            continue;
+        }
+        gcam_map_cache_store(&ss->cache, ss->ids[i], ss->maps + map_floats * i, ss->h, ss->w,
+                             (int32_t)iteration);
+        ++ss->maps_stored;
+    }
+    ++ss->refreshes;
+    ss->refresh_seconds += now_seconds() - t0;
+    return 0;
+}
+
+/* <backup>/heatmaps/<iter>.png: the fixed grid images and their current maps. */
+static int write_heatmap_grid(saliency_state *ss, gcam_net *net, const gcam_train_options *o,
+                              const char *backup, long iteration, gcam_error *err) {
+    if (!ss->grid_n) return 0;
+    if (gcam_saliency(net, ss->grid_images, ss->grid_n, ss->grid_classes, &o->saliency_options,
+                      ss->maps, NULL, NULL, err))
+        return -1;
+    char path[GCAM_PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/heatmaps/%ld.png", backup, iteration);
+    int scale = ss->h < 128 ? (128 + ss->h - 1) / ss->h : 1;
+    return gcam_heatmap_write_grid_png(path, ss->grid_images, ss->maps, ss->grid_n, ss->c, ss->h,
+                                       ss->w, 0.5f, scale, err);
+}
+
+static void count_guided(saliency_state *ss, const gcam_batch *b) {
+    for (int i = 0; i < b->n; ++i) {
+        int f = b->guided_flags[i];
+        ++ss->samples;
+        ss->with_map += (f & GCAM_GUIDED_HAD_MAP) != 0;
+        ss->crops += (f & GCAM_GUIDED_CROP) != 0;
+        ss->drops += (f & GCAM_GUIDED_DROP) != 0;
+        ss->keeps += (f & GCAM_GUIDED_KEEP) != 0;
+        ss->cutouts += (f & GCAM_GUIDED_CUTOUT) != 0;
+        ss->crop_fraction_sum += b->crop_fractions[i];
+    }
+}
+
+static void print_saliency_summary(const saliency_state *ss, const gcam_train_options *o,
+                                   double run_seconds, long iteration) {
+    double age = 0;
+    int covered = ss->cache.n ? gcam_map_cache_covered(&ss->cache, (int32_t)iteration, &age) : 0;
+    double per = ss->samples ? 100.0 / ss->samples : 0;
+    fprintf(stderr,
+            "gcam-train: saliency (%s, guide %s): %ld refreshes, %.3f s each, %.1f%% of the "
+            "run; %ld maps stored, %ld constant; coverage %d/%d images, mean age %.0f "
+            "iterations\n",
+            gcam_method_name(o->saliency_options.method),
+            o->guided.source == GCAM_GUIDE_RANDOM ? "random" : "saliency", ss->refreshes,
+            ss->refreshes ? ss->refresh_seconds / ss->refreshes : 0,
+            run_seconds > 0 ? 100 * ss->refresh_seconds / run_seconds : 0, ss->maps_stored,
+            ss->maps_constant, covered, ss->cache.n, age);
+    fprintf(stderr,
+            "gcam-train: guided transforms over %ld samples: map %.1f%%, crop %.1f%% (mean box "
+            "%.1f%% of the image), drop %.1f%%, keep %.1f%%, cutout %.1f%%\n",
+            ss->samples, per * ss->with_map, per * ss->crops,
+            ss->crops ? 100 * ss->crop_fraction_sum / ss->crops : 0, per * ss->drops,
+            per * ss->keeps, per * ss->cutouts);
+}
+
 typedef struct run_state {
     const gcam_train_options *o;
     gcam_net *net;
@@ -282,6 +339,7 @@ typedef struct run_state {
     char backup[GCAM_PATH_MAX], base[GCAM_PATH_MAX];
     FILE *csv;
     double best_top1;
+    saliency_state saliency;
 } run_state;
 
 static int save_checkpoint(run_state *rs, const char *suffix, int with_state, gcam_error *err) {
@@ -303,6 +361,7 @@ static void run_state_free(run_state *rs) {
     gcam_dataset_free(&rs->train);
     gcam_dataset_free(&rs->valid);
     gcam_data_files_free(&rs->files);
+    saliency_state_free(&rs->saliency);
     gcam_net_free(rs->net);
 }
 
@@ -314,8 +373,38 @@ static int open_csv(run_state *rs, gcam_error *err) {
     rs->csv = fopen(path, "a");
     if (!rs->csv) return gcam_fail(err, "%s: cannot open log: %s", path, strerror(errno));
     if (fresh)
-        fprintf(rs->csv,
-                "iter,epoch,loss,avg_loss,lr,images_per_s,valid_top1,valid_top5,seconds\n");
+        fprintf(rs->csv, "iter,epoch,loss,avg_loss,lr,images_per_s,valid_top1,valid_top5,seconds,"
+                         "saliency_seconds,coverage\n");
+    return 0;
+}
+
+/* Checks the saliency keys against the network and prepares the cache and buffers. */
+static int setup_saliency(run_state *rs, gcam_loader_config *lc, gcam_error *err) {
+    const gcam_train_options *o = rs->o;
+    network *dn = rs->net->dn;
+    if (gcam_train_options_check(o, err)) return -1;
+    gcam_error layer_err;
+    if (gcam_saliency_layer(rs->net, &o->saliency_options, &layer_err) < 0)
+        return gcam_fail(err, "%s: [gcam] saliency_layer: %s", o->cfg_path, layer_err.message);
+    if (o->saliency_images > rs->net->capacity)
+        return gcam_fail(err, "%s: [gcam] saliency_images=%ld: at most the batch (%d)", o->cfg_path,
+                         o->saliency_images, rs->net->capacity);
+    saliency_state *ss = &rs->saliency;
+    ss->h = dn->h, ss->w = dn->w, ss->c = dn->c;
+    int capacity = rs->net->capacity;
+    ss->images = gcam_xmalloc(sizeof(float) * (size_t)capacity * dn->inputs);
+    ss->maps = gcam_xmalloc(sizeof(float) * (size_t)capacity * dn->h * dn->w);
+    ss->classes = gcam_xmalloc(sizeof(int) * (size_t)capacity);
+    ss->ids = gcam_xmalloc(sizeof(int) * (size_t)capacity);
+    ss->constant = gcam_xmalloc(sizeof(int) * (size_t)capacity);
+    if (o->guided.source == GCAM_GUIDE_SALIENCY)
+        gcam_map_cache_init(&ss->cache, rs->train.n, o->guided.map_size);
+    if (o->heatmap_every > 0) {
+        int want = (int)(o->heatmap_images < capacity ? o->heatmap_images : capacity);
+        load_grid_images(ss, rs->valid.n ? &rs->valid : &rs->train, want);
+    }
+    lc->guided = &o->guided;
+    lc->cache = o->guided.source == GCAM_GUIDE_SALIENCY ? &ss->cache : NULL;
     return 0;
 }
 
@@ -369,6 +458,7 @@ static int setup(run_state *rs, gcam_error *err) {
     lc.augment = (gcam_augment_config){dn->w,          dn->h,        dn->c,        dn->min_crop,
                                        dn->max_crop,   dn->aspect,   dn->angle,    dn->hue,
                                        dn->saturation, dn->exposure, rs->net->flip};
+    if (o->saliency && setup_saliency(rs, &lc, err)) return -1;
     if (gcam_loader_init(&rs->train_loader, &lc, err)) return -1;
     if (rs->valid.n) {
         lc.data = &rs->valid;
@@ -383,6 +473,11 @@ static int setup(run_state *rs, gcam_error *err) {
     char *dot = strrchr(rs->base, '.');
     if (dot) *dot = '\0';
     if (mkdir_p(rs->backup, err) || open_csv(rs, err)) return -1;
+    if (o->saliency && o->heatmap_every > 0) {
+        char heatmaps[GCAM_PATH_MAX + 16];
+        snprintf(heatmaps, sizeof heatmaps, "%s/heatmaps", rs->backup);
+        if (mkdir_p(heatmaps, err)) return -1;
+    }
     rs->best_top1 = -1;
     return 0;
 }
@@ -424,15 +519,18 @@ int gcam_train_run(const gcam_train_options *o, gcam_error *err) {
 
     int status = 0;
     double avg_loss = -1, avg_seconds = -1, run_start = now_seconds();
+    saliency_state *ss = &rs.saliency;
+    long last_done = start_iter;
     for (long iter = start_iter; iter < max_iter && status == 0; ++iter) {
         double t0 = now_seconds(), loss = 0;
+        const gcam_batch *b = NULL;
         for (int s = 0; s < subdivisions; ++s) {
-            const gcam_batch *b =
-                gcam_loader_get(rs.train_loader, (int64_t)iter * subdivisions + s, err);
+            b = gcam_loader_get(rs.train_loader, (int64_t)iter * subdivisions + s, err);
             if (!b) {
                 status = -1;
                 break;
             }
+            if (o->saliency) count_guided(ss, b);
             memcpy(dn->input, b->x, sizeof(float) * (size_t)dn->inputs * per_pass);
             memcpy(dn->truth, b->truth, sizeof(float) * (size_t)dn->truths * per_pass);
             *dn->seen += (size_t)per_pass;
@@ -453,15 +551,30 @@ int gcam_train_run(const gcam_train_options *o, gcam_error *err) {
         float rate = get_current_rate(dn);
         update_network(dn);
         long done = iter + 1;
+        last_done = done;
+        double refresh_before = ss->refresh_seconds;
+        if (o->saliency && o->guided.source == GCAM_GUIDE_SALIENCY &&
+            done % o->saliency_every == 0 &&
+            refresh_maps(ss, rs.net, o, &rs.train, rs.train_loader, b, done, err)) {
+            status = -1;
+            break;
+        }
+        double refresh_seconds = ss->refresh_seconds - refresh_before;
         double seconds = now_seconds() - t0;
         avg_loss = avg_loss < 0 ? loss : 0.9 * avg_loss + 0.1 * loss;
         avg_seconds = avg_seconds < 0 ? seconds : 0.95 * avg_seconds + 0.05 * seconds;
         double epoch = (double)*dn->seen / rs.train.n;
         char eta[32];
         format_duration(eta, sizeof eta, avg_seconds * (double)(max_iter - done));
+        double coverage = ss->cache.n ? (double)ss->cache.covered / ss->cache.n : 0;
+        char saliency_text[64] = "";
+        if (o->saliency && ss->cache.n)
+            snprintf(saliency_text, sizeof saliency_text, "  refresh %5.2fs  maps %5.1f%%",
+                     refresh_seconds, 100 * coverage);
         if (!o->quiet)
-            printf("%7ld/%ld  epoch %6.2f  loss %.4f  avg %.4f  lr %.6f  %6.0f img/s  ETA %s\n",
-                   done, max_iter, epoch, loss, avg_loss, rate, images_per_iter / seconds, eta);
+            printf("%7ld/%ld  epoch %6.2f  loss %.4f  avg %.4f  lr %.6f  %6.0f img/s  ETA %s%s\n",
+                   done, max_iter, epoch, loss, avg_loss, rate, images_per_iter / seconds, eta,
+                   saliency_text);
         validation v = {-1, -1, 0};
         if (rs.valid_loader && (done % valid_every == 0 || done == max_iter)) {
             if (validate(rs.net, rs.valid_loader, 5, &v, err)) {
@@ -482,7 +595,11 @@ int gcam_train_run(const gcam_train_options *o, gcam_error *err) {
             fprintf(rs.csv, "%.4f,%.4f,", v.top1, v.top5);
         else
             fprintf(rs.csv, ",,");
-        fprintf(rs.csv, "%.2f\n", now_seconds() - run_start);
+        fprintf(rs.csv, "%.2f,", now_seconds() - run_start);
+        if (o->saliency)
+            fprintf(rs.csv, "%.3f,%.4f\n", refresh_seconds, coverage);
+        else
+            fprintf(rs.csv, ",\n");
         fflush(rs.csv);
         if (!status && (done % o->checkpoint_every == 0 || stop_signal || done == max_iter))
             status = save_checkpoint(&rs, "_last.weights", 1, err);
@@ -492,12 +609,16 @@ int gcam_train_run(const gcam_train_options *o, gcam_error *err) {
             status = save_checkpoint(&rs, suffix, 0, err);
         }
         if (!status && done == max_iter) status = save_checkpoint(&rs, "_final.weights", 0, err);
+        if (!status && o->saliency && o->heatmap_every > 0 &&
+            (done % o->heatmap_every == 0 || done == max_iter))
+            status = write_heatmap_grid(ss, rs.net, o, rs.backup, done, err);
         if (!status && stop_signal) {
             fprintf(stderr, "gcam-train: %s at iteration %ld; saved %s/%s_last.weights\n",
                     stop_signal == SIGINT ? "interrupted" : "terminated", done, rs.backup, rs.base);
             status = stop_signal;
         }
     }
+    if (o->saliency) print_saliency_summary(ss, o, now_seconds() - run_start, last_done);
     int bad = gcam_loader_bad_images(rs.train_loader);
     if (bad) fprintf(stderr, "gcam-train: %d unreadable training images were skipped\n", bad);
     run_state_free(&rs);

@@ -2,7 +2,8 @@
  * with 1 and 4 loader threads; K iterations plus K resumed from _last equal 2K straight
  * (the momentum sidecar makes this exact); epochs are permutations; unreadable images
  * are counted and skipped up to the documented limit; stock darknet reads the
- * checkpoints; a NaN loss stops the run without overwriting the last checkpoint. */
+ * checkpoints; a NaN loss stops the run without overwriting the last checkpoint;
+ * saliency refreshes leave no trace, guided runs are reproducible, bad keys are named. */
 #include "check.h"
 #include "cfg.h"
 #include "loader.h"
@@ -78,11 +79,18 @@ static void write_cfg(float learning_rate) {
     fclose(f);
 }
 
-static int train(const char *backup, int threads, long max_batches, const char *weights,
-                 gcam_error *err) {
+/* sets: NULL-terminated "key=value" [gcam] settings, or NULL. */
+static int train_with(const char *backup, int threads, long max_batches, const char *weights,
+                      const char *const *sets, gcam_error *err) {
     gcam_train_options o;
     gcam_train_options_default(&o, cfg_path);
     if (gcam_train_options_from_cfg(&o, err)) return -1;
+    for (int i = 0; sets && sets[i]; ++i) {
+        char key[64];
+        const char *eq = strchr(sets[i], '=');
+        snprintf(key, sizeof key, "%.*s", (int)(eq - sets[i]), sets[i]);
+        if (gcam_train_options_set(&o, key, eq + 1, "test", err)) return -1;
+    }
     snprintf(o.backup_dir, sizeof o.backup_dir, "%s/%s", dir, backup);
     if (weights) snprintf(o.weights, sizeof o.weights, "%s/%s", dir, weights);
     o.threads = threads;
@@ -92,6 +100,11 @@ static int train(const char *backup, int threads, long max_batches, const char *
     o.seed = 11;
     o.quiet = 1;
     return gcam_train_run(&o, err);
+}
+
+static int train(const char *backup, int threads, long max_batches, const char *weights,
+                 gcam_error *err) {
+    return train_with(backup, threads, max_batches, weights, NULL, err);
 }
 
 /* The loss column of <backup>/tiny.csv, one value per iteration. */
@@ -118,6 +131,61 @@ static int files_equal(const char *a, const char *b) {
     char cmd[2000];
     snprintf(cmd, sizeof cmd, "cmp -s %s/%s %s/%s", dir, a, dir, b);
     return system(cmd) == 0;
+}
+
+/* Saliency-guided training: refreshes leave no trace on training state, guided runs are
+ * reproducible, and bad keys are errors naming the key. */
+static void check_saliency_training(void) {
+    gcam_error err = {0};
+    /* Every transform off: maps are computed every 2 iterations and heatmaps written,
+     * yet weights, momentum, BN statistics, `seen` and the loader streams are untouched,
+     * so the run equals the plain one ("one") bit for bit. */
+    const char *const quiet[] = {"saliency=1",      "saliency_every=2", "crop_prob=0",
+                                 "heatmap_every=4", "heatmap_images=3", NULL};
+    int status = train_with("quiet_saliency", 2, 8, NULL, quiet, &err);
+    CHECK(status == 0, "%s", err.message);
+    CHECK(files_equal("one/tiny_final.weights", "quiet_saliency/tiny_final.weights"),
+          "a refresh changed the training run");
+    struct stat st;
+    char path[800];
+    for (int it = 4; it <= 8; it += 4) {
+        snprintf(path, sizeof path, "%s/quiet_saliency/heatmaps/%d.png", dir, it);
+        CHECK(stat(path, &st) == 0 && st.st_size > 100, "missing %s", path);
+    }
+    /* Every transform on (images come back with maps in the second epoch): the same run
+     * with 1 and 3 loader threads, and a different one from the plain run. */
+    const char *const loud[] = {
+        "saliency=1",    "saliency_every=1", "crop_prob=1",     "drop_prob=0.5",
+        "keep_prob=0.5", "cutout_prob=0.5",  "heatmap_every=0", NULL};
+    status = train_with("loud1", 1, 8, NULL, loud, &err);
+    CHECK(status == 0, "%s", err.message);
+    status = train_with("loud3", 3, 8, NULL, loud, &err);
+    CHECK(status == 0, "%s", err.message);
+    CHECK(files_equal("loud1/tiny_final.weights", "loud3/tiny_final.weights"),
+          "guided training depends on the thread count");
+    CHECK(!files_equal("one/tiny_final.weights", "loud1/tiny_final.weights"),
+          "guided transforms changed nothing");
+    snprintf(path, sizeof path, "%s/loud1/tiny.csv", dir);
+    FILE *f = fopen(path, "r");
+    char line[512], last[512] = "";
+    while (f && fgets(line, sizeof line, f)) strcpy(last, line);
+    if (f) fclose(f);
+    double coverage = strrchr(last, ',') ? atof(strrchr(last, ',') + 1) : -1;
+    CHECK(coverage > 0.5 && coverage <= 1, "coverage %g in '%s'", coverage, last);
+
+    /* Bad keys name the key. */
+    const char *const unknown[] = {"saliency=1", "saliency_evry=3", NULL};
+    CHECK_ERROR_MENTIONS(train_with("bad", 1, 2, NULL, unknown, &err), err, "saliency_evry");
+    const char *const bad_value[] = {"crop_prob=1.5", NULL};
+    CHECK_ERROR_MENTIONS(train_with("bad", 1, 2, NULL, bad_value, &err), err, "crop_prob=1.5");
+    const char *const bad_method[] = {"saliency_method=gradcan", NULL};
+    CHECK_ERROR_MENTIONS(train_with("bad", 1, 2, NULL, bad_method, &err), err, "saliency_method");
+    const char *const both_masks[] = {"saliency=1", "drop_prob=0.7", "keep_prob=0.6", NULL};
+    CHECK_ERROR_MENTIONS(train_with("bad", 1, 2, NULL, both_masks, &err), err, "keep_prob");
+    const char *const bad_layer[] = {"saliency=1", "saliency_layer=40", NULL};
+    CHECK_ERROR_MENTIONS(train_with("bad", 1, 2, NULL, bad_layer, &err), err, "saliency_layer");
+    const char *const too_many[] = {"saliency=1", "saliency_images=9", NULL};
+    CHECK_ERROR_MENTIONS(train_with("bad", 1, 2, NULL, too_many, &err), err, "saliency_images");
 }
 
 static void check_loader(void) {
@@ -246,6 +314,8 @@ int main(void) {
     CHECK(system(cmd) == 0, "stock darknet did not read the checkpoint back identically");
     unlink(clean_cfg);
     free(clean_cfg);
+
+    check_saliency_training();
 
     /* Weights holding a NaN: the run stops at its first loss, and the checkpoint already
      * in the backup folder is not overwritten. */

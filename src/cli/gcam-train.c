@@ -21,6 +21,7 @@ static const char usage[] =
     "  -valid_every N       validate every N iterations (default: once per epoch)\n"
     "  -checkpoint_every N  write <cfg>_last.weights every N iterations (default 100)\n"
     "  -save_every N        write <cfg>_<iter>.weights every N iterations (default 1000)\n"
+    "  -set KEY=VALUE       set any [gcam] key below (after the cfg's own)\n"
     "  -quiet               no line per iteration\n"
     "  --help               this help\n"
     "\n"
@@ -29,7 +30,18 @@ static const char usage[] =
     "<cfg>_final.weights and the log <cfg>.csv. Every file is written atomically.\n"
     "Ctrl-C or SIGTERM saves <cfg>_last.weights and exits with status 130 or 143.\n"
     "Unreadable images are reported and skipped; more than 1% of the data set (at least\n"
-    "10 images) stops the run. Exit status: 0 done, 1 error, 2 bad arguments.\n";
+    "10 images) stops the run. Exit status: 0 done, 1 error, 2 bad arguments.\n"
+    "\n"
+    "Saliency-guided augmentation (saliency=1): every saliency_every iterations, maps of\n"
+    "the batch just trained on (true classes, current weights, inference mode) go into a\n"
+    "per-image cache of saliency_map_size^2-cell maps in the images' own coordinates.\n"
+    "Later batches reuse them: each map follows its image's augmentation, and drives a\n"
+    "crop around the salient region, a drop mask (erase it), a keep mask (blur the rest)\n"
+    "or a cutout where saliency is low, each with its probability. Images without a map\n"
+    "get the standard augmentation. The cache is in memory (lost on resume, refilled).\n"
+    "The per-iteration line shows the refresh time and the share of images with a map;\n"
+    "<backup>/heatmaps/<iter>.png shows fixed validation images with their maps.\n"
+    "\n";
 
 static int parse_long(const char *opt, const char *v, long lo, long hi, long *out) {
     char *end;
@@ -56,6 +68,7 @@ int main(int argc, char **argv) {
     for (int i = 1; i < argc; ++i) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             fputs(usage, stdout);
+            gcam_train_print_keys(stdout);
             return 0;
         }
         if (argv[i][0] != '-' && !cfg)
@@ -112,7 +125,19 @@ int main(int argc, char **argv) {
             bad = parse_long(a, v, 1, 1000000000L, &o.checkpoint_every);
         else if (!strcmp(a, "-save_every"))
             bad = parse_long(a, v, 0, 1000000000L, &o.save_every);
-        else {
+        else if (!strcmp(a, "-set")) {
+            char key[64];
+            const char *eq = strchr(v, '=');
+            if (!eq || eq == v || (size_t)(eq - v) >= sizeof key) {
+                fprintf(stderr, "gcam-train: -set %s: expected KEY=VALUE\n", v);
+                return 2;
+            }
+            snprintf(key, sizeof key, "%.*s", (int)(eq - v), v);
+            if (gcam_train_options_set(&o, key, eq + 1, "-set", &err)) {
+                fprintf(stderr, "gcam-train: %s\n", err.message);
+                return 2;
+            }
+        } else {
             fprintf(stderr, "gcam-train: unknown option %s (see --help)\n", a);
             return 2;
         }

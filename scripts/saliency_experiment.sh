@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The issue-5 experiment: trains one cfg several ways, several seeds each, and prints
+# final valid top-1 (mean +- standard error over seeds) and wall-clock time per way.
+#
+# usage: scripts/saliency_experiment.sh CFG "WAY ..." "SEED ..." [OUT_DIR]
+#   WAY is one of the names below; each adds [gcam] keys to CFG:
+#     standard  Darknet's augmentation alone (the cfg as it is)
+#     control   random crop and random masking of the same strength as 'both' (maps are
+#               random blobs instead of saliency: saliency_guide=random)
+#     crop      saliency-guided crop
+#     mask      saliency masking (drop mask and keep mask)
+#     both      crop and masking
+# Runs go one after another (each uses both cores); a finished run (its .csv has the
+# last iteration) is not run again, so the script can be restarted after an interruption.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cfg=$1
+ways=$2
+seeds=$3
+out=${4:-experiments/$(basename "$cfg" .cfg)}
+mkdir -p "$out"
+
+keys_for() {
+  case $1 in
+    standard) ;;
+    control) printf 'saliency=1\nsaliency_guide=random\ncrop_prob=0.5\ndrop_prob=0.25\nkeep_prob=0.25\n' ;;
+    crop) printf 'saliency=1\ncrop_prob=0.5\n' ;;
+    mask) printf 'saliency=1\ndrop_prob=0.25\nkeep_prob=0.25\n' ;;
+    both) printf 'saliency=1\ncrop_prob=0.5\ndrop_prob=0.25\nkeep_prob=0.25\n' ;;
+    *) echo "unknown way '$1'" >&2; exit 2 ;;
+  esac
+}
+
+max_iter=$(sed -n 's/^max_batches=//p' "$cfg" | head -1)
+for way in $ways; do
+  for seed in $seeds; do
+    run=$out/${way}_s$seed
+    name=$(basename "$cfg" .cfg)
+    csv=$run/$name.csv
+    if [ -f "$csv" ] && tail -1 "$csv" | grep -q "^$max_iter,"; then continue; fi
+    rm -rf "$run"
+    mkdir -p "$run"
+    # the way's keys go right after the [gcam] header
+    keys=$(keys_for "$way")
+    awk -v keys="$keys" '{print} /^\[gcam\]/ && keys != "" {print keys}' "$cfg" > "$run/$name.cfg"
+    echo "== $way seed $seed -> $run"
+    ./bin/gcam-train "$run/$name.cfg" -seed "$seed" -backup "$run" -quiet -save_every 0 \
+      > "$run/train.log" 2>&1 || { echo "run failed: see $run/train.log"; exit 1; }
+    tail -1 "$csv"
+  done
+done
+
+# Summary: final valid top-1 (the last iteration's validation) and wall-clock seconds.
+printf '%-10s %6s %18s %14s\n' way seeds "top-1 % (+- s.e.)" "seconds (mean)"
+for way in $ways; do
+  for seed in $seeds; do
+    csv=$out/${way}_s$seed/$(basename "$cfg" .cfg).csv
+    [ -f "$csv" ] && tail -1 "$csv" | awk -F, -v w="$way" '{print w, $7 * 100, $NF}'
+  done
+done | awk '{n[$1]++; s[$1]+=$2; ss[$1]+=$2*$2; t[$1]+=$3; order[$1]=order[$1] ? order[$1] : ++k; name[k]=$1}
+  END {for (i = 1; i <= k; i++) {w = name[i]; m = s[w]/n[w]; v = n[w] > 1 ? (ss[w] - n[w]*m*m)/(n[w]-1) : 0; if (v < 0) v = 0;
+       printf "%-10s %6d %10.2f +- %.2f %14.0f\n", w, n[w], m, sqrt(v/n[w]), t[w]/n[w]}}'

@@ -1,0 +1,235 @@
+/* Saliency-guided augmentation (see guided.h). */
+#include "guided.h"
+
+#include "error.h"
+#include "saliency.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void gcam_guided_config_default(gcam_guided_config *c) {
+    memset(c, 0, sizeof *c);
+    c->source = GCAM_GUIDE_SALIENCY;
+    c->map_size = 16;
+    c->crop_prob = 0.5f;
+    c->crop_threshold = 0.5f;
+    c->crop_enlarge = 1.5f;
+    c->crop_jitter = 0.1f;
+    c->crop_min_size = 0.25f;
+    c->drop_threshold = 0.6f;
+    c->drop_fill = GCAM_FILL_MEAN;
+    c->keep_threshold = 0.3f;
+    c->cutout_size = 0.25f;
+    c->cutout_threshold = 0.2f;
+}
+
+/* ---- the cache -------------------------------------------------------------------- */
+
+void gcam_map_cache_init(gcam_map_cache *cache, int n, int size) {
+    cache->n = n;
+    cache->size = size;
+    cache->covered = 0;
+    cache->maps = gcam_xcalloc((size_t)n * size * size, 1);
+    cache->refreshed = gcam_xmalloc(sizeof(int32_t) * (size_t)n);
+    for (int i = 0; i < n; ++i) cache->refreshed[i] = -1;
+}
+
+void gcam_map_cache_free(gcam_map_cache *cache) {
+    free(cache->maps);
+    free(cache->refreshed);
+    memset(cache, 0, sizeof *cache);
+}
+
+static float clamp01(float v) {
+    return v < 0 ? 0 : (v > 1 ? 1 : v);
+}
+
+void gcam_map_cache_store(gcam_map_cache *cache, int id, const float *map, int h, int w,
+                          int32_t iteration) {
+    int size = cache->size;
+    float *cells = gcam_xcalloc((size_t)size * size, sizeof(float)); /* (size, size) */
+    if (h >= size && w >= size) { /* area mean: every pixel counts in the cell of its centre */
+        float *counts = gcam_xcalloc((size_t)size * size, sizeof(float));
+        for (int y = 0; y < h; ++y)
+            for (int x = 0; x < w; ++x) {
+                int cy = (int)((y + 0.5f) * size / h), cx = (int)((x + 0.5f) * size / w);
+                cells[cy * size + cx] += map[(size_t)y * w + x];
+                counts[cy * size + cx] += 1;
+            }
+        for (int k = 0; k < size * size; ++k) cells[k] /= counts[k];
+        free(counts);
+    } else { /* a map coarser than the cache: interpolate */
+        gcam_upsample(map, h, w, cells, size, size);
+    }
+    unsigned char *out = cache->maps + (size_t)id * size * size;
+    for (int k = 0; k < size * size; ++k) out[k] = (unsigned char)lroundf(255 * clamp01(cells[k]));
+    if (cache->refreshed[id] < 0) ++cache->covered;
+    cache->refreshed[id] = iteration;
+    free(cells);
+}
+
+int gcam_map_cache_get(const gcam_map_cache *cache, int id, float *out) {
+    if (!cache || id < 0 || id >= cache->n || cache->refreshed[id] < 0) return 0;
+    const unsigned char *in = cache->maps + (size_t)id * cache->size * cache->size;
+    for (int k = 0; k < cache->size * cache->size; ++k) out[k] = in[k] / 255.f;
+    return 1;
+}
+
+int gcam_map_cache_covered(const gcam_map_cache *cache, int32_t iteration, double *mean_age) {
+    int covered = 0;
+    double age = 0;
+    for (int i = 0; i < cache->n; ++i)
+        if (cache->refreshed[i] >= 0) {
+            ++covered;
+            age += iteration - cache->refreshed[i];
+        }
+    if (mean_age) *mean_age = covered ? age / covered : 0;
+    return covered;
+}
+
+/* ---- transforms ------------------------------------------------------------------- */
+
+/* The control's map: a Gaussian blob at a random position and size. */
+static void random_blob(float *map, int size, gcam_rng *rng) {
+    float cx = gcam_rng_range(rng, 0.15f, 0.85f) * size,
+          cy = gcam_rng_range(rng, 0.15f, 0.85f) * size;
+    float sigma = gcam_rng_range(rng, 0.1f, 0.2f) * size;
+    for (int y = 0; y < size; ++y)
+        for (int x = 0; x < size; ++x) {
+            float dx = x + 0.5f - cx, dy = y + 0.5f - cy;
+            map[y * size + x] = expf(-(dx * dx + dy * dy) / (2 * sigma * sigma));
+        }
+}
+
+static float max_of(const float *v, size_t n) {
+    float m = 0;
+    for (size_t i = 0; i < n; ++i) m = v[i] > m ? v[i] : m;
+    return m;
+}
+
+void gcam_guided_geometry(const gcam_guided_config *cfg, const gcam_map_cache *cache, int id,
+                          int src_w, int src_h, int net_w, int net_h, gcam_rng *rng,
+                          gcam_warp *warp, gcam_guided_sample *sample) {
+    int size = cfg->map_size;
+    sample->flags = 0;
+    sample->crop_fraction = 0;
+    if (cfg->source == GCAM_GUIDE_RANDOM)
+        random_blob(sample->map, size, rng);
+    else if (!gcam_map_cache_get(cache, id, sample->map))
+        return; /* no map yet: the standard augmentation alone */
+    sample->flags = GCAM_GUIDED_HAD_MAP;
+    float peak = max_of(sample->map, (size_t)size * size);
+    if (gcam_rng_uniform(rng) >= cfg->crop_prob || peak <= 0) return;
+
+    /* The cells at or above the threshold, as a box in source pixels. */
+    int x0 = size, y0 = size, x1 = -1, y1 = -1;
+    for (int y = 0; y < size; ++y)
+        for (int x = 0; x < size; ++x)
+            if (sample->map[y * size + x] >= cfg->crop_threshold * peak) {
+                x0 = x < x0 ? x : x0, x1 = x > x1 ? x : x1;
+                y0 = y < y0 ? y : y0, y1 = y > y1 ? y : y1;
+            }
+    float cell_w = (float)src_w / size, cell_h = (float)src_h / size;
+    float box_w = (x1 + 1 - x0) * cell_w, box_h = (y1 + 1 - y0) * cell_h;
+    float centre_x = (x0 + x1 + 1) * cell_w / 2, centre_y = (y0 + y1 + 1) * cell_h / 2;
+    /* Enlarge, give it the input's aspect ratio, respect the minimum and the image. */
+    float enlarge = gcam_rng_range(rng, 1, cfg->crop_enlarge > 1 ? cfg->crop_enlarge : 1);
+    float aspect = (float)net_w / net_h;
+    float side_h = fmaxf(box_h, box_w / aspect) * enlarge;
+    float shorter = src_w < src_h ? (float)src_w : (float)src_h;
+    side_h = fmaxf(side_h, cfg->crop_min_size * shorter);
+    float side_w = side_h * aspect;
+    float shrink = fminf(1, fminf(src_w / side_w, src_h / side_h));
+    side_w *= shrink;
+    side_h *= shrink;
+    centre_x += gcam_rng_range(rng, -cfg->crop_jitter, cfg->crop_jitter) * side_w;
+    centre_y += gcam_rng_range(rng, -cfg->crop_jitter, cfg->crop_jitter) * side_h;
+    float left = fminf(fmaxf(centre_x - side_w / 2, 0), src_w - side_w);
+    float top = fminf(fmaxf(centre_y - side_h / 2, 0), src_h - side_h);
+    warp->ax = side_w / net_w;
+    warp->bx = 0;
+    warp->cx = left;
+    warp->ay = 0;
+    warp->by = side_h / net_h;
+    warp->cy = top;
+    sample->flags |= GCAM_GUIDED_CROP;
+    sample->crop_fraction = side_w * side_h / ((float)src_w * src_h);
+}
+
+void gcam_guided_warp_map(const float *map, int map_size, const gcam_warp *warp, int src_w,
+                          int src_h, float *out, int w, int h) {
+    /* The same warp, with source pixels measured in map cells. */
+    float sx = (float)map_size / src_w, sy = (float)map_size / src_h;
+    gcam_warp m = *warp;
+    m.ax *= sx, m.bx *= sx, m.cx *= sx;
+    m.ay *= sy, m.by *= sy, m.cy *= sy;
+    gcam_warp_apply(&m, map, 1, map_size, map_size, out, w, h);
+}
+
+/* Group-CAM's blur (51 px, sigma 50 at 224), scaled to the image. */
+static void blur_image(const float *x, int c, int h, int w, float *out) {
+    int side = w < h ? w : h;
+    int size = (int)lroundf(51.f * side / 224) | 1;
+    gcam_gaussian_blur(x, c, h, w, size < 3 ? 3 : size, 50.f * side / 224, out);
+}
+
+static void channel_means(const float *x, int c, size_t hw, float *means) {
+    for (int k = 0; k < c; ++k) {
+        double total = 0;
+        for (size_t p = 0; p < hw; ++p) total += x[k * hw + p];
+        means[k] = (float)(total / hw);
+    }
+}
+
+void gcam_guided_masks(const gcam_guided_config *cfg, const gcam_warp *warp, int src_w, int src_h,
+                       float *x, int c, int h, int w, gcam_rng *rng, gcam_guided_sample *sample) {
+    if (!(sample->flags & GCAM_GUIDED_HAD_MAP)) return;
+    float choice = gcam_rng_uniform(rng), cut = gcam_rng_uniform(rng);
+    int drop = choice < cfg->drop_prob, keep = !drop && choice < cfg->drop_prob + cfg->keep_prob;
+    int cutout = cut < cfg->cutout_prob;
+    if (!drop && !keep && !cutout) return;
+    size_t hw = (size_t)h * w;
+    int size = cfg->map_size;
+    float peak = max_of(sample->map, (size_t)size * size);
+    if (peak <= 0) return;
+    float *m = gcam_xmalloc(sizeof(float) * hw); /* (h, w) the map on the warped image */
+    gcam_guided_warp_map(sample->map, size, warp, src_w, src_h, m, w, h);
+    float *means = gcam_xmalloc(sizeof(float) * c); /* (c) fill colour */
+    channel_means(x, c, hw, means);
+    float *blurred = NULL; /* (c, h, w) */
+    if (keep || (drop && cfg->drop_fill == GCAM_FILL_BLUR)) {
+        blurred = gcam_xmalloc(sizeof(float) * hw * c);
+        blur_image(x, c, h, w, blurred);
+    }
+    if (drop || keep) {
+        float threshold = (drop ? cfg->drop_threshold : cfg->keep_threshold) * peak;
+        for (size_t p = 0; p < hw; ++p) {
+            int salient = m[p] >= threshold;
+            if (drop ? !salient : salient) continue;
+            for (int k = 0; k < c; ++k) x[k * hw + p] = blurred ? blurred[k * hw + p] : means[k];
+        }
+        sample->flags |= drop ? GCAM_GUIDED_DROP : GCAM_GUIDED_KEEP;
+    }
+    if (cutout) {
+        int side = (int)lroundf(cfg->cutout_size * (w < h ? w : h));
+        side = side < 1 ? 1 : side;
+        for (int attempt = 0; attempt < 10; ++attempt) {
+            int left = (int)(gcam_rng_next(rng) % (uint32_t)(w - side + 1));
+            int top = (int)(gcam_rng_next(rng) % (uint32_t)(h - side + 1));
+            double total = 0;
+            for (int y = top; y < top + side; ++y)
+                for (int xx = left; xx < left + side; ++xx) total += m[(size_t)y * w + xx];
+            if (total / ((double)side * side) >= cfg->cutout_threshold * peak) continue;
+            for (int k = 0; k < c; ++k)
+                for (int y = top; y < top + side; ++y)
+                    for (int xx = left; xx < left + side; ++xx)
+                        x[k * hw + (size_t)y * w + xx] = means[k];
+            sample->flags |= GCAM_GUIDED_CUTOUT;
+            break;
+        }
+    }
+    free(blurred);
+    free(means);
+    free(m);
+}
