@@ -88,7 +88,7 @@ test: all data $(TESTS)
 	@$(MAKE) --no-print-directory SANITIZER=address $(SANITIZED_TESTS)
 	@./tests/run_tests.sh $(TESTS) $(wildcard tests/test_*.sh) $(SANITIZED_TESTS)
 
-bench: all data $(BENCHES)
+bench: all data cluttered $(BENCHES)
 	@for b in $(BENCHES) $(wildcard bench/*.sh); do echo "== $$b"; $$b || exit 1; done
 
 run: all data

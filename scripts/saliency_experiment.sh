@@ -10,7 +10,8 @@
 #     crop      saliency-guided crop
 #     mask      saliency masking (drop mask and keep mask)
 #     both      crop and masking
-# Runs go one after another (each uses both cores); a finished run (its .csv has the
+# GCAM_TRAIN names the gcam-train binary (default ./bin/gcam-train; a copy keeps long
+# experiments safe from rebuilds). Runs go one after another (each uses both cores); a finished run (its .csv has the
 # last iteration) is not run again, so the script can be restarted after an interruption.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,8 +33,8 @@ keys_for() {
 }
 
 max_iter=$(sed -n 's/^max_batches=//p' "$cfg" | head -1)
-for way in $ways; do
-  for seed in $seeds; do
+for seed in $seeds; do  # seed by seed, so partial results already compare every way
+  for way in $ways; do
     run=$out/${way}_s$seed
     name=$(basename "$cfg" .cfg)
     csv=$run/$name.csv
@@ -44,7 +45,7 @@ for way in $ways; do
     keys=$(keys_for "$way")
     awk -v keys="$keys" '{print} /^\[gcam\]/ && keys != "" {print keys}' "$cfg" > "$run/$name.cfg"
     echo "== $way seed $seed -> $run"
-    ./bin/gcam-train "$run/$name.cfg" -seed "$seed" -backup "$run" -quiet -save_every 0 \
+    "${GCAM_TRAIN:-./bin/gcam-train}" "$run/$name.cfg" -seed "$seed" -backup "$run" -quiet -save_every 0 \
       > "$run/train.log" 2>&1 || { echo "run failed: see $run/train.log"; exit 1; }
     tail -1 "$csv"
   done
@@ -55,7 +56,7 @@ printf '%-10s %6s %18s %14s\n' way seeds "top-1 % (+- s.e.)" "seconds (mean)"
 for way in $ways; do
   for seed in $seeds; do
     csv=$out/${way}_s$seed/$(basename "$cfg" .cfg).csv
-    [ -f "$csv" ] && tail -1 "$csv" | awk -F, -v w="$way" '{print w, $7 * 100, $NF}'
+    [ -f "$csv" ] && tail -1 "$csv" | awk -F, -v w="$way" '{print w, $7 * 100, $9}'
   done
 done | awk '{n[$1]++; s[$1]+=$2; ss[$1]+=$2*$2; t[$1]+=$3; order[$1]=order[$1] ? order[$1] : ++k; name[k]=$1}
   END {for (i = 1; i <= k; i++) {w = name[i]; m = s[w]/n[w]; v = n[w] > 1 ? (ss[w] - n[w]*m*m)/(n[w]-1) : 0; if (v < 0) v = 0;

@@ -386,9 +386,6 @@ static int setup_saliency(run_state *rs, gcam_loader_config *lc, gcam_error *err
     gcam_error layer_err;
     if (gcam_saliency_layer(rs->net, &o->saliency_options, &layer_err) < 0)
         return gcam_fail(err, "%s: [gcam] saliency_layer: %s", o->cfg_path, layer_err.message);
-    if (o->saliency_images > rs->net->capacity)
-        return gcam_fail(err, "%s: [gcam] saliency_images=%ld: at most the batch (%d)", o->cfg_path,
-                         o->saliency_images, rs->net->capacity);
     saliency_state *ss = &rs->saliency;
     ss->h = dn->h, ss->w = dn->w, ss->c = dn->c;
     int capacity = rs->net->capacity;

@@ -48,7 +48,7 @@ static const setting_spec specs[] = {
     SPEC("saliency_every", KEY_LONG, 1, 1e9, saliency_every, NULL,
          "iterations between map refreshes"),
     SPEC("saliency_images", KEY_LONG, 0, 1e6, saliency_images, NULL,
-         "images of the batch refreshed (0: all)"),
+         "images of the batch refreshed, at most (0: all)"),
     SPEC("saliency_method", KEY_CHOICE, 0, 0, saliency_options.method,
          "groupcam|gradcam|gradcampp|igcam|scorecam|rise", "saliency method"),
     SPEC("saliency_layer", KEY_LAYER, 0, 0, saliency_options.layer, NULL,
@@ -97,6 +97,10 @@ void gcam_train_options_default(gcam_train_options *o, const char *cfg_path) {
     o->save_every = 1000;
     o->saliency_every = 10;
     gcam_saliency_options_default(&o->saliency_options);
+    /* A refresh of 32 images with 8 groups costs about a quarter of 10 training
+     * iterations of a 64-image batch (README, issue-5 overhead figures). */
+    o->saliency_options.groups = 8;
+    o->saliency_images = 32;
     gcam_guided_config_default(&o->guided);
     o->heatmap_every = 1000;
     o->heatmap_images = 8;

@@ -184,8 +184,6 @@ static void check_saliency_training(void) {
     CHECK_ERROR_MENTIONS(train_with("bad", 1, 2, NULL, both_masks, &err), err, "keep_prob");
     const char *const bad_layer[] = {"saliency=1", "saliency_layer=40", NULL};
     CHECK_ERROR_MENTIONS(train_with("bad", 1, 2, NULL, bad_layer, &err), err, "saliency_layer");
-    const char *const too_many[] = {"saliency=1", "saliency_images=9", NULL};
-    CHECK_ERROR_MENTIONS(train_with("bad", 1, 2, NULL, too_many, &err), err, "saliency_images");
 }
 
 static void check_loader(void) {

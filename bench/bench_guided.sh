@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The cost of saliency-guided augmentation in gcam-train: wall-clock of training
+# cfg/cluttered.cfg (make cluttered) for N iterations with saliency=1 against the same
+# run with saliency=0, measured in this run, for the default refresh (Group-CAM, 8
+# groups, 32 images every 10 iterations), Grad-CAM on the whole batch, and Group-CAM's
+# published 32 groups on the whole batch. Overhead = (time with - time without) / time
+# without; medians of REPEATS alternating runs (default 3).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+iterations=${ITERATIONS:-100}
+repeats=${REPEATS:-3}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+grep -v '^valid' data/cluttered.data > "$work/train-only.data"
+
+seconds() { # BACKUP -> wall-clock of the iterations (last CSV line's seconds column)
+  tail -1 "$1/cluttered.csv" | cut -d, -f9
+}
+refresh() { # BACKUP -> total refresh seconds
+  tail -n +2 "$1/cluttered.csv" | cut -d, -f10 | awk '{s+=$1} END {printf "%.1f", s}'
+}
+run() { # BACKUP [-set KEY=VALUE ...]
+  local backup=$1
+  shift
+  ./bin/gcam-train cfg/cluttered.cfg -data "$work/train-only.data" -max_batches "$iterations" \
+    -backup "$backup" -checkpoint_every 100000 -save_every 0 -set heatmap_every=0 -quiet "$@" \
+    > /dev/null 2>&1
+}
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+
+declare -A settings=(
+  [groupcam_g8_32img]="-set saliency=1"
+  [gradcam_64img]="-set saliency=1 -set saliency_method=gradcam -set saliency_images=0"
+  [groupcam_g32_64img]="-set saliency=1 -set saliency_groups=32 -set saliency_images=0"
+)
+for name in groupcam_g8_32img gradcam_64img groupcam_g32_64img; do
+  : > "$work/$name.ratios"
+  for r in $(seq "$repeats"); do
+    rm -rf "$work/off" "$work/on"
+    run "$work/off"
+    # shellcheck disable=SC2086
+    run "$work/on" ${settings[$name]}
+    off=$(seconds "$work/off") on=$(seconds "$work/on")
+    echo "$off $on $(refresh "$work/on")" >> "$work/$name.ratios"
+  done
+  off=$(cut -d' ' -f1 "$work/$name.ratios" | median)
+  on=$(cut -d' ' -f2 "$work/$name.ratios" | median)
+  ref=$(cut -d' ' -f3 "$work/$name.ratios" | median)
+  awk -v n="$name" -v a="$off" -v b="$on" -v r="$ref" -v it="$iterations" -v k="$repeats" 'BEGIN {
+    printf "gcam-train cluttered %d iterations, saliency_every=10, %s: %.1f s with saliency, %.1f s without, overhead %.1f%% (refreshes %.1f s)  [median of %d]\n",
+      it, n, b, a, 100 * (b - a) / a, r, k }'
+done
