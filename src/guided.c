@@ -45,9 +45,7 @@ static float clamp01(float v) {
     return v < 0 ? 0 : (v > 1 ? 1 : v);
 }
 
-void gcam_map_cache_store(gcam_map_cache *cache, int id, const float *map, int h, int w,
-                          int32_t iteration) {
-    int size = cache->size;
+void gcam_map_cells(const float *map, int h, int w, int size, unsigned char *out) {
     float *cells = gcam_xcalloc((size_t)size * size, sizeof(float)); /* (size, size) */
     if (h >= size && w >= size) { /* area mean: every pixel counts in the cell of its centre */
         float *counts = gcam_xcalloc((size_t)size * size, sizeof(float));
@@ -62,10 +60,23 @@ void gcam_map_cache_store(gcam_map_cache *cache, int id, const float *map, int h
     } else { /* a map coarser than the cache: interpolate */
         gcam_upsample(map, h, w, cells, size, size);
     }
-    unsigned char *out = cache->maps + (size_t)id * size * size;
     for (int k = 0; k < size * size; ++k) out[k] = (unsigned char)lroundf(255 * clamp01(cells[k]));
+    free(cells);
+}
+
+void gcam_map_cache_put(gcam_map_cache *cache, int id, const unsigned char *cells,
+                        int32_t iteration) {
+    memcpy(cache->maps + (size_t)id * cache->size * cache->size, cells,
+           (size_t)cache->size * cache->size);
     if (cache->refreshed[id] < 0) ++cache->covered;
     cache->refreshed[id] = iteration;
+}
+
+void gcam_map_cache_store(gcam_map_cache *cache, int id, const float *map, int h, int w,
+                          int32_t iteration) {
+    unsigned char *cells = gcam_xmalloc((size_t)cache->size * cache->size);
+    gcam_map_cells(map, h, w, cache->size, cells);
+    gcam_map_cache_put(cache, id, cells, iteration);
     free(cells);
 }
 

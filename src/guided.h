@@ -54,8 +54,13 @@ typedef struct gcam_map_cache {
 
 void gcam_map_cache_init(gcam_map_cache *cache, int n, int size);
 void gcam_map_cache_free(gcam_map_cache *cache);
-/* Stores image id's map, given over the whole image at any resolution (h, w): each cache
- * cell is the mean of the map over the cell's area. */
+/* A map over the whole image at any resolution (h, w) as size x size cells (0..255):
+ * each cell is the mean of the map over the cell's area. */
+void gcam_map_cells(const float *map, int h, int w, int size, unsigned char *cells);
+/* Stores image id's cells, refreshed at `iteration`. */
+void gcam_map_cache_put(gcam_map_cache *cache, int id, const unsigned char *cells,
+                        int32_t iteration);
+/* gcam_map_cells then gcam_map_cache_put. */
 void gcam_map_cache_store(gcam_map_cache *cache, int id, const float *map, int h, int w,
                           int32_t iteration);
 /* Copies image id's map into out (size, size) as floats in [0, 1]; 0 if it has none. */

@@ -205,6 +205,14 @@ static void wait_idle(gcam_loader *l) {
     pthread_mutex_unlock(&l->mutex);
 }
 
+static int valid_index(const gcam_loader *l, int64_t index);
+
+void gcam_loader_prefetch(gcam_loader *l, int64_t index) {
+    wait_idle(l);
+    if (valid_index(l, index) && l->slots[0].index != index && l->slots[1].index != index)
+        submit(l, 0, index);
+}
+
 void gcam_loader_wait(gcam_loader *l) {
     wait_idle(l);
 }

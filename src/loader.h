@@ -57,6 +57,10 @@ void gcam_loader_free(gcam_loader *loader);
  * Borrowed until the next call. NULL, with err, past the unreadable-image limit. */
 const gcam_batch *gcam_loader_get(gcam_loader *loader, int64_t index, gcam_error *err);
 
+/* Starts loading batch `index` unless it is loaded or loading already (a resumed run
+ * uses it to load its first batch before restoring the map cache's last change). */
+void gcam_loader_prefetch(gcam_loader *loader, int64_t index);
+
 /* Waits until the batch being loaded ahead is complete: the loader then reads nothing
  * until the next gcam_loader_get. */
 void gcam_loader_wait(gcam_loader *loader);

@@ -102,12 +102,13 @@ static void backup_path(char *out, size_t size, const char *dir, const char *bas
     snprintf(out, size, "%s/%s%s", dir, base, suffix);
 }
 
-static void sibling_state_path(char *out, size_t size, const char *weights) {
+/* The weights path with its extension replaced by `extension`. */
+static void sibling_state_path(char *out, size_t size, const char *weights, const char *extension) {
     snprintf(out, size, "%s", weights);
     char *dot = strrchr(out, '.');
     char *slash = strrchr(out, '/');
     if (dot && (!slash || dot > slash)) *dot = '\0';
-    strncat(out, ".state", size - strlen(out) - 1);
+    strncat(out, extension, size - strlen(out) - 1);
 }
 
 static int mkdir_p(const char *dir, gcam_error *err) {
@@ -205,9 +206,15 @@ typedef struct saliency_state {
     int *classes;         /* (capacity) true classes */
     int *ids;             /* (capacity) data set index; -1 if unreadable */
     int *constant;        /* (capacity) 1 where the map was constant (not stored) */
-    int grid_n;           /* images in the heatmap grid */
-    float *grid_images;   /* (grid_n, c, h, w) fixed validation images */
-    int *grid_classes;    /* (grid_n) */
+    /* the last refresh, computed but not yet in the cache (see apply_pending_maps) */
+    int pending_n;
+    int32_t pending_iteration;
+    int *pending_ids;             /* (capacity) */
+    unsigned char *pending_cells; /* (capacity, map_size, map_size) */
+    float *grid_maps;             /* (grid_n, h, w) */
+    int grid_n;                   /* images in the heatmap grid */
+    float *grid_images;           /* (grid_n, c, h, w) fixed validation images */
+    int *grid_classes;            /* (grid_n) */
     /* statistics of the run so far */
     long refreshes, maps_stored, maps_constant;
     double refresh_seconds;
@@ -222,6 +229,9 @@ static void saliency_state_free(saliency_state *ss) {
     free(ss->classes);
     free(ss->ids);
     free(ss->constant);
+    free(ss->pending_ids);
+    free(ss->pending_cells);
+    free(ss->grid_maps);
     free(ss->grid_images);
     free(ss->grid_classes);
     memset(ss, 0, sizeof *ss);
@@ -232,6 +242,7 @@ static void load_grid_images(saliency_state *ss, const gcam_dataset *ds, int wan
     size_t image_floats = (size_t)ss->c * ss->h * ss->w;
     ss->grid_images = gcam_xmalloc(sizeof(float) * image_floats * (size_t)want);
     ss->grid_classes = gcam_xmalloc(sizeof(int) * (size_t)want);
+    ss->grid_maps = gcam_xmalloc(sizeof(float) * (size_t)ss->h * ss->w * (size_t)want);
     for (int id = 0; id < ds->n && ss->grid_n < want; ++id) {
         gcam_error err;
         if (gcam_image_load_for_net(ds->paths[id], ss->w, ss->h, ss->c,
@@ -242,16 +253,17 @@ static void load_grid_images(saliency_state *ss, const gcam_dataset *ds, int wan
 }
 
 /* Computes maps for the first images of the batch just trained on, at their true
- * classes, with the current weights in inference mode, and stores them in the cache
- * once the loader is idle. The images are re-read without augmentation, so the maps are
- * in each image's own coordinates. */
+ * classes, with the current weights in inference mode, as pending cache cells. The
+ * images are re-read without augmentation, so the maps are in each image's own
+ * coordinates. */
 static int refresh_maps(saliency_state *ss, gcam_net *net, const gcam_train_options *o,
-                        const gcam_dataset *ds, gcam_loader *loader, const gcam_batch *batch,
-                        long iteration, gcam_error *err) {
+                        const gcam_dataset *ds, const gcam_batch *batch, long iteration,
+                        gcam_error *err) {
     double t0 = now_seconds();
     int n = batch->n;
     if (o->saliency_images > 0 && o->saliency_images < n) n = (int)o->saliency_images;
     size_t image_floats = (size_t)ss->c * ss->h * ss->w, map_floats = (size_t)ss->h * ss->w;
+    size_t cells = (size_t)ss->cache.size * ss->cache.size;
     int k = 0; /* readable images, packed */
     for (int i = 0; i < n; ++i) {
         gcam_error load_err;
@@ -266,19 +278,94 @@ static int refresh_maps(saliency_state *ss, gcam_net *net, const gcam_train_opti
     if (k && gcam_saliency(net, ss->images, k, ss->classes, &o->saliency_options, ss->maps, NULL,
                            ss->constant, err))
         return -1;
-    gcam_loader_wait(loader); /* the batch loading ahead must not see a half-written cache */
+    ss->pending_n = 0;
+    ss->pending_iteration = (int32_t)iteration;
     for (int i = 0; i < k; ++i) {
         if (ss->constant[i]) {
             ++ss->maps_constant;
             continue;
         }
-        gcam_map_cache_store(&ss->cache, ss->ids[i], ss->maps + map_floats * i, ss->h, ss->w,
-                             (int32_t)iteration);
-        ++ss->maps_stored;
+        ss->pending_ids[ss->pending_n] = ss->ids[i];
+        gcam_map_cells(ss->maps + map_floats * i, ss->h, ss->w, ss->cache.size,
+                       ss->pending_cells + cells * ss->pending_n);
+        ++ss->pending_n;
     }
     ++ss->refreshes;
     ss->refresh_seconds += now_seconds() - t0;
     return 0;
+}
+
+/* Puts the pending maps into the cache once the batch loading ahead is complete, so
+ * that batch never sees a half-written cache, and every later batch sees the maps. */
+static void apply_pending_maps(saliency_state *ss, gcam_loader *loader) {
+    if (!ss->pending_n) return;
+    gcam_loader_wait(loader);
+    size_t cells = (size_t)ss->cache.size * ss->cache.size;
+    for (int i = 0; i < ss->pending_n; ++i)
+        gcam_map_cache_put(&ss->cache, ss->pending_ids[i], ss->pending_cells + cells * i,
+                           ss->pending_iteration);
+    ss->maps_stored += ss->pending_n;
+    ss->pending_n = 0;
+}
+
+/* The cache sidecar of _last: "GCAMMAPS1", seen (uint64), images (int32), cells per side
+ * (int32), each image's refresh iteration (int32 x images), the cells (uint8 x images x
+ * side^2), then the pending refresh: count (int32), iteration (int32), ids (int32 x
+ * count), cells (uint8 x count x side^2). With it a resumed run continues exactly as an
+ * uninterrupted one. */
+static const char maps_magic[9] = "GCAMMAPS1";
+
+static int save_maps(const saliency_state *ss, uint64_t seen, const char *path, gcam_error *err) {
+    const gcam_map_cache *c = &ss->cache;
+    size_t cells = (size_t)c->size * c->size;
+    int32_t header[2] = {c->n, c->size}, pending[2] = {ss->pending_n, ss->pending_iteration};
+    atomic_file f;
+    if (atomic_file_open(&f, path, err)) return -1;
+    fwrite(maps_magic, 1, sizeof maps_magic, f.stream);
+    fwrite(&seen, sizeof seen, 1, f.stream);
+    fwrite(header, sizeof header, 1, f.stream);
+    fwrite(c->refreshed, sizeof(int32_t), (size_t)c->n, f.stream);
+    fwrite(c->maps, 1, cells * c->n, f.stream);
+    fwrite(pending, sizeof pending, 1, f.stream);
+    fwrite(ss->pending_ids, sizeof(int32_t), (size_t)ss->pending_n, f.stream);
+    fwrite(ss->pending_cells, 1, cells * ss->pending_n, f.stream);
+    return atomic_file_commit(&f, err);
+}
+
+/* Loads the sidecar if it matches these weights and this cache; 1 if loaded, 0 if absent
+ * or not matching (the cache then starts empty). */
+static int load_maps(saliency_state *ss, uint64_t seen, int capacity, const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    gcam_map_cache *c = &ss->cache;
+    size_t cells = (size_t)c->size * c->size;
+    char magic[sizeof maps_magic];
+    uint64_t file_seen = 0;
+    int32_t header[2] = {0, 0}, pending[2] = {0, 0};
+    int ok = fread(magic, 1, sizeof magic, f) == sizeof magic &&
+             !memcmp(magic, maps_magic, sizeof magic) && fread(&file_seen, 8, 1, f) == 1 &&
+             file_seen == seen && fread(header, sizeof header, 1, f) == 1 && header[0] == c->n &&
+             header[1] == c->size &&
+             fread(c->refreshed, sizeof(int32_t), (size_t)c->n, f) == (size_t)c->n &&
+             fread(c->maps, 1, cells * c->n, f) == cells * c->n &&
+             fread(pending, sizeof pending, 1, f) == 1 && pending[0] >= 0 &&
+             pending[0] <= capacity &&
+             fread(ss->pending_ids, sizeof(int32_t), (size_t)pending[0], f) == (size_t)pending[0] &&
+             fread(ss->pending_cells, 1, cells * pending[0], f) == cells * pending[0];
+    for (int i = 0; ok && i < pending[0]; ++i)
+        ok = ss->pending_ids[i] >= 0 && ss->pending_ids[i] < c->n;
+    c->covered = 0;
+    for (int i = 0; ok && i < c->n; ++i) c->covered += c->refreshed[i] >= 0;
+    if (ok) {
+        ss->pending_n = pending[0];
+        ss->pending_iteration = pending[1];
+    } else { /* nothing half-loaded may stay */
+        for (int i = 0; i < c->n; ++i) c->refreshed[i] = -1;
+        c->covered = 0;
+        ss->pending_n = 0;
+    }
+    fclose(f);
+    return ok;
 }
 
 /* <backup>/heatmaps/<iter>.png: the fixed grid images and their current maps. */
@@ -286,13 +373,13 @@ static int write_heatmap_grid(saliency_state *ss, gcam_net *net, const gcam_trai
                               const char *backup, long iteration, gcam_error *err) {
     if (!ss->grid_n) return 0;
     if (gcam_saliency(net, ss->grid_images, ss->grid_n, ss->grid_classes, &o->saliency_options,
-                      ss->maps, NULL, NULL, err))
+                      ss->grid_maps, NULL, NULL, err))
         return -1;
     char path[GCAM_PATH_MAX + 64];
     snprintf(path, sizeof path, "%s/heatmaps/%ld.png", backup, iteration);
     int scale = ss->h < 128 ? (128 + ss->h - 1) / ss->h : 1;
-    return gcam_heatmap_write_grid_png(path, ss->grid_images, ss->maps, ss->grid_n, ss->c, ss->h,
-                                       ss->w, 0.5f, scale, err);
+    return gcam_heatmap_write_grid_png(path, ss->grid_images, ss->grid_maps, ss->grid_n, ss->c,
+                                       ss->h, ss->w, 0.5f, scale, err);
 }
 
 static void count_guided(saliency_state *ss, const gcam_batch *b) {
@@ -348,8 +435,12 @@ static int save_checkpoint(run_state *rs, const char *suffix, int with_state, gc
     if (gcam_weights_save(rs->net->dn, path, err)) return -1;
     if (with_state) {
         char state[2 * GCAM_PATH_MAX + 80];
-        sibling_state_path(state, sizeof state, path);
+        sibling_state_path(state, sizeof state, path, ".state");
         if (save_state(rs->net->dn, state, err)) return -1;
+        if (rs->saliency.cache.n) {
+            sibling_state_path(state, sizeof state, path, ".maps");
+            if (save_maps(&rs->saliency, *rs->net->dn->seen, state, err)) return -1;
+        }
     }
     return 0;
 }
@@ -396,6 +487,8 @@ static int setup_saliency(run_state *rs, gcam_loader_config *lc, gcam_error *err
     ss->constant = gcam_xmalloc(sizeof(int) * (size_t)capacity);
     if (o->guided.source == GCAM_GUIDE_SALIENCY)
         gcam_map_cache_init(&ss->cache, rs->train.n, o->guided.map_size);
+    ss->pending_ids = gcam_xmalloc(sizeof(int) * (size_t)capacity);
+    ss->pending_cells = gcam_xmalloc((size_t)capacity * o->guided.map_size * o->guided.map_size);
     if (o->heatmap_every > 0) {
         int want = (int)(o->heatmap_images < capacity ? o->heatmap_images : capacity);
         load_grid_images(ss, rs->valid.n ? &rs->valid : &rs->train, want);
@@ -493,10 +586,20 @@ int gcam_train_run(const gcam_train_options *o, gcam_error *err) {
     long start_iter = (long)(*dn->seen / (size_t)images_per_iter), max_iter = dn->max_batches;
     if (o->weights[0] && start_iter > 0) {
         char state[GCAM_PATH_MAX + 16];
-        sibling_state_path(state, sizeof state, o->weights);
+        sibling_state_path(state, sizeof state, o->weights, ".state");
         int resumed = load_state(dn, state);
         fprintf(stderr, "gcam-train: resuming at iteration %ld (%s)\n", start_iter,
                 resumed ? "momentum restored" : "no matching momentum file; momentum restarts");
+        if (rs.saliency.cache.n) {
+            sibling_state_path(state, sizeof state, o->weights, ".maps");
+            int maps = load_maps(&rs.saliency, *dn->seen, rs.net->capacity, state);
+            fprintf(stderr, "gcam-train: %s\n",
+                    maps ? "saliency maps restored"
+                         : "no matching saliency map file; the map cache starts empty");
+            /* the first batch saw the cache without the last refresh, as it did before */
+            gcam_loader_prefetch(rs.train_loader, (int64_t)start_iter * subdivisions);
+            apply_pending_maps(&rs.saliency, rs.train_loader);
+        }
     }
     long valid_every =
         o->valid_every > 0 ? o->valid_every : (rs.train.n + images_per_iter - 1) / images_per_iter;
@@ -551,8 +654,7 @@ int gcam_train_run(const gcam_train_options *o, gcam_error *err) {
         last_done = done;
         double refresh_before = ss->refresh_seconds;
         if (o->saliency && o->guided.source == GCAM_GUIDE_SALIENCY &&
-            done % o->saliency_every == 0 &&
-            refresh_maps(ss, rs.net, o, &rs.train, rs.train_loader, b, done, err)) {
+            done % o->saliency_every == 0 && refresh_maps(ss, rs.net, o, &rs.train, b, done, err)) {
             status = -1;
             break;
         }
@@ -609,6 +711,7 @@ int gcam_train_run(const gcam_train_options *o, gcam_error *err) {
         if (!status && o->saliency && o->heatmap_every > 0 &&
             (done % o->heatmap_every == 0 || done == max_iter))
             status = write_heatmap_grid(ss, rs.net, o, rs.backup, done, err);
+        if (!status && ss->cache.n) apply_pending_maps(ss, rs.train_loader);
         if (!status && stop_signal) {
             fprintf(stderr, "gcam-train: %s at iteration %ld; saved %s/%s_last.weights\n",
                     stop_signal == SIGINT ? "interrupted" : "terminated", done, rs.backup, rs.base);
