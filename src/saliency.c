@@ -133,10 +133,13 @@ float gcam_percentile(const float *x, int n, float p) {
 
 /* Min-max normalises m (n values) into [0, 1]; returns 0 (and leaves zeros) if constant. */
 static int normalise(float *m, size_t n) {
-    float lo = m[0], hi = m[0];
-    for (size_t i = 1; i < n; ++i) {
-        lo = fminf(lo, m[i]);
-        hi = fmaxf(hi, m[i]);
+    /* Plain comparisons, not fminf/fmaxf: those are library calls here, and this loop
+     * runs over every Group-CAM mask (it was a quarter of a refresh). NaN values are
+     * skipped, as fminf/fmaxf would. */
+    float lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < n; ++i) {
+        lo = m[i] < lo ? m[i] : lo;
+        hi = m[i] > hi ? m[i] : hi;
     }
     if (!(hi > lo)) {
         memset(m, 0, sizeof(float) * n);
@@ -525,17 +528,26 @@ int gcam_saliency(gcam_net *net, const float *images, int n, const int *classes,
     cx.per_image = (size_t)target->outputs;
     cx.batch = gcam_xmalloc(sizeof(float) * cx.image_floats * net->capacity);
 
-    /* Classes from one forward: the predicted one unless given. */
-    const float *out = gcam_net_predict(net, images, n);
+    /* The given classes, or the predicted ones from one forward (skipped when every
+     * image has its class, as in training refreshes). */
     int *cls = gcam_xmalloc(sizeof(int) * (size_t)n);
+    int all_given = classes != NULL;
     for (int i = 0; i < n; ++i) {
-        const float *row = out + (size_t)i * net->classes;
-        int best = 0;
-        for (int k = 1; k < net->classes; ++k)
-            if (row[k] > row[best]) best = k;
-        cls[i] = classes && classes[i] >= 0 && classes[i] < net->classes ? classes[i] : best;
-        if (used) used[i] = cls[i];
+        cls[i] = classes ? classes[i] : -1;
+        all_given &= cls[i] >= 0 && cls[i] < net->classes;
     }
+    if (!all_given) {
+        const float *out = gcam_net_predict(net, images, n);
+        for (int i = 0; i < n; ++i) {
+            if (cls[i] >= 0 && cls[i] < net->classes) continue;
+            const float *row = out + (size_t)i * net->classes;
+            int best = 0;
+            for (int k = 1; k < net->classes; ++k)
+                if (row[k] > row[best]) best = k;
+            cls[i] = best;
+        }
+    }
+    for (int i = 0; used && i < n; ++i) used[i] = cls[i];
     if (o->method == GCAM_METHOD_IGCAM) {
         igcam(&cx, images, n, cls, maps, constant);
     } else if (o->method == GCAM_METHOD_RISE) {

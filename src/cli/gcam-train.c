@@ -38,7 +38,7 @@ static const char usage[] =
     "Later batches reuse them: each map follows its image's augmentation, and drives a\n"
     "crop around the salient region, a drop mask (erase it), a keep mask (blur the rest)\n"
     "or a cutout where saliency is low, each with its probability. Images without a map\n"
-    "get the standard augmentation. The cache is in memory (lost on resume, refilled).\n"
+    "get the standard augmentation. The cache is saved with _last (<cfg>_last.maps).\n"
     "The per-iteration line shows the refresh time and the share of images with a map;\n"
     "<backup>/heatmaps/<iter>.png shows fixed validation images with their maps.\n"
     "\n";
