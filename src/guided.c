@@ -180,9 +180,10 @@ void gcam_guided_warp_map(const float *map, int map_size, const gcam_warp *warp,
 
 /* Group-CAM's blur (51 px, sigma 50 at 224), scaled to the image. */
 static void blur_image(const float *x, int c, int h, int w, float *out) {
-    int side = w < h ? w : h;
-    int size = (int)lroundf(51.f * side / 224) | 1;
-    gcam_gaussian_blur(x, c, h, w, size < 3 ? 3 : size, 50.f * side / 224, out);
+    int size;
+    float sigma;
+    gcam_blur_parameters(h, w, &size, &sigma);
+    gcam_gaussian_blur(x, c, h, w, size < 3 ? 3 : size, sigma, out);
 }
 
 static void channel_means(const float *x, int c, size_t hw, float *means) {

@@ -131,6 +131,12 @@ float gcam_percentile(const float *x, int n, float p) {
     return t;
 }
 
+void gcam_blur_parameters(int h, int w, int *size, float *sigma) {
+    float scale = (float)(h < w ? h : w) / 224.f;
+    *size = (int)lroundf(51 * scale) | 1;
+    *sigma = 50 * scale;
+}
+
 /* Min-max normalises m (n values) into [0, 1]; returns 0 (and leaves zeros) if constant. */
 static int normalise(float *m, size_t n) {
     /* Plain comparisons, not fminf/fmaxf: those are library calls here, and this loop
@@ -153,7 +159,7 @@ static int normalise(float *m, size_t n) {
 /* ---- the methods ---- */
 
 /* Probability of class c for row i of the last forward. */
-static float class_probability(const gcam_net *net, const float *out, int i, int c) {
+float gcam_class_probability(const gcam_net *net, const float *out, int i, int c) {
     const network *dn = net->dn;
     if (dn->layers[dn->n - 1].type == SOFTMAX) return out[(size_t)i * net->classes + c];
     const layer *logits = &dn->layers[net->logits_layer];
@@ -188,7 +194,7 @@ static void score_inputs(const cam *cx, make_input_fn make, void *arg, int count
             make(cx, arg, start + j, cx->batch + (size_t)j * cx->image_floats);
         const float *out = gcam_net_predict(cx->net, cx->batch, m);
         for (int j = 0; j < m; ++j)
-            scores[start + j] = class_probability(cx->net, out, j, input_class[start + j]);
+            scores[start + j] = gcam_class_probability(cx->net, out, j, input_class[start + j]);
     }
 }
 
@@ -320,9 +326,11 @@ static void groupcam(const cam *cx, const float *images, int n, const int *cls, 
     const gcam_saliency_options *o = cx->o;
     int K = cx->K, uv = cx->uv, G = o->groups < 1 ? 32 : o->groups;
     if (G > K) G = K;
-    float scale = (float)(cx->H < cx->W ? cx->H : cx->W) / 224.f;
-    int size = o->blur_size > 0 ? o->blur_size : (int)lroundf(51 * scale) | 1;
-    float sigma = o->blur_sigma > 0 ? o->blur_sigma : 50 * scale;
+    int size;
+    float sigma;
+    gcam_blur_parameters(cx->H, cx->W, &size, &sigma);
+    if (o->blur_size > 0) size = o->blur_size;
+    if (o->blur_sigma > 0) sigma = o->blur_sigma;
     float *blurred = gcam_xmalloc(sizeof(float) * cx->image_floats * n);
     for (int i = 0; i < n; ++i)
         gcam_gaussian_blur(images + i * cx->image_floats, cx->C, cx->H, cx->W, size, sigma,
@@ -489,7 +497,7 @@ static void rise(const cam *cx, const float *images, int n, const int *cls, floa
             }
             const float *out = gcam_net_predict(cx->net, cx->batch, count);
             for (int j = 0; j < count; ++j) {
-                float score = class_probability(cx->net, out, j, cls[i]);
+                float score = gcam_class_probability(cx->net, out, j, cls[i]);
                 for (size_t q = 0; q < cx->hw; ++q) map[q] += score * masks[j * cx->hw + q];
             }
         }

@@ -50,6 +50,13 @@ int gcam_saliency(gcam_net *net, const float *images, int n, const int *classes,
                   const gcam_saliency_options *o, float *maps, int *used, int *constant,
                   gcam_error *err);
 
+/* Softmax probability of class c for image i of the last forward, whose output is out
+ * (the network's last layer); works with or without a final [softmax]. */
+float gcam_class_probability(const gcam_net *net, const float *out, int i, int c);
+
+/* Group-CAM's blur (51 px, sigma 50 at 224x224) scaled to an h x w input. */
+void gcam_blur_parameters(int h, int w, int *size, float *sigma);
+
 /* ---- building blocks, exposed for tests ---- */
 
 /* Separable Gaussian blur of im (c, h, w) into out, mirrored borders (d c b | a b c d). */

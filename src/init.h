@@ -1,0 +1,15 @@
+/* Seeded parameter initialisation (gcam_net_init_weights in gcam.h) and the per-layer
+ * re-randomisation used by the sanity check of saliency methods. */
+#ifndef GCAM_INIT_H
+#define GCAM_INIT_H
+
+#include "gcam.h"
+
+#include <stdint.h>
+
+/* Draws the weights of layer `index` (convolutional or connected) from their initial
+ * distribution and zeroes its biases; batch-norm scales and statistics are kept. Returns
+ * 0 if the layer has no weights. */
+int gcam_layer_randomize(network *dn, int index, uint64_t seed);
+
+#endif
