@@ -65,7 +65,7 @@ $(BUILD)/bench/%: bench/%.c $(LIB)
 	$(CC) $(CFLAGS) $< $(LIB) -o $@ $(LDFLAGS) $(LDLIBS)
 
 # The core-path tests also run under AddressSanitizer, LeakSanitizer and UBSan.
-SANITIZED_TESTS := $(addprefix build-address/tests/,test_cfg test_guided test_weights test_gradients test_kernels \
+SANITIZED_TESTS := $(addprefix build-address/tests/,test_cfg test_eval test_guided test_weights test_gradients test_kernels \
                                                    test_dataset test_train)
 
 # The built-in data set: Fashion-MNIST as PNG files with Darknet lists (scripts/make_fmnist.sh).

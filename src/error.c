@@ -27,6 +27,12 @@ void *gcam_xmalloc(size_t bytes) {
     return p;
 }
 
+void *gcam_xrealloc(void *p, size_t bytes) {
+    void *q = realloc(p, bytes ? bytes : 1);
+    if (!q) die_out_of_memory(bytes);
+    return q;
+}
+
 void *gcam_xcalloc(size_t count, size_t size) {
     void *p = calloc(count ? count : 1, size ? size : 1);
     if (!p) die_out_of_memory(count * size);

@@ -14,5 +14,6 @@ int gcam_fail(gcam_error *err, const char *fmt, ...) __attribute__((format(print
 void *gcam_xmalloc(size_t bytes);
 void *gcam_xcalloc(size_t count, size_t size);
 char *gcam_xstrdup(const char *s);
+void *gcam_xrealloc(void *p, size_t bytes);
 
 #endif

@@ -58,6 +58,7 @@ typedef struct gcam_eval_result {
     float tolerance;
     int with_boxes;            /* images with a box */
     int center_hits;           /* centre-point baseline hits among them */
+    signed char *center;       /* (n_images) centre-point hit 1/0, -1 without a box */
     gcam_eval_record *records; /* (n_images * n_methods), image-major */
     double *mean_deletion;     /* (n_methods, points) mean curves */
     double *mean_insertion;    /* (n_methods, points) */

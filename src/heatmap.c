@@ -87,3 +87,34 @@ int gcam_heatmap_write_grid_png(const char *path, const float *images, const flo
     free(rgb);
     return status;
 }
+
+typedef struct memory_png {
+    unsigned char *data;
+    size_t size, capacity;
+} memory_png;
+
+static void write_to_memory(void *context, void *data, int size) {
+    memory_png *m = context;
+    if (m->size + (size_t)size > m->capacity) {
+        m->capacity = 2 * (m->size + (size_t)size);
+        m->data = gcam_xrealloc(m->data, m->capacity);
+    }
+    memcpy(m->data + m->size, data, (size_t)size);
+    m->size += (size_t)size;
+}
+
+unsigned char *gcam_heatmap_encode_png(const float *image, int c, int h, int w, const float *map,
+                                       float alpha, int scale, int *size) {
+    if (scale < 1) scale = 1;
+    unsigned char *rgb = gcam_xmalloc((size_t)w * scale * h * scale * 3);
+    draw_tile(rgb, w * scale, 0, 0, image, c, h, w, map, alpha, scale);
+    memory_png m = {0};
+    stbi_write_png_to_func(write_to_memory, &m, w * scale, h * scale, 3, rgb, w * scale * 3);
+    free(rgb);
+    *size = (int)m.size;
+    return m.data;
+}
+
+int gcam_png_write_rgb(const char *path, const unsigned char *rgb, int w, int h, gcam_error *err) {
+    return write_png_atomic(path, rgb, w, h, err);
+}

@@ -18,4 +18,12 @@ int gcam_heatmap_write_png(const char *path, const float *image, int c, int h, i
 int gcam_heatmap_write_grid_png(const char *path, const float *images, const float *maps, int n,
                                 int c, int h, int w, float alpha, int scale, gcam_error *err);
 
+/* The same picture as gcam_heatmap_write_png, encoded in memory: a malloc'd PNG of
+ * *size bytes. */
+unsigned char *gcam_heatmap_encode_png(const float *image, int c, int h, int w, const float *map,
+                                       float alpha, int scale, int *size);
+
+/* Encodes an 8-bit RGB canvas (h, w, 3) as a PNG file, atomically. */
+int gcam_png_write_rgb(const char *path, const unsigned char *rgb, int w, int h, gcam_error *err);
+
 #endif

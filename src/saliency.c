@@ -27,6 +27,22 @@ static int spatial(const layer *l) {
     return l->out_h * l->out_w;
 }
 
+int gcam_saliency_layer_from_cfg(const gcam_net *net, int *layer, gcam_error *err) {
+    const gcam_setting *s = gcam_net_setting(net, "saliency_layer");
+    if (!s) return 0;
+    if (!strcmp(s->value, "auto")) {
+        *layer = GCAM_LAYER_AUTO;
+        return 0;
+    }
+    char *end;
+    long v = strtol(s->value, &end, 10);
+    if (*end || end == s->value || v < -100000 || v > 100000)
+        return gcam_fail(err, "%s:%d: [gcam] saliency_layer=%s: expected auto or a layer index",
+                         net->cfg_path, s->line, s->value);
+    *layer = (int)v;
+    return 0;
+}
+
 int gcam_saliency_layer(const gcam_net *net, const gcam_saliency_options *o, gcam_error *err) {
     const network *dn = net->dn;
     int layer_index = o->layer;

@@ -39,6 +39,10 @@ typedef struct gcam_saliency_options {
 
 void gcam_saliency_options_default(gcam_saliency_options *o);
 
+/* The cfg's own choice of target layer: [gcam] saliency_layer (auto or an index,
+ * negative from the end) into *layer if the cfg has the key; errors name the key. */
+int gcam_saliency_layer_from_cfg(const gcam_net *net, int *layer, gcam_error *err);
+
 /* The resolved target layer for o on net, or -1 with err. */
 int gcam_saliency_layer(const gcam_net *net, const gcam_saliency_options *o, gcam_error *err);
 

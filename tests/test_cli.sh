@@ -121,5 +121,17 @@ $heat $fx.cfg $fx.weights "$work/imgs.list" -o "$work/hm2" > /dev/null 2>&1; [ $
 $heat $fx.cfg $fx.weights "$dog" -method magic > /dev/null 2>&1; [ $? = 2 ]; check "unknown method: exit 2" $?
 $heat $fx.cfg $fx.weights "$dog" -layer 40 > /dev/null 2>&1; [ $? = 1 ]; check "bad layer: exit 1" $?
 
+# gcam-eval on the committed Fashion-MNIST checkpoint: 8 images, two methods.
+ev=./bin/gcam-eval
+$ev --help | grep -q "usage: gcam-eval"; check "eval --help" $?
+$ev cfg/fmnist.cfg weights/fmnist.weights > /dev/null 2>&1; [ $? = 2 ]; check "eval without -data: exit 2" $?
+$ev cfg/fmnist.cfg weights/fmnist.weights -data data/fmnist.data -methods groupcam,magic > /dev/null 2>&1; [ $? = 2 ]; check "eval unknown method: exit 2" $?
+$ev cfg/fmnist.cfg weights/fmnist.weights -data "$work/missing.data" > /dev/null 2>&1; [ $? = 1 ]; check "eval missing .data: exit 1" $?
+out=$($ev cfg/fmnist.cfg weights/fmnist.weights -data data/fmnist.data -limit 8 -methods gradcam,groupcam -sanity 2 -gallery 1 -o "$work/ev" -quiet 2>&1); check "eval of 8 images exits 0" $?
+for f in per_image.csv curves.png sanity.png report.html; do [ -s "$work/ev/$f" ]; check "eval wrote $f" $?; done
+[ "$(wc -l < "$work/ev/per_image.csv")" = 17 ]; check "per_image.csv: a header and 16 lines" $?
+head -1 "$work/ev/per_image.csv" | grep -qx "image,method,class,deletion_auc,insertion_auc,pointing_hit,seconds"; check "per_image.csv header" $?
+echo "$out" | grep -q "^groupcam .*+-"; check "eval prints the table" $?
+
 echo "test_cli: $passed passed, $failed failed"
 [ "$failed" = 0 ]

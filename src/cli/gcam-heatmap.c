@@ -21,8 +21,9 @@ static const char usage[] =
     "it; a .list or .txt file means the paths it lists, one per line.\n"
     "  -method M       groupcam (default), gradcam, gradcampp, igcam, scorecam or rise\n"
     "  -class C        explain class C (default: each image's predicted class)\n"
-    "  -layer L        target layer index, negative from the end (default: the last layer\n"
-    "                  with a spatial map before global pooling)\n"
+    "  -layer L        target layer index, negative from the end (default: the cfg's\n"
+    "                  [gcam] saliency_layer, else the last layer with a spatial map\n"
+    "                  before global pooling)\n"
     "  -groups G       Group-CAM groups (default 32)\n"
     "  -theta P        Group-CAM de-noising percentile (default 70)\n"
     "  -blur_size K    Gaussian kernel size (default 51 px at 224x224, scaled)\n"
@@ -120,6 +121,7 @@ int main(int argc, char **argv) {
     const char *cfg = NULL, *weights = NULL, *data = NULL, *out_dir = "heatmaps";
     const char *method_name = "groupcam";
     gcam_saliency_options so;
+    int layer_given = 0;
     gcam_saliency_options_default(&so);
     int class_given = -1, raw = 0;
     double alpha = 0.5, v;
@@ -158,6 +160,7 @@ int main(int argc, char **argv) {
             } else if (!strcmp(a, "-layer")) {
                 if (parse_number(a, val, -1e6, 1e6, &v)) return 2;
                 so.layer = (int)v;
+                layer_given = 1;
             } else if (!strcmp(a, "-groups")) {
                 if (parse_number(a, val, 1, 4096, &v)) return 2;
                 so.groups = (int)v;
@@ -221,7 +224,9 @@ int main(int argc, char **argv) {
     lo.weights = weights;
     lo.batch = 16; /* images per pass: the Group-CAM blends of one call are packed in it */
     gcam_net *net;
-    if (gcam_net_load(&net, cfg, &lo, &err) || gcam_saliency_layer(net, &so, &err) < 0) {
+    if (gcam_net_load(&net, cfg, &lo, &err) ||
+        (!layer_given && gcam_saliency_layer_from_cfg(net, &so.layer, &err)) ||
+        gcam_saliency_layer(net, &so, &err) < 0) {
         fprintf(stderr, "gcam-heatmap: %s\n", err.message);
         return 1;
     }

@@ -1,0 +1,426 @@
+/* gcam-eval's engine (see evaluate.h). Images go through in chunks: one saliency call
+ * per method and chunk, then every point of every image's deletion and insertion curves
+ * as packed forwards of the network's batch. */
+#include "evaluate.h"
+
+#include "error.h"
+#include "image.h"
+#include "init.h"
+#include "metrics.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void gcam_eval_options_default(gcam_eval_options *o) {
+    memset(o, 0, sizeof *o);
+    gcam_saliency_options_default(&o->saliency);
+    const gcam_method all[] = {GCAM_METHOD_GROUPCAM, GCAM_METHOD_GRADCAM,  GCAM_METHOD_GRADCAMPP,
+                               GCAM_METHOD_IGCAM,    GCAM_METHOD_SCORECAM, GCAM_METHOD_RISE};
+    memcpy(o->methods, all, sizeof all);
+    o->n_methods = GCAM_EVAL_MAX_METHODS;
+    o->chunk = 16;
+    o->sanity_images = 16;
+    o->seed = 1;
+}
+
+static double now_seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+/* ---- boxes ------------------------------------------------------------------------ */
+
+int gcam_boxes_read(gcam_boxes *b, const char *path, gcam_error *err) {
+    memset(b, 0, sizeof *b);
+    FILE *f = fopen(path, "r");
+    if (!f) return gcam_fail(err, "%s: cannot open boxes file", path);
+    char line[8192];
+    int capacity = 0, line_no = 0;
+    while (fgets(line, sizeof line, f)) {
+        ++line_no;
+        char *p = line;
+        while (isspace((unsigned char)*p)) ++p;
+        if (!*p || *p == '#') continue;
+        char image[4096];
+        float x0, y0, x1, y1;
+        char extra;
+        if (sscanf(p, "%4095s %f %f %f %f %c", image, &x0, &y0, &x1, &y1, &extra) != 5 ||
+            !(x1 > x0) || !(y1 > y0)) {
+            fclose(f);
+            gcam_boxes_free(b);
+            return gcam_fail(err, "%s:%d: expected 'path x0 y0 x1 y1' with x1 > x0 and y1 > y0",
+                             path, line_no);
+        }
+        if (b->n == capacity) {
+            capacity = capacity ? 2 * capacity : 256;
+            b->paths = gcam_xrealloc(b->paths, sizeof(char *) * (size_t)capacity);
+            b->boxes = gcam_xrealloc(b->boxes, sizeof(float[4]) * (size_t)capacity);
+        }
+        b->paths[b->n] = gcam_xstrdup(image);
+        b->boxes[b->n][0] = x0, b->boxes[b->n][1] = y0, b->boxes[b->n][2] = x1;
+        b->boxes[b->n][3] = y1;
+        ++b->n;
+    }
+    fclose(f);
+    return 0;
+}
+
+void gcam_boxes_free(gcam_boxes *b) {
+    for (int i = 0; i < b->n; ++i) free(b->paths[i]);
+    free(b->paths);
+    free(b->boxes);
+    memset(b, 0, sizeof *b);
+}
+
+static const float *find_box(const gcam_boxes *b, const char *path) {
+    for (int i = 0; b && i < b->n; ++i)
+        if (!strcmp(b->paths[i], path)) return b->boxes[i];
+    return NULL;
+}
+
+/* ---- evaluation ------------------------------------------------------------------- */
+
+void gcam_eval_result_free(gcam_eval_result *r) {
+    free(r->records);
+    free(r->center);
+    free(r->mean_deletion);
+    free(r->mean_insertion);
+    free(r->sanity_layers);
+    free(r->sanity_mean);
+    free(r->sanity_se);
+    memset(r, 0, sizeof *r);
+}
+
+/* Buffers of one chunk of images. */
+typedef struct chunk {
+    int n;           /* images loaded */
+    int *index;      /* (cap) index in the list */
+    float *images;   /* (cap, c, h, w) */
+    float *blurred;  /* (cap, c, h, w) insertion start */
+    int *cls;        /* (cap) */
+    float (*box)[4]; /* (cap) in input pixels */
+    int *has_box;    /* (cap) */
+} chunk;
+
+typedef struct evaluator {
+    gcam_net *net;
+    const gcam_eval_options *o;
+    int H, W, C;
+    size_t hw, image_floats;
+    int step, points;
+    float *zeros;  /* (c, h, w) the deletion substrate */
+    float *batch;  /* (capacity, c, h, w) curve inputs */
+    float *maps;   /* (chunk, h, w) */
+    int *orders;   /* (chunk, hw) */
+    int *constant; /* (chunk) */
+    float *curves; /* (chunk, 2, points) deletion then insertion */
+} evaluator;
+
+/* Loads up to cap readable images from position *next of the list. */
+static void load_chunk(evaluator *ev, chunk *ch, int cap, int n, char *const *paths,
+                       const int *labels, const gcam_boxes *boxes, int *next, int *unreadable) {
+    ch->n = 0;
+    while (ch->n < cap && *next < n) {
+        int i = (*next)++;
+        gcam_image im;
+        gcam_error err;
+        if (gcam_image_load(&im, paths[i], ev->C, &err)) {
+            fprintf(stderr, "gcam-eval: skipping unreadable image: %s\n", err.message);
+            ++*unreadable;
+            continue;
+        }
+        gcam_image sized;
+        gcam_image_resize(&im, ev->W, ev->H, &sized);
+        float *x = ch->images + ev->image_floats * ch->n;
+        memcpy(x, sized.data, sizeof(float) * ev->image_floats);
+        const float *box = find_box(boxes, paths[i]);
+        ch->has_box[ch->n] = box != NULL;
+        if (box) { /* the image was resized to the input: so is its box */
+            float sx = (float)ev->W / im.w, sy = (float)ev->H / im.h;
+            ch->box[ch->n][0] = box[0] * sx, ch->box[ch->n][2] = box[2] * sx;
+            ch->box[ch->n][1] = box[1] * sy, ch->box[ch->n][3] = box[3] * sy;
+        }
+        gcam_image_free(&sized);
+        gcam_image_free(&im);
+        int size;
+        float sigma;
+        gcam_blur_parameters(ev->H, ev->W, &size, &sigma);
+        gcam_gaussian_blur(x, ev->C, ev->H, ev->W, size, sigma,
+                           ch->blurred + ev->image_floats * ch->n);
+        ch->cls[ch->n] = labels ? labels[i] : -1;
+        ch->index[ch->n] = i;
+        ++ch->n;
+    }
+}
+
+/* p_c along every image's deletion and insertion curves, in packed forwards. */
+static void score_curves(evaluator *ev, const chunk *ch) {
+    int cap = ev->net->capacity;
+    int total = ch->n * 2 * ev->points;
+    for (int start = 0; start < total; start += cap) {
+        int m = total - start < cap ? total - start : cap;
+        for (int j = 0; j < m; ++j) {
+            int q = start + j, point = q % ev->points, curve = q / ev->points;
+            int i = curve / 2, insertion = curve % 2;
+            const float *x = ch->images + ev->image_floats * i;
+            const float *from = insertion ? ch->blurred + ev->image_floats * i : x;
+            const float *to = insertion ? x : ev->zeros;
+            gcam_curve_input(from, to, ev->C, ev->hw, ev->orders + ev->hw * i, ev->step, point,
+                             ev->batch + ev->image_floats * j);
+        }
+        const float *out = gcam_net_predict(ev->net, ev->batch, m);
+        for (int j = 0; j < m; ++j) {
+            int q = start + j, i = q / ev->points / 2;
+            ev->curves[q] = gcam_class_probability(ev->net, out, j, ch->cls[i]);
+        }
+    }
+}
+
+static void print_progress(FILE *out, int done, int total, double elapsed) {
+    if (!out) return;
+    int width = 30, filled = total ? (int)((double)done / total * width) : width;
+    double eta = done ? elapsed / done * (total - done) : 0;
+    fprintf(out, "\r[%.*s%*s] %d/%d images  %4.0fs elapsed  ETA %4.0fs", filled,
+            "##############################", width - filled, "", done, total, elapsed, eta);
+    if (done == total) fputc('\n', out);
+    fflush(out);
+}
+
+static void write_csv_line(FILE *csv, const char *path, const char *method,
+                           const gcam_eval_record *rec) {
+    fprintf(csv, "%s,%s,%d,%.6f,%.6f,", path, method, rec->cls, rec->deletion_auc,
+            rec->insertion_auc);
+    if (rec->pointing_hit >= 0) fprintf(csv, "%d", rec->pointing_hit);
+    fprintf(csv, ",%.6f\n", rec->seconds);
+}
+
+static void evaluator_init(evaluator *ev, gcam_net *net, const gcam_eval_options *o, int cap) {
+    network *dn = net->dn;
+    memset(ev, 0, sizeof *ev);
+    ev->net = net;
+    ev->o = o;
+    ev->H = dn->h, ev->W = dn->w, ev->C = dn->c;
+    ev->hw = (size_t)ev->H * ev->W;
+    ev->image_floats = ev->hw * ev->C;
+    ev->step = o->step > 0 ? o->step : (int)((ev->hw + 27) / 28);
+    ev->points = gcam_curve_points(ev->hw, ev->step);
+    ev->zeros = gcam_xcalloc(ev->image_floats, sizeof(float));
+    ev->batch = gcam_xmalloc(sizeof(float) * ev->image_floats * (size_t)net->capacity);
+    ev->maps = gcam_xmalloc(sizeof(float) * ev->hw * (size_t)cap);
+    ev->orders = gcam_xmalloc(sizeof(int) * ev->hw * (size_t)cap);
+    ev->constant = gcam_xmalloc(sizeof(int) * (size_t)cap);
+    ev->curves = gcam_xmalloc(sizeof(float) * 2 * (size_t)ev->points * (size_t)cap);
+}
+
+static void evaluator_free(evaluator *ev) {
+    free(ev->zeros);
+    free(ev->batch);
+    free(ev->maps);
+    free(ev->orders);
+    free(ev->constant);
+    free(ev->curves);
+}
+
+static void chunk_init(chunk *ch, int cap, size_t image_floats) {
+    ch->index = gcam_xmalloc(sizeof(int) * (size_t)cap);
+    ch->images = gcam_xmalloc(sizeof(float) * image_floats * (size_t)cap);
+    ch->blurred = gcam_xmalloc(sizeof(float) * image_floats * (size_t)cap);
+    ch->cls = gcam_xmalloc(sizeof(int) * (size_t)cap);
+    ch->box = gcam_xmalloc(sizeof(float[4]) * (size_t)cap);
+    ch->has_box = gcam_xmalloc(sizeof(int) * (size_t)cap);
+}
+
+static void chunk_free(chunk *ch) {
+    free(ch->index);
+    free(ch->images);
+    free(ch->blurred);
+    free(ch->cls);
+    free(ch->box);
+    free(ch->has_box);
+}
+
+/* The classes to explain: the true ones, or the predicted ones. */
+static void choose_classes(gcam_net *net, const gcam_eval_options *o, chunk *ch) {
+    if (!o->predicted && ch->cls[0] >= 0) return;
+    const float *out = gcam_net_predict(net, ch->images, ch->n);
+    for (int i = 0; i < ch->n; ++i) {
+        const float *row = out + (size_t)i * net->classes;
+        int best = 0;
+        for (int k = 1; k < net->classes; ++k)
+            if (row[k] > row[best]) best = k;
+        ch->cls[i] = best;
+    }
+}
+
+int gcam_evaluate(gcam_net *net, const gcam_eval_options *o, int n, char *const *paths,
+                  const int *labels, const gcam_boxes *boxes, FILE *csv, gcam_eval_result *r,
+                  gcam_error *err) {
+    memset(r, 0, sizeof *r);
+    if (o->n_methods < 1 || o->n_methods > GCAM_EVAL_MAX_METHODS)
+        return gcam_fail(err, "%d methods: expected 1 to %d", o->n_methods, GCAM_EVAL_MAX_METHODS);
+    if (o->limit > 0 && o->limit < n) n = o->limit;
+    int cap = o->chunk > 0 && o->chunk < net->capacity ? o->chunk : net->capacity;
+    evaluator ev;
+    evaluator_init(&ev, net, o, cap);
+    int M = o->n_methods, P = ev.points;
+    r->points = P;
+    r->step = ev.step;
+    r->tolerance = o->tolerance > 0 ? o->tolerance : 15.f * (ev.H < ev.W ? ev.H : ev.W) / 224;
+    r->records = gcam_xcalloc((size_t)n * M + 1, sizeof(gcam_eval_record));
+    r->center = gcam_xcalloc((size_t)n + 1, 1);
+    r->mean_deletion = gcam_xcalloc((size_t)M * P, sizeof(double));
+    r->mean_insertion = gcam_xcalloc((size_t)M * P, sizeof(double));
+    if (csv) fprintf(csv, "image,method,class,deletion_auc,insertion_auc,pointing_hit,seconds\n");
+    chunk ch;
+    chunk_init(&ch, cap, ev.image_floats);
+    double t_start = now_seconds();
+    int next = 0, status = 0;
+    print_progress(o->progress, 0, n, 0);
+    while (next < n && !status) {
+        load_chunk(&ev, &ch, cap, n, paths, labels, boxes, &next, &r->unreadable);
+        if (!ch.n) break;
+        choose_classes(net, o, &ch);
+        for (int m = 0; m < M && !status; ++m) {
+            gcam_saliency_options so = o->saliency;
+            so.method = o->methods[m];
+            double t0 = now_seconds();
+            if (gcam_saliency(net, ch.images, ch.n, ch.cls, &so, ev.maps, NULL, ev.constant, err)) {
+                status = -1;
+                break;
+            }
+            float per_image = (float)((now_seconds() - t0) / ch.n);
+            for (int i = 0; i < ch.n; ++i)
+                gcam_saliency_order(ev.maps + ev.hw * i, ev.hw, ev.orders + ev.hw * i);
+            score_curves(&ev, &ch);
+            for (int i = 0; i < ch.n; ++i) {
+                const float *del = ev.curves + (size_t)(2 * i) * P, *ins = del + P;
+                gcam_eval_record *rec = &r->records[(size_t)(r->n_images + i) * M + m];
+                rec->image = ch.index[i];
+                rec->method = m;
+                rec->cls = ch.cls[i];
+                rec->failed = ev.constant[i];
+                rec->deletion_auc = (float)gcam_auc(del, P);
+                rec->insertion_auc = (float)gcam_auc(ins, P);
+                rec->pointing_hit = ch.has_box[i] ? gcam_pointing_hit(ev.maps + ev.hw * i, ev.H,
+                                                                      ev.W, ch.box[i], r->tolerance)
+                                                  : -1;
+                rec->seconds = per_image;
+                for (int k = 0; k < P; ++k) {
+                    r->mean_deletion[(size_t)m * P + k] += del[k];
+                    r->mean_insertion[(size_t)m * P + k] += ins[k];
+                }
+            }
+        }
+        for (int i = 0; i < ch.n && !status; ++i) {
+            r->center[r->n_images + i] = -1;
+            if (ch.has_box[i]) {
+                int hit = gcam_point_in_box(ev.W / 2.f, ev.H / 2.f, ch.box[i], r->tolerance);
+                ++r->with_boxes;
+                r->center_hits += hit;
+                r->center[r->n_images + i] = (signed char)hit;
+            }
+            for (int m = 0; csv && m < M; ++m) {
+                gcam_eval_record *rec = &r->records[(size_t)(r->n_images + i) * M + m];
+                write_csv_line(csv, paths[rec->image], gcam_method_name(o->methods[m]), rec);
+            }
+        }
+        r->n_images += ch.n;
+        print_progress(o->progress, next, n, now_seconds() - t_start);
+    }
+    if (o->progress && next < n) fputc('\n', o->progress);
+    for (size_t k = 0; r->n_images && k < (size_t)M * P; ++k) {
+        r->mean_deletion[k] /= r->n_images;
+        r->mean_insertion[k] /= r->n_images;
+    }
+    r->seconds = now_seconds() - t_start;
+    chunk_free(&ch);
+    evaluator_free(&ev);
+    if (!status && r->n_images == 0)
+        status = gcam_fail(err, "no readable image among the %d listed", n);
+    return status;
+}
+
+int gcam_eval_map(gcam_net *net, const gcam_eval_options *o, int method, const char *path, int cls,
+                  float *image, float *map, gcam_error *err) {
+    network *dn = net->dn;
+    if (gcam_image_load_for_net(path, dn->w, dn->h, dn->c, image, err)) return -1;
+    gcam_saliency_options so = o->saliency;
+    so.method = o->methods[method];
+    return gcam_saliency(net, image, 1, &cls, &so, map, NULL, NULL, err);
+}
+
+/* ---- sanity check ----------------------------------------------------------------- */
+
+int gcam_eval_sanity(gcam_net *net, const gcam_eval_options *o, int n, char *const *paths,
+                     gcam_eval_result *r, gcam_error *err) {
+    network *dn = net->dn;
+    int M = o->n_methods;
+    int S = o->sanity_images < r->n_images ? o->sanity_images : r->n_images;
+    if (S > net->capacity) S = net->capacity;
+    if (S < 1) return 0;
+    size_t hw = (size_t)dn->h * dn->w, image_floats = hw * dn->c;
+    float *images = gcam_xmalloc(sizeof(float) * image_floats * (size_t)S);
+    int *cls = gcam_xmalloc(sizeof(int) * (size_t)S);
+    int loaded = 0;
+    /* the first S evaluated images, at the classes they were evaluated with */
+    for (int k = 0; k < r->n_images && loaded < S; ++k) {
+        const gcam_eval_record *rec = &r->records[(size_t)k * M];
+        gcam_error load_err;
+        if (rec->image >= n || gcam_image_load_for_net(paths[rec->image], dn->w, dn->h, dn->c,
+                                                       images + image_floats * loaded, &load_err))
+            continue;
+        cls[loaded++] = rec->cls;
+    }
+    S = loaded;
+    /* the weighted layers, from the top */
+    int *layers = gcam_xmalloc(sizeof(int) * (size_t)dn->n), depths = 0;
+    for (int i = dn->n - 1; i >= 0; --i)
+        if (dn->layers[i].type == CONVOLUTIONAL || dn->layers[i].type == CONNECTED)
+            layers[depths++] = i;
+    float *original = gcam_xmalloc(sizeof(float) * hw * (size_t)S * M); /* (M, S, hw) */
+    float *maps = gcam_xmalloc(sizeof(float) * hw * (size_t)S);
+    double *rho = gcam_xmalloc(sizeof(double) * (size_t)S);
+    r->sanity_depths = depths;
+    r->sanity_images = S;
+    r->sanity_layers = layers;
+    r->sanity_mean = gcam_xcalloc((size_t)M * depths + 1, sizeof(double));
+    r->sanity_se = gcam_xcalloc((size_t)M * depths + 1, sizeof(double));
+    int status = 0;
+    for (int m = 0; m < M && !status; ++m) {
+        gcam_saliency_options so = o->saliency;
+        so.method = o->methods[m];
+        status = gcam_saliency(net, images, S, cls, &so, original + hw * S * m, NULL, NULL, err);
+    }
+    double t_start = now_seconds();
+    for (int d = 0; d < depths && !status; ++d) {
+        gcam_layer_randomize(dn, layers[d], o->seed);
+        for (int m = 0; m < M && !status; ++m) {
+            gcam_saliency_options so = o->saliency;
+            so.method = o->methods[m];
+            if (gcam_saliency(net, images, S, cls, &so, maps, NULL, NULL, err)) {
+                status = -1;
+                break;
+            }
+            for (int i = 0; i < S; ++i)
+                rho[i] = gcam_spearman(original + hw * ((size_t)S * m + i), maps + hw * i, hw);
+            gcam_mean_se(rho, S, &r->sanity_mean[(size_t)m * depths + d],
+                         &r->sanity_se[(size_t)m * depths + d]);
+        }
+        if (o->progress) {
+            fprintf(o->progress, "\rsanity check: %d/%d layers randomised  %4.0fs", d + 1, depths,
+                    now_seconds() - t_start);
+            if (d + 1 == depths) fputc('\n', o->progress);
+            fflush(o->progress);
+        }
+    }
+    free(images);
+    free(cls);
+    free(original);
+    free(maps);
+    free(rho);
+    return status;
+}
