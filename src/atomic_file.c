@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <libgen.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -76,5 +77,20 @@ int atomic_file_commit(atomic_file *f, gcam_error *err) {
     }
     fsync_parent_dir(f->final_path);
     release(f);
+    return 0;
+}
+
+int gcam_mkdir_p(const char *dir, gcam_error *err) {
+    char tmp[4096];
+    if (strlen(dir) >= sizeof tmp) return gcam_fail(err, "%s: path too long", dir);
+    snprintf(tmp, sizeof tmp, "%s", dir);
+    for (char *p = tmp + 1; *p; ++p)
+        if (*p == '/') {
+            *p = '\0';
+            mkdir(tmp, 0755);
+            *p = '/';
+        }
+    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+        return gcam_fail(err, "%s: cannot create folder: %s", dir, strerror(errno));
     return 0;
 }

@@ -19,4 +19,7 @@ int atomic_file_commit(atomic_file *f, gcam_error *err);
 /* Drops the temporary file, leaving the target untouched. */
 void atomic_file_abort(atomic_file *f);
 
+/* Creates dir and its missing parents (mkdir -p). */
+int gcam_mkdir_p(const char *dir, gcam_error *err);
+
 #endif

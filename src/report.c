@@ -94,6 +94,13 @@ void gcam_report_protocol(FILE *out, const gcam_eval_options *o, const gcam_eval
                 "Pointing game: the map's maximum within %.1f px (15 px at 224, scaled) of the "
                 "box, on %d images with boxes; mean over classes. ",
                 r->tolerance, r->with_boxes);
+    for (int m = 0; m < o->n_methods; ++m)
+        if (o->methods[m] == GCAM_METHOD_RISE)
+            fprintf(out, "RISE: %d masks of %dx%d cells, p = %.2g. ",
+                    o->saliency.rise_n > 0 ? o->saliency.rise_n : 4000,
+                    o->saliency.rise_s > 0 ? o->saliency.rise_s : 7,
+                    o->saliency.rise_s > 0 ? o->saliency.rise_s : 7,
+                    o->saliency.rise_p > 0 ? o->saliency.rise_p : 0.5);
     fprintf(out, "Constant maps are failures: counted, and scored with pixel order.\n");
 }
 

@@ -111,20 +111,6 @@ static void sibling_state_path(char *out, size_t size, const char *weights, cons
     strncat(out, extension, size - strlen(out) - 1);
 }
 
-static int mkdir_p(const char *dir, gcam_error *err) {
-    char tmp[GCAM_PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s", dir);
-    for (char *p = tmp + 1; *p; ++p)
-        if (*p == '/') {
-            *p = '\0';
-            mkdir(tmp, 0755);
-            *p = '/';
-        }
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-        return gcam_fail(err, "%s: cannot create backup folder: %s", dir, strerror(errno));
-    return 0;
-}
-
 /* ---- the loop --------------------------------------------------------------------- */
 
 static volatile sig_atomic_t stop_signal;
@@ -562,11 +548,11 @@ static int setup(run_state *rs, gcam_error *err) {
     snprintf(rs->base, sizeof rs->base, "%s", slash ? slash + 1 : o->cfg_path);
     char *dot = strrchr(rs->base, '.');
     if (dot) *dot = '\0';
-    if (mkdir_p(rs->backup, err) || open_csv(rs, err)) return -1;
+    if (gcam_mkdir_p(rs->backup, err) || open_csv(rs, err)) return -1;
     if (o->saliency && o->heatmap_every > 0) {
         char heatmaps[GCAM_PATH_MAX + 16];
         snprintf(heatmaps, sizeof heatmaps, "%s/heatmaps", rs->backup);
-        if (mkdir_p(heatmaps, err)) return -1;
+        if (gcam_mkdir_p(heatmaps, err)) return -1;
     }
     rs->best_top1 = -1;
     return 0;

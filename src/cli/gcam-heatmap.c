@@ -1,5 +1,6 @@
 /* gcam-heatmap: saliency heatmaps of images under any checkpoint. */
 #define _DEFAULT_SOURCE /* DT_DIR */
+#include "atomic_file.h"
 #include "dataset.h"
 #include "datacfg.h"
 #include "heatmap.h"
@@ -235,8 +236,8 @@ int main(int argc, char **argv) {
                 net->classes);
         return 2;
     }
-    if (mkdir(out_dir, 0755) != 0 && errno != EEXIST) {
-        fprintf(stderr, "gcam-heatmap: %s: %s\n", out_dir, strerror(errno));
+    if (gcam_mkdir_p(out_dir, &err)) {
+        fprintf(stderr, "gcam-heatmap: %s\n", err.message);
         return 1;
     }
     network *dn = net->dn;
