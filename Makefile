@@ -64,7 +64,10 @@ $(BUILD)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< $(LIB) -o $@ $(LDFLAGS) $(LDLIBS)
 
-# The core-path tests also run under AddressSanitizer, LeakSanitizer and UBSan.
+# The core-path tests also run under AddressSanitizer, LeakSanitizer and UBSan, and the
+# threaded ones (loader, kernel pool, trainer with its map cache) under ThreadSanitizer.
+THREAD_SANITIZED_TESTS := $(addprefix build-thread/tests/,test_guided test_kernels test_dataset \
+                                                         test_train)
 SANITIZED_TESTS := $(addprefix build-address/tests/,test_cfg test_eval test_guided test_weights test_gradients test_kernels \
                                                    test_dataset test_train)
 
@@ -86,7 +89,9 @@ $(BUILD)/make_cluttered: scripts/make_cluttered.c src/rng.h | deps-check
 
 test: all data $(TESTS)
 	@$(MAKE) --no-print-directory SANITIZER=address $(SANITIZED_TESTS)
-	@./tests/run_tests.sh $(TESTS) $(wildcard tests/test_*.sh) $(SANITIZED_TESTS)
+	@$(MAKE) --no-print-directory SANITIZER=thread $(THREAD_SANITIZED_TESTS)
+	@./tests/run_tests.sh $(TESTS) $(wildcard tests/test_*.sh) $(SANITIZED_TESTS) \
+	  $(THREAD_SANITIZED_TESTS)
 
 bench: all data cluttered $(BENCHES)
 	@for b in $(BENCHES) $(wildcard bench/*.sh); do echo "== $$b"; $$b || exit 1; done

@@ -12,6 +12,7 @@
 #include "loader.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stddef.h>
@@ -415,19 +416,45 @@ typedef struct run_state {
     saliency_state saliency;
 } run_state;
 
+/* Makes `next` the sidecar under `final` (a rename, then the folder is synced). */
+static int promote(const char *next, const char *final, gcam_error *err) {
+    if (rename(next, final) != 0)
+        return gcam_fail(err, "%s: cannot rename to %s: %s", next, final, strerror(errno));
+    char folder[2 * GCAM_PATH_MAX + 80];
+    snprintf(folder, sizeof folder, "%s", final);
+    char *slash = strrchr(folder, '/');
+    if (slash) *slash = '\0';
+    int fd = open(slash ? folder : ".", O_RDONLY | O_DIRECTORY);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+    return 0;
+}
+
+/* Writes <suffix> weights and, with_state, the .state and .maps sidecars. The sidecars are
+ * first written as .next files, then the weights, then the .next files are renamed: at
+ * every moment, one of (sidecar, sidecar.next) matches the weights under the final name
+ * (matched by `seen` on loading), so a run killed anywhere resumes exactly. */
 static int save_checkpoint(run_state *rs, const char *suffix, int with_state, gcam_error *err) {
     char path[2 * GCAM_PATH_MAX + 64];
     backup_path(path, sizeof path, rs->backup, rs->base, suffix);
-    if (gcam_weights_save(rs->net->dn, path, err)) return -1;
+    char state[2 * GCAM_PATH_MAX + 80], state_next[2 * GCAM_PATH_MAX + 80];
+    char maps[2 * GCAM_PATH_MAX + 80], maps_next[2 * GCAM_PATH_MAX + 80];
+    int with_maps = with_state && rs->saliency.cache.n;
     if (with_state) {
-        char state[2 * GCAM_PATH_MAX + 80];
         sibling_state_path(state, sizeof state, path, ".state");
-        if (save_state(rs->net->dn, state, err)) return -1;
-        if (rs->saliency.cache.n) {
-            sibling_state_path(state, sizeof state, path, ".maps");
-            if (save_maps(&rs->saliency, *rs->net->dn->seen, state, err)) return -1;
-        }
+        sibling_state_path(state_next, sizeof state_next, path, ".state.next");
+        if (save_state(rs->net->dn, state_next, err)) return -1;
     }
+    if (with_maps) {
+        sibling_state_path(maps, sizeof maps, path, ".maps");
+        sibling_state_path(maps_next, sizeof maps_next, path, ".maps.next");
+        if (save_maps(&rs->saliency, *rs->net->dn->seen, maps_next, err)) return -1;
+    }
+    if (gcam_weights_save(rs->net->dn, path, err)) return -1;
+    if (with_state && promote(state_next, state, err)) return -1;
+    if (with_maps && promote(maps_next, maps, err)) return -1;
     return 0;
 }
 
@@ -442,16 +469,33 @@ static void run_state_free(run_state *rs) {
     gcam_net_free(rs->net);
 }
 
-static int open_csv(run_state *rs, gcam_error *err) {
+static const char csv_header[] = "iter,epoch,loss,avg_loss,lr,images_per_s,valid_top1,"
+                                 "valid_top5,seconds,saliency_seconds,coverage\n";
+
+/* Opens the log for appending after iteration `start_iter`: lines of later iterations (a
+ * run killed after its last checkpoint) are dropped first, so the log of a resumed run
+ * has each iteration once. */
+static int open_csv(run_state *rs, long start_iter, gcam_error *err) {
     char path[2 * GCAM_PATH_MAX + 64];
     backup_path(path, sizeof path, rs->backup, rs->base, ".csv");
-    struct stat st;
-    int fresh = stat(path, &st) != 0 || st.st_size == 0;
+    FILE *old = fopen(path, "r");
+    atomic_file f;
+    if (atomic_file_open(&f, path, err)) {
+        if (old) fclose(old);
+        return -1;
+    }
+    fputs(csv_header, f.stream);
+    char line[1024];
+    int first = 1;
+    while (old && fgets(line, sizeof line, old)) {
+        long iter = strtol(line, NULL, 10);
+        if (!first && iter >= 1 && iter <= start_iter) fputs(line, f.stream);
+        first = 0;
+    }
+    if (old) fclose(old);
+    if (atomic_file_commit(&f, err)) return -1;
     rs->csv = fopen(path, "a");
     if (!rs->csv) return gcam_fail(err, "%s: cannot open log: %s", path, strerror(errno));
-    if (fresh)
-        fprintf(rs->csv, "iter,epoch,loss,avg_loss,lr,images_per_s,valid_top1,valid_top5,seconds,"
-                         "saliency_seconds,coverage\n");
     return 0;
 }
 
@@ -548,7 +592,7 @@ static int setup(run_state *rs, gcam_error *err) {
     snprintf(rs->base, sizeof rs->base, "%s", slash ? slash + 1 : o->cfg_path);
     char *dot = strrchr(rs->base, '.');
     if (dot) *dot = '\0';
-    if (gcam_mkdir_p(rs->backup, err) || open_csv(rs, err)) return -1;
+    if (gcam_mkdir_p(rs->backup, err)) return -1;
     if (o->saliency && o->heatmap_every > 0) {
         char heatmaps[GCAM_PATH_MAX + 16];
         snprintf(heatmaps, sizeof heatmaps, "%s/heatmaps", rs->backup);
@@ -571,14 +615,17 @@ int gcam_train_run(const gcam_train_options *o, gcam_error *err) {
     long images_per_iter = (long)per_pass * subdivisions;
     long start_iter = (long)(*dn->seen / (size_t)images_per_iter), max_iter = dn->max_batches;
     if (o->weights[0] && start_iter > 0) {
-        char state[GCAM_PATH_MAX + 16];
+        char state[GCAM_PATH_MAX + 16], next[GCAM_PATH_MAX + 16];
         sibling_state_path(state, sizeof state, o->weights, ".state");
-        int resumed = load_state(dn, state);
+        sibling_state_path(next, sizeof next, o->weights, ".state.next");
+        int resumed = load_state(dn, state) || load_state(dn, next);
         fprintf(stderr, "gcam-train: resuming at iteration %ld (%s)\n", start_iter,
                 resumed ? "momentum restored" : "no matching momentum file; momentum restarts");
         if (rs.saliency.cache.n) {
             sibling_state_path(state, sizeof state, o->weights, ".maps");
-            int maps = load_maps(&rs.saliency, *dn->seen, rs.net->capacity, state);
+            sibling_state_path(next, sizeof next, o->weights, ".maps.next");
+            int maps = load_maps(&rs.saliency, *dn->seen, rs.net->capacity, state) ||
+                       load_maps(&rs.saliency, *dn->seen, rs.net->capacity, next);
             fprintf(stderr, "gcam-train: %s\n",
                     maps ? "saliency maps restored"
                          : "no matching saliency map file; the map cache starts empty");
@@ -586,6 +633,10 @@ int gcam_train_run(const gcam_train_options *o, gcam_error *err) {
             gcam_loader_prefetch(rs.train_loader, (int64_t)start_iter * subdivisions);
             apply_pending_maps(&rs.saliency, rs.train_loader);
         }
+    }
+    if (open_csv(&rs, start_iter, err)) {
+        run_state_free(&rs);
+        return -1;
     }
     long valid_every =
         o->valid_every > 0 ? o->valid_every : (rs.train.n + images_per_iter - 1) / images_per_iter;
