@@ -15,8 +15,13 @@ CFLAGS := -std=c11 $(OPT) -g -Wall -Wextra -Wno-unused-parameter -fno-strict-ali
           -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc -I$(DARKNET_DIR)/include -I/usr/include/stb
 LDFLAGS := -L$(DARKNET_DIR) -Wl,-rpath,$(DARKNET_DIR)
 LDLIBS := -ldarknet -lopenblas -lpthread -lm
-ifneq ($(SANITIZER),)
+ifeq ($(SANITIZER),fuzzer)
+# libFuzzer builds (make fuzz): clang, with ASan and UBSan.
+SANITIZE_FLAGS := -fsanitize=fuzzer-no-link,address,undefined
+else ifneq ($(SANITIZER),)
 SANITIZE_FLAGS := -fsanitize=$(if $(filter address,$(SANITIZER)),address$(comma)undefined,$(SANITIZER))
+endif
+ifneq ($(SANITIZER),)
 CFLAGS += $(SANITIZE_FLAGS) -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDFLAGS += $(SANITIZE_FLAGS)
 BUILD := build-$(SANITIZER)
@@ -32,17 +37,12 @@ PROGRAMS := $(patsubst src/cli/%.c,$(BIN)/%,$(wildcard src/cli/*.c))
 TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/bench_*.c))
 
-.PHONY: all deps data cluttered test bench run format clean
+.PHONY: all deps data cluttered test bench fuzz run format clean
 all: deps-check $(LIB) $(PROGRAMS)
 
 # deps-check is cheap when everything is installed, so every entry point can depend on it.
 deps-check:
-	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-	  echo "installing missing Debian packages:" $$missing; \
-	  if [ "$$(id -u)" != 0 ]; then echo "error: run as root (or install: apt-get install $$missing)" >&2; exit 1; fi; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
-	fi
+	@./scripts/ensure_packages.sh $(DEB_PACKAGES)
 deps: deps-check
 
 $(BUILD)/lib/%.o: src/%.c $(wildcard src/*.h include/*.h) | deps-check
@@ -95,6 +95,19 @@ test: all data $(TESTS)
 
 bench: all data cluttered $(BENCHES)
 	@for b in $(BENCHES) $(wildcard bench/*.sh); do echo "== $$b"; $$b || exit 1; done
+
+# Fuzzing with libFuzzer (clang): each target in tests/fuzz/ runs FUZZ_SECONDS (60) from
+# its seed corpus; crashes are saved under build-fuzzer/artifacts/ and fail the target.
+FUZZ_PACKAGES := clang libclang-rt-14-dev
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build-fuzzer/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 60
+fuzz: deps-check
+	@./scripts/ensure_packages.sh $(FUZZ_PACKAGES)
+	@$(MAKE) --no-print-directory CC=clang SANITIZER=fuzzer OPT=-O1 $(FUZZ_TARGETS)
+	@./tests/fuzz/run_fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+build-fuzzer/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(LIB)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer $< $(LIB) -o $@ $(LDFLAGS) $(LDLIBS)
 
 run: all data
 	./scripts/run_main.sh

@@ -109,6 +109,7 @@ int gcam_dataset_load(gcam_dataset *ds, const char *list_path, char *const *labe
                            "several)",
                            list_path, n_lines, ds->unmatched, ds->ambiguous);
     gcam_lines_free(lines, n_lines);
+    if (status) gcam_dataset_free(ds); /* a failed load owns nothing */
     return status;
 }
 
@@ -153,6 +154,7 @@ int gcam_data_files_read(gcam_data_files *d, const char *data_path, gcam_error *
                                d->n_labels, d->classes);
     }
     gcam_datacfg_free(&cfg);
+    if (status) gcam_data_files_free(d); /* a failed read owns nothing */
     return status;
 }
 

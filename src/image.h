@@ -11,6 +11,9 @@ typedef struct gcam_image {
     float *data; /* (c, h, w), values in [0, 1] */
 } gcam_image;
 
+/* Images above this many pixels are refused (32 megapixels, 384 MB as RGB floats). */
+#define GCAM_IMAGE_MAX_PIXELS (1 << 25)
+
 /* Decodes path to c channels (1: luminance, 3: RGB; grey images are replicated). */
 int gcam_image_load(gcam_image *im, const char *path, int c, gcam_error *err);
 void gcam_image_free(gcam_image *im);

@@ -81,5 +81,25 @@ int main(void) {
     gcam_image_free(&c);
     gcam_image_free(&r);
     gcam_image_free(&k);
+    /* Hostile PNM headers found by fuzzing: stb_image accepts a zero height, overruns its
+     * buffer on short 16-bit files, and overflows on huge numbers. Each is an error. */
+    static const struct {
+        const char *bytes;
+        size_t size;
+        const char *message;
+    } hostile[] = {
+        {"P5\n3 :\n255\n\0002d\226\310\372", 17, "no pixels"},
+        {"P5\n3 2\n256\n\0002d\226\252\310\372", 18, "16-bit PNM"},
+        {"P5\n99999999999999999999 2\n255\n\001", 31, "too large"},
+        {"P6\n# comment\n40000000 2\n255\n\001", 31, "too large"},
+    };
+    for (size_t k = 0; k < sizeof hostile / sizeof *hostile; ++k) {
+        char *path = temp_file_with(hostile[k].bytes, hostile[k].size);
+        gcam_image bad;
+        int status = gcam_image_load(&bad, path, 3, &err);
+        CHECK_ERROR_MENTIONS(status, err, hostile[k].message);
+        unlink(path);
+        free(path);
+    }
     return check_summary("test_image");
 }
