@@ -155,6 +155,27 @@ static int softmax_layer_index(const network *dn) {
     return -1;
 }
 
+/* 1 if every weight (updates: every accumulated gradient) of the network is finite: their
+ * sum in double precision is finite exactly when each value is. */
+static int all_finite(network *dn, int updates) {
+    int n = update_buffers(dn, NULL);
+    update_buffer *buffers = gcam_xcalloc((size_t)n + 1, sizeof *buffers);
+    update_buffers(dn, buffers);
+    double total = 0; /* float values cannot overflow a double sum */
+    for (int i = 0, k = 0; i < dn->n; ++i) {
+        layer *l = &dn->layers[i];
+        if (l->type != CONVOLUTIONAL && l->type != CONNECTED) continue;
+        const float *values[3] = {updates ? buffers[k].data : l->weights,
+                                  updates ? buffers[k + 1].data : l->biases,
+                                  updates ? buffers[k + 2].data : l->scales};
+        for (int j = 0; j < 3; ++j)
+            for (size_t q = 0; values[j] && q < buffers[k + j].n; ++q) total += values[j][q];
+        k += 3;
+    }
+    free(buffers);
+    return isfinite(total);
+}
+
 typedef struct validation {
     double top1, top5;
     int images;
@@ -686,7 +707,23 @@ int gcam_train_run(const gcam_train_options *o, gcam_error *err) {
             break;
         }
         float rate = get_current_rate(dn);
+        if (!all_finite(dn, 1)) {
+            status = gcam_fail(err,
+                               "iteration %ld: the gradients are not finite (they exploded); "
+                               "stopping without saving (the last checkpoint in %s is from "
+                               "before it). A lower learning_rate or a longer burn_in may help",
+                               iter + 1, rs.backup);
+            break;
+        }
         update_network(dn);
+        if (!all_finite(dn, 0)) {
+            status = gcam_fail(err,
+                               "iteration %ld: the update made weights infinite or NaN; "
+                               "stopping without saving (the last checkpoint in %s is from "
+                               "before it). A lower learning_rate may help",
+                               iter + 1, rs.backup);
+            break;
+        }
         long done = iter + 1;
         last_done = done;
         double refresh_before = ss->refresh_seconds;

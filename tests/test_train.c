@@ -347,7 +347,30 @@ int main(void) {
         CHECK(files_equal("four/tiny_last.weights", "last.copy"), "_last was overwritten");
     }
 
+    /* (check_loader corrupts images: it runs last) */
+    /* An absurd learning rate: the run stops within an iteration of the explosion with a
+     * message naming it, and every checkpoint it left holds finite weights only. */
+    write_cfg(10.f);
+    status = train("explode", 1, 40, NULL, &err);
+    CHECK(status == -1 && strstr(err.message, "iteration ") &&
+              (strstr(err.message, "not finite") || strstr(err.message, "infinite or NaN") ||
+               strstr(err.message, "the loss is")),
+          "status %d, '%s'", status, err.message);
+    snprintf(path, sizeof path, "%s/explode/tiny_last.weights", dir);
+    if (stat(path, &st) == 0) {
+        gcam_net *net = NULL;
+        gcam_load_options lo = gcam_load_options_default();
+        lo.weights = path;
+        CHECK(gcam_net_load(&net, cfg_path, &lo, &err) == 0, "%s", err.message);
+        int finite = 1;
+        for (int i = 0; net && i < net->dn->n; ++i)
+            for (int k = 0; k < net->dn->layers[i].nweights; ++k)
+                finite &= isfinite(net->dn->layers[i].weights[k]);
+        CHECK(finite, "a checkpoint holds non-finite weights");
+        gcam_net_free(net);
+    }
     check_loader();
+
     if (getenv("KEEP")) return check_summary("test_train");
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     CHECK(system(cmd) == 0, "cleanup");
