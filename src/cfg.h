@@ -40,6 +40,16 @@ const cfg_option *cfg_find(const cfg_section *section, const char *key);
  * [gcam] sections are skipped: their keys belong to the programs. */
 int cfg_validate(const gcam_cfg *cfg, gcam_error *err);
 
+/* A lower bound of what Darknet will allocate for the network. */
+typedef struct cfg_memory {
+    double per_image_bytes; /* activations and their gradients, per image of the batch */
+    double fixed_bytes;     /* parameters and their updates */
+    double workspace_bytes; /* the largest im2col buffer of one image */
+} cfg_memory;
+
+/* cfg_validate, also filling *memory when not NULL. */
+int cfg_validate_estimate(const gcam_cfg *cfg, gcam_error *err, cfg_memory *memory);
+
 /* Writes the Darknet part of cfg (every section except [gcam]) to a new temporary file
  * and returns its path in *tmp_path (caller unlinks and frees). If batch > 0 the [net]
  * batch is rewritten so that Darknet's per-pass batch (batch / subdivisions) is `batch`. */

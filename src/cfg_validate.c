@@ -286,6 +286,8 @@ static int get_int(const cfg_section *s, const char *key, int def) {
 typedef struct shape {
     int h, w, c;
     long outputs;
+    double params;    /* weights and biases */
+    double workspace; /* im2col floats of one image */
 } shape;
 
 static int check_net(cfg_ctx *cx, const cfg_section *s, shape *in) {
@@ -365,12 +367,15 @@ static int check_layer(cfg_ctx *cx, const cfg_section *s, section_kind kind, int
             return fail_layer(cx, s, index, "size=%ld is larger than the padded input (%ld)", size,
                               (in.h < in.w ? in.h : in.w) + 2 * pad);
         out->c = filters;
+        out->params = (double)filters * size * size * (in.c / groups) + filters;
+        out->workspace = (double)out->h * out->w * size * size * (in.c / groups);
         break;
     }
     case SEC_CONNECTED:
         if (in.outputs <= 0) return fail_layer(cx, s, index, "has no inputs%s", 0, 0);
         out->h = out->w = 1;
         out->c = get_int(s, "output", 1);
+        out->params = (double)in.outputs * out->c + out->c;
         break;
     case SEC_MAXPOOL: {
         if (!image) return fail_layer(cx, s, index, "needs an image input (h, w, c)%s", 0, 0);
@@ -463,7 +468,12 @@ static int check_layer(cfg_ctx *cx, const cfg_section *s, section_kind kind, int
 }
 
 int cfg_validate(const gcam_cfg *cfg, gcam_error *err) {
+    return cfg_validate_estimate(cfg, err, NULL);
+}
+
+int cfg_validate_estimate(const gcam_cfg *cfg, gcam_error *err, cfg_memory *memory) {
     cfg_ctx cx = {cfg, err};
+    cfg_memory m = {0, 0, 0};
     const cfg_section *first = &cfg->sections[0];
     const section_info *first_info = find_section(first->name);
     if (!first_info || first_info->kind != SEC_NET)
@@ -492,8 +502,18 @@ int cfg_validate(const gcam_cfg *cfg, gcam_error *err) {
         }
         status = check_keys(&cx, s, info) ||
                  check_layer(&cx, s, info->kind, index, shapes + 1, &shapes[index + 1]);
+        if (!status) {
+            /* Darknet keeps an output and a delta per layer, and batch norm adds two more
+             * copies; parameters come with their updates. */
+            const shape *o = &shapes[index + 1];
+            int bn = get_int(s, "batch_normalize", 0);
+            m.per_image_bytes += 4.0 * o->outputs * (bn ? 4 : 2);
+            m.fixed_bytes += 4.0 * 2 * o->params;
+            if (4.0 * o->workspace > m.workspace_bytes) m.workspace_bytes = 4.0 * o->workspace;
+        }
         ++index;
     }
+    if (memory) *memory = m;
     if (!status && index == 0) status = gcam_fail(err, "%s: no layers after [net]", cfg->path);
     free(shapes);
     return status ? -1 : 0;

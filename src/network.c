@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <unistd.h>
 
 gcam_load_options gcam_load_options_default(void) {
@@ -85,6 +87,46 @@ static network *parse_darknet(const gcam_cfg *cfg, int batch, gcam_error *err) {
     return dn;
 }
 
+/* Bytes of address space the process uses now (/proc/self/statm), 0 if unknown. */
+static double address_space_in_use(void) {
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long pages = 0;
+    if (f) {
+        if (fscanf(f, "%lu", &pages) != 1) pages = 0;
+        fclose(f);
+    }
+    return (double)pages * (double)sysconf(_SC_PAGESIZE);
+}
+
+/* Darknet does not check its allocations: refuse a network that cannot fit before it
+ * allocates one, against the machine's memory and any address-space limit. */
+static int check_memory(const gcam_cfg *cfg, const cfg_memory *m, int batch, gcam_error *err) {
+    if (batch <= 0) {
+        const cfg_option *b = cfg_find(&cfg->sections[0], "batch");
+        const cfg_option *sd = cfg_find(&cfg->sections[0], "subdivisions");
+        int subdivisions = sd ? atoi(sd->value) : 1;
+        batch = (b ? atoi(b->value) : 1) / (subdivisions > 0 ? subdivisions : 1);
+        if (batch < 1) batch = 1;
+    }
+    double need = m->fixed_bytes + m->workspace_bytes + batch * m->per_image_bytes;
+    double limit = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+    const char *what = "this machine has";
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+        /* What the process holds already (OpenBLAS reserves its buffers and threads at
+         * start: about 500 MB), plus 64 MB for the stacks of threads still to come. */
+        double left = (double)rl.rlim_cur - address_space_in_use() - 64e6;
+        if (left < limit) limit = left, what = "the address-space limit (ulimit -v) leaves";
+    }
+    if (need <= limit) return 0;
+    return gcam_fail(err,
+                     "%s: the network needs at least %.0f MB for a batch of %d (%.1f MB per "
+                     "image, %.0f MB of parameters), more than the %.0f MB %s; use a smaller "
+                     "batch or input",
+                     cfg->path, need / 1e6, batch, m->per_image_bytes / 1e6, m->fixed_bytes / 1e6,
+                     limit > 0 ? limit / 1e6 : 0.0, what);
+}
+
 int gcam_net_load(gcam_net **out, const char *cfg_path, const gcam_load_options *options,
                   gcam_error *err) {
     *out = NULL;
@@ -92,7 +134,9 @@ int gcam_net_load(gcam_net **out, const char *cfg_path, const gcam_load_options 
     if (!options) options = &defaults;
     if (options->batch < 0) return gcam_fail(err, "batch must be positive, got %d", options->batch);
     gcam_cfg cfg;
-    if (cfg_read(&cfg, cfg_path, err) || cfg_validate(&cfg, err)) {
+    cfg_memory memory;
+    if (cfg_read(&cfg, cfg_path, err) || cfg_validate_estimate(&cfg, err, &memory) ||
+        check_memory(&cfg, &memory, options->batch, err)) {
         cfg_free(&cfg);
         return -1;
     }
