@@ -99,13 +99,12 @@ int cfg_read(gcam_cfg *cfg, const char *path, gcam_error *err) {
         len += got;
         if (len == cap) {
             cap *= 2;
-            text = realloc(text, cap);
-            if (!text) abort();
+            text = gcam_xrealloc(text, cap);
         }
     }
-    int read_error = ferror(f);
+    int read_error = ferror(f) ? errno : 0;
     fclose(f);
-    int status = read_error ? gcam_fail(err, "%s: read error", path)
+    int status = read_error ? gcam_fail(err, "%s: cannot read cfg: %s", path, strerror(read_error))
                             : cfg_read_buffer(cfg, path, text, len, err);
     free(text);
     return status;
