@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Memory soak: trains cfg/fmnist.cfg at batch 8 for N iterations (default 10,000) and
-# samples the process's resident memory (VmRSS) every 2 seconds. Prints the curve
-# (every tenth sample) and the growth from the first sample after warm-up to the end.
+# Memory soak: trains cfg/fmnist.cfg at batch 8 for N iterations (default 10,000) with
+# saliency-guided augmentation on (every transform, a refresh every 10 iterations,
+# heatmaps every 1,000) and samples the process's resident memory (VmRSS) every 2
+# seconds. Prints the curve (every tenth sample) and the growth from the first sample
+# after warm-up to the end. SALIENCY=0 runs without the saliency module.
 # usage: scripts/rss_soak.sh [ITERATIONS] [OUT.csv]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,8 +13,14 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 sed -e "s/^batch=[0-9]*$/batch=8/" cfg/fmnist.cfg > "$work/fmnist8.cfg"
 grep -v '^valid' data/fmnist.data > "$work/train-only.data"
+saliency=()
+if [ "${SALIENCY:-1}" = 1 ]; then
+  saliency=(-set saliency=1 -set crop_prob=0.5 -set drop_prob=0.2 -set keep_prob=0.3
+            -set cutout_prob=0.3 -set heatmap_every=1000)
+fi
 ./bin/gcam-train "$work/fmnist8.cfg" -data "$work/train-only.data" -backup "$work/bk" \
-  -max_batches "$iterations" -checkpoint_every 500 -save_every 0 -quiet > /dev/null &
+  -max_batches "$iterations" -checkpoint_every 500 -save_every 0 -quiet "${saliency[@]}" \
+  > /dev/null &
 pid=$!
 echo "seconds,rss_kb,iteration" > "$out"
 start=$(date +%s)

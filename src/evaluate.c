@@ -97,13 +97,14 @@ void gcam_eval_result_free(gcam_eval_result *r) {
 
 /* Buffers of one chunk of images. */
 typedef struct chunk {
-    int n;           /* images loaded */
-    int *index;      /* (cap) index in the list */
-    float *images;   /* (cap, c, h, w) */
-    float *blurred;  /* (cap, c, h, w) insertion start */
-    int *cls;        /* (cap) */
-    float (*box)[4]; /* (cap) in input pixels */
-    int *has_box;    /* (cap) */
+    int n;                      /* images loaded */
+    int *index;                 /* (cap) index in the list */
+    float *images;              /* (cap, c, h, w) */
+    float *blurred;             /* (cap, c, h, w) insertion start */
+    int *cls;                   /* (cap) */
+    float (*box)[4];            /* (cap) in input pixels */
+    int *has_box;               /* (cap) */
+    float *p_image, *p_blurred; /* (cap) p_c of the image and of its blurred copy */
 } chunk;
 
 typedef struct evaluator {
@@ -112,12 +113,13 @@ typedef struct evaluator {
     int H, W, C;
     size_t hw, image_floats;
     int step, points;
-    float *zeros;  /* (c, h, w) the deletion substrate */
-    float *batch;  /* (capacity, c, h, w) curve inputs */
-    float *maps;   /* (chunk, h, w) */
-    int *orders;   /* (chunk, hw) */
-    int *constant; /* (chunk) */
-    float *curves; /* (chunk, 2, points) deletion then insertion */
+    float *zeros;   /* (c, h, w) the deletion substrate */
+    float *p_zeros; /* (classes) probabilities of the substrate */
+    float *batch;   /* (capacity, c, h, w) curve inputs */
+    float *maps;    /* (chunk, h, w) */
+    int *orders;    /* (chunk, hw) */
+    int *constant;  /* (chunk) */
+    float *curves;  /* (chunk, 2, points) deletion then insertion */
 } evaluator;
 
 /* Loads up to cap readable images from position *next of the list. */
@@ -157,14 +159,17 @@ static void load_chunk(evaluator *ev, chunk *ch, int cap, int n, char *const *pa
     }
 }
 
-/* p_c along every image's deletion and insertion curves, in packed forwards. */
+/* p_c along every image's deletion and insertion curves, in packed forwards. The ends
+ * are the same for every method: deletion starts at the image and ends at the substrate,
+ * insertion starts at the blurred image and ends at the image; they come from
+ * ch->p_image, ch->p_blurred and ev->p_zeros, and only the points between run here. */
 static void score_curves(evaluator *ev, const chunk *ch) {
-    int cap = ev->net->capacity;
-    int total = ch->n * 2 * ev->points;
+    int cap = ev->net->capacity, inner = ev->points - 2;
+    int total = ch->n * 2 * inner;
     for (int start = 0; start < total; start += cap) {
         int m = total - start < cap ? total - start : cap;
         for (int j = 0; j < m; ++j) {
-            int q = start + j, point = q % ev->points, curve = q / ev->points;
+            int q = start + j, point = 1 + q % inner, curve = q / inner;
             int i = curve / 2, insertion = curve % 2;
             const float *x = ch->images + ev->image_floats * i;
             const float *from = insertion ? ch->blurred + ev->image_floats * i : x;
@@ -174,10 +179,27 @@ static void score_curves(evaluator *ev, const chunk *ch) {
         }
         const float *out = gcam_net_predict(ev->net, ev->batch, m);
         for (int j = 0; j < m; ++j) {
-            int q = start + j, i = q / ev->points / 2;
-            ev->curves[q] = gcam_class_probability(ev->net, out, j, ch->cls[i]);
+            int q = start + j, point = 1 + q % inner, curve = q / inner;
+            ev->curves[(size_t)curve * ev->points + point] =
+                gcam_class_probability(ev->net, out, j, ch->cls[curve / 2]);
         }
     }
+    for (int i = 0; i < ch->n; ++i) {
+        float *del = ev->curves + (size_t)(2 * i) * ev->points, *ins = del + ev->points;
+        del[0] = ins[ev->points - 1] = ch->p_image[i];
+        del[ev->points - 1] = ev->p_zeros[ch->cls[i]];
+        ins[0] = ch->p_blurred[i];
+    }
+}
+
+/* p_c of each image and of its blurred copy, and of the all-zero substrate. */
+static void score_ends(evaluator *ev, chunk *ch) {
+    const float *out = gcam_net_predict(ev->net, ch->images, ch->n);
+    for (int i = 0; i < ch->n; ++i)
+        ch->p_image[i] = gcam_class_probability(ev->net, out, i, ch->cls[i]);
+    out = gcam_net_predict(ev->net, ch->blurred, ch->n);
+    for (int i = 0; i < ch->n; ++i)
+        ch->p_blurred[i] = gcam_class_probability(ev->net, out, i, ch->cls[i]);
 }
 
 static void print_progress(FILE *out, int done, int total, double elapsed) {
@@ -209,6 +231,9 @@ static void evaluator_init(evaluator *ev, gcam_net *net, const gcam_eval_options
     ev->step = o->step > 0 ? o->step : (int)((ev->hw + 27) / 28);
     ev->points = gcam_curve_points(ev->hw, ev->step);
     ev->zeros = gcam_xcalloc(ev->image_floats, sizeof(float));
+    ev->p_zeros = gcam_xmalloc(sizeof(float) * (size_t)net->classes);
+    const float *out = gcam_net_predict(net, ev->zeros, 1);
+    for (int k = 0; k < net->classes; ++k) ev->p_zeros[k] = gcam_class_probability(net, out, 0, k);
     ev->batch = gcam_xmalloc(sizeof(float) * ev->image_floats * (size_t)net->capacity);
     ev->maps = gcam_xmalloc(sizeof(float) * ev->hw * (size_t)cap);
     ev->orders = gcam_xmalloc(sizeof(int) * ev->hw * (size_t)cap);
@@ -218,6 +243,7 @@ static void evaluator_init(evaluator *ev, gcam_net *net, const gcam_eval_options
 
 static void evaluator_free(evaluator *ev) {
     free(ev->zeros);
+    free(ev->p_zeros);
     free(ev->batch);
     free(ev->maps);
     free(ev->orders);
@@ -232,6 +258,8 @@ static void chunk_init(chunk *ch, int cap, size_t image_floats) {
     ch->cls = gcam_xmalloc(sizeof(int) * (size_t)cap);
     ch->box = gcam_xmalloc(sizeof(float[4]) * (size_t)cap);
     ch->has_box = gcam_xmalloc(sizeof(int) * (size_t)cap);
+    ch->p_image = gcam_xmalloc(sizeof(float) * (size_t)cap);
+    ch->p_blurred = gcam_xmalloc(sizeof(float) * (size_t)cap);
 }
 
 static void chunk_free(chunk *ch) {
@@ -241,6 +269,8 @@ static void chunk_free(chunk *ch) {
     free(ch->cls);
     free(ch->box);
     free(ch->has_box);
+    free(ch->p_image);
+    free(ch->p_blurred);
 }
 
 /* The classes to explain: the true ones, or the predicted ones. */
@@ -284,6 +314,7 @@ int gcam_evaluate(gcam_net *net, const gcam_eval_options *o, int n, char *const 
         load_chunk(&ev, &ch, cap, n, paths, labels, boxes, &next, &r->unreadable);
         if (!ch.n) break;
         choose_classes(net, o, &ch);
+        score_ends(&ev, &ch);
         for (int m = 0; m < M && !status; ++m) {
             gcam_saliency_options so = o->saliency;
             so.method = o->methods[m];

@@ -228,6 +228,21 @@ static void check_on_network(void) {
               "record AUC %g, curve AUC %g", r.records[m].deletion_auc, gcam_auc(curve, P));
         CHECK(r.records[m].cls == labels[0] && r.records[m].pointing_hit >= 0, "record");
     }
+    /* An inner point: Grad-CAM's deletion after one step, rebuilt by hand. */
+    {
+        gcam_saliency_options so = o.saliency;
+        so.method = GCAM_METHOD_GRADCAM;
+        float gmap[32 * 32], step_one[3 * 32 * 32];
+        int order[32 * 32];
+        gcam_saliency(net, x, 1, labels, &so, gmap, NULL, NULL, &err);
+        gcam_saliency_order(gmap, 32 * 32, order);
+        memcpy(step_one, x, sizeof step_one);
+        for (int k = 0; k < r.step; ++k)
+            for (int ch = 0; ch < 3; ++ch) step_one[ch * 1024 + order[k]] = 0;
+        float p1 = gcam_class_probability(net, gcam_net_predict(net, step_one, 1), 0, labels[0]);
+        CHECK(fabs(r.mean_deletion[1] - p1) < 1e-6, "deletion point 1: %g, by hand %g",
+              r.mean_deletion[1], p1);
+    }
     gcam_eval_result_free(&r);
 
     /* All images, a CSV, then the report and the sanity check. */
