@@ -30,7 +30,10 @@ void gcam_map_cache_init(gcam_map_cache *cache, int n, int size) {
     cache->n = n;
     cache->size = size;
     cache->covered = 0;
-    cache->maps = gcam_xcalloc((size_t)n * size * size, 1);
+    /* Written now rather than left to calloc's lazy zero pages, so that the cache's whole
+     * (bounded) memory is resident from the start and the process does not grow later. */
+    cache->maps = gcam_xmalloc((size_t)n * size * size);
+    memset(cache->maps, 0, (size_t)n * size * size);
     cache->refreshed = gcam_xmalloc(sizeof(int32_t) * (size_t)n);
     for (int i = 0; i < n; ++i) cache->refreshed[i] = -1;
 }
