@@ -46,5 +46,5 @@ run gcam-heatmap $bin/gcam-heatmap "$work/fm.cfg" weights/fmnist.weights $image 
 run gcam-train $bin/gcam-train "$work/fm.cfg" -max_batches 3 -backup "$work/bk" -quiet \
   -set saliency=1 -set saliency_every=1 -set heatmap_every=3 -set saliency_images=4
 run gcam-eval $bin/gcam-eval "$work/fm.cfg" weights/fmnist.weights -data "$work/tiny.data" \
-  -limit 2 -methods gradcam,groupcam -sanity 2 -gallery 1 -o "$work/ev" -quiet
+  -limit 1 -methods gradcam,groupcam -sanity 1 -gallery 1 -o "$work/ev" -quiet -batch 8
 exit $status

@@ -75,13 +75,22 @@ $train "$work/tiny.cfg" -backup "$work/ref" -quiet > /dev/null 2>&1; check "unin
 
 RANDOM=7
 kills=0
-for attempt in $(seq 60); do
+logged() { # iterations in the run's log
+  local n
+  n=$({ wc -l < "$work/run/tiny.csv"; } 2> /dev/null || echo 1)
+  echo $((n > 0 ? n - 1 : 0))
+}
+# Each kill lands 1 to 4 iterations after the restart, plus 0 to 29 ms: often inside a
+# checkpoint write (one per iteration). Kill points depend on progress, not on speed.
+for attempt in $(seq 40); do
   [ $kills = 20 ] && break
   args=(-backup "$work/run" -quiet)
   [ -f "$work/run/tiny_last.weights" ] && args+=(-weights "$work/run/tiny_last.weights")
+  target=$(( $(logged) + 1 + RANDOM % 4 ))
   $train "$work/tiny.cfg" "${args[@]}" > /dev/null 2>> "$work/run.err" &
   pid=$!
-  sleep "0.$(printf '%02d' $((10 + RANDOM % 50)))"
+  while kill -0 $pid 2> /dev/null && [ "$(logged)" -lt $target ]; do sleep 0.005; done
+  sleep "0.0$(printf '%02d' $((RANDOM % 30)))"
   if kill -9 $pid 2> /dev/null; then
     kills=$((kills + 1))
   fi
