@@ -80,6 +80,13 @@ int atomic_file_commit(atomic_file *f, gcam_error *err) {
     return 0;
 }
 
+int atomic_rename(const char *from, const char *to, gcam_error *err) {
+    if (rename(from, to) != 0)
+        return gcam_fail(err, "%s: cannot rename to %s: %s", from, to, strerror(errno));
+    fsync_parent_dir(to);
+    return 0;
+}
+
 int gcam_mkdir_p(const char *dir, gcam_error *err) {
     char tmp[4096];
     if (strlen(dir) >= sizeof tmp) return gcam_fail(err, "%s: path too long", dir);

@@ -19,6 +19,9 @@ int atomic_file_commit(atomic_file *f, gcam_error *err);
 /* Drops the temporary file, leaving the target untouched. */
 void atomic_file_abort(atomic_file *f);
 
+/* Renames from over to and makes the rename durable (the folder is synced). */
+int atomic_rename(const char *from, const char *to, gcam_error *err);
+
 /* Creates dir and its missing parents (mkdir -p). */
 int gcam_mkdir_p(const char *dir, gcam_error *err);
 

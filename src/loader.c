@@ -115,9 +115,10 @@ static void load_sample(gcam_loader *l, gcam_batch *b, int slot_i, int64_t posit
         gcam_warp warp = gcam_augment_draw_warp(aug, im.w, im.h, &rng);
         const gcam_guided_config *guided = l->cfg.guided;
         gcam_guided_sample sample = {0};
-        gcam_rng guided_rng = gcam_rng_init(l->cfg.seed ^ GUIDED_STREAM_KEY,
-                                            (uint64_t)epoch * (uint64_t)n + (uint64_t)first_id);
+        gcam_rng guided_rng = {0, 0};
         if (guided) {
+            guided_rng = gcam_rng_init(l->cfg.seed ^ GUIDED_STREAM_KEY,
+                                       (uint64_t)epoch * (uint64_t)n + (uint64_t)first_id);
             sample.map = gcam_xmalloc(sizeof(float) * (size_t)guided->map_size * guided->map_size);
             gcam_guided_geometry(guided, l->cfg.cache, id, im.w, im.h, aug->w, aug->h, &guided_rng,
                                  &warp, &sample);

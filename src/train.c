@@ -12,7 +12,6 @@
 #include "loader.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stddef.h>
@@ -437,22 +436,6 @@ typedef struct run_state {
     saliency_state saliency;
 } run_state;
 
-/* Makes `next` the sidecar under `final` (a rename, then the folder is synced). */
-static int promote(const char *next, const char *final, gcam_error *err) {
-    if (rename(next, final) != 0)
-        return gcam_fail(err, "%s: cannot rename to %s: %s", next, final, strerror(errno));
-    char folder[2 * GCAM_PATH_MAX + 80];
-    snprintf(folder, sizeof folder, "%s", final);
-    char *slash = strrchr(folder, '/');
-    if (slash) *slash = '\0';
-    int fd = open(slash ? folder : ".", O_RDONLY | O_DIRECTORY);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-    return 0;
-}
-
 /* Writes <suffix> weights and, with_state, the .state and .maps sidecars. The sidecars are
  * first written as .next files, then the weights, then the .next files are renamed: at
  * every moment, one of (sidecar, sidecar.next) matches the weights under the final name
@@ -474,8 +457,8 @@ static int save_checkpoint(run_state *rs, const char *suffix, int with_state, gc
         if (save_maps(&rs->saliency, *rs->net->dn->seen, maps_next, err)) return -1;
     }
     if (gcam_weights_save(rs->net->dn, path, err)) return -1;
-    if (with_state && promote(state_next, state, err)) return -1;
-    if (with_maps && promote(maps_next, maps, err)) return -1;
+    if (with_state && atomic_rename(state_next, state, err)) return -1;
+    if (with_maps && atomic_rename(maps_next, maps, err)) return -1;
     return 0;
 }
 
