@@ -47,6 +47,10 @@ int gcam_train_options_from_cfg(gcam_train_options *o, gcam_error *err);
 int gcam_train_options_set(gcam_train_options *o, const char *key, const char *value,
                            const char *where, gcam_error *err);
 
+/* The same from "KEY=VALUE" (the command line's -set). */
+int gcam_train_options_set_pair(gcam_train_options *o, const char *pair, const char *where,
+                                gcam_error *err);
+
 /* Checks the keys against each other (after the cfg and the command line). */
 int gcam_train_options_check(const gcam_train_options *o, gcam_error *err);
 

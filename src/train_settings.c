@@ -179,6 +179,16 @@ int gcam_train_options_set(gcam_train_options *o, const char *key, const char *v
     return gcam_fail(err, "%s: [gcam] %s: unsupported key type", where, key);
 }
 
+int gcam_train_options_set_pair(gcam_train_options *o, const char *pair, const char *where,
+                                gcam_error *err) {
+    char key[64];
+    const char *eq = strchr(pair, '=');
+    if (!eq || eq == pair || (size_t)(eq - pair) >= sizeof key)
+        return gcam_fail(err, "%s %s: expected KEY=VALUE", where, pair);
+    snprintf(key, sizeof key, "%.*s", (int)(eq - pair), pair);
+    return gcam_train_options_set(o, key, eq + 1, where, err);
+}
+
 int gcam_train_options_from_cfg(gcam_train_options *o, gcam_error *err) {
     gcam_cfg cfg;
     if (cfg_read(&cfg, o->cfg_path, err)) {

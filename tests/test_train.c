@@ -85,12 +85,8 @@ static int train_with(const char *backup, int threads, long max_batches, const c
     gcam_train_options o;
     gcam_train_options_default(&o, cfg_path);
     if (gcam_train_options_from_cfg(&o, err)) return -1;
-    for (int i = 0; sets && sets[i]; ++i) {
-        char key[64];
-        const char *eq = strchr(sets[i], '=');
-        snprintf(key, sizeof key, "%.*s", (int)(eq - sets[i]), sets[i]);
-        if (gcam_train_options_set(&o, key, eq + 1, "test", err)) return -1;
-    }
+    for (int i = 0; sets && sets[i]; ++i)
+        if (gcam_train_options_set_pair(&o, sets[i], "test", err)) return -1;
     snprintf(o.backup_dir, sizeof o.backup_dir, "%s/%s", dir, backup);
     if (weights) snprintf(o.weights, sizeof o.weights, "%s/%s", dir, weights);
     o.threads = threads;

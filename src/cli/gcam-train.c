@@ -126,14 +126,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "-save_every"))
             bad = parse_long(a, v, 0, 1000000000L, &o.save_every);
         else if (!strcmp(a, "-set")) {
-            char key[64];
-            const char *eq = strchr(v, '=');
-            if (!eq || eq == v || (size_t)(eq - v) >= sizeof key) {
-                fprintf(stderr, "gcam-train: -set %s: expected KEY=VALUE\n", v);
-                return 2;
-            }
-            snprintf(key, sizeof key, "%.*s", (int)(eq - v), v);
-            if (gcam_train_options_set(&o, key, eq + 1, "-set", &err)) {
+            if (gcam_train_options_set_pair(&o, v, "-set", &err)) {
                 fprintf(stderr, "gcam-train: %s\n", err.message);
                 return 2;
             }
