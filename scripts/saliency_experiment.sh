@@ -10,6 +10,12 @@
 #     crop      saliency-guided crop
 #     mask      saliency masking (drop mask and keep mask)
 #     both      crop and masking
+#   and, to tune the best setting and give it a control of its own strength:
+#     cutout        saliency-aware cutout alone (cutout only where saliency is low)
+#     crop_cutout   saliency crop and saliency-aware cutout
+#     crop_keep     saliency crop and keep mask (no drop mask)
+#     control_crop  'crop' guided by random blobs
+#     control_crop_cutout  'crop_cutout' guided by random blobs
 # GCAM_TRAIN names the gcam-train binary (default ./bin/gcam-train; a copy keeps long
 # experiments safe from rebuilds). Runs go one after another (each uses both cores); a finished run (its .csv has the
 # last iteration) is not run again, so the script can be restarted after an interruption.
@@ -28,6 +34,11 @@ keys_for() {
     crop) printf 'saliency=1\ncrop_prob=0.5\n' ;;
     mask) printf 'saliency=1\ndrop_prob=0.25\nkeep_prob=0.25\n' ;;
     both) printf 'saliency=1\ncrop_prob=0.5\ndrop_prob=0.25\nkeep_prob=0.25\n' ;;
+    cutout) printf 'saliency=1\ncutout_prob=0.5\n' ;;
+    crop_cutout) printf 'saliency=1\ncrop_prob=0.5\ncutout_prob=0.5\n' ;;
+    crop_keep) printf 'saliency=1\ncrop_prob=0.5\nkeep_prob=0.25\n' ;;
+    control_crop) printf 'saliency=1\nsaliency_guide=random\ncrop_prob=0.5\n' ;;
+    control_crop_cutout) printf 'saliency=1\nsaliency_guide=random\ncrop_prob=0.5\ncutout_prob=0.5\n' ;;
     *) echo "unknown way '$1'" >&2; exit 2 ;;
   esac
 }
