@@ -476,10 +476,21 @@ static void run_state_free(run_state *rs) {
 static const char csv_header[] = "iter,epoch,loss,avg_loss,lr,images_per_s,valid_top1,"
                                  "valid_top5,seconds,saliency_seconds,coverage\n";
 
+/* The `seconds` field (the 9th) of a log line, or 0. */
+static double csv_line_seconds(const char *line) {
+    for (int field = 0; field < 8; ++field) {
+        line = strchr(line, ',');
+        if (!line) return 0;
+        ++line;
+    }
+    return strtod(line, NULL);
+}
+
 /* Opens the log for appending after iteration `start_iter`: lines of later iterations (a
  * run killed after its last checkpoint) are dropped first, so the log of a resumed run
- * has each iteration once. */
-static int open_csv(run_state *rs, long start_iter, gcam_error *err) {
+ * has each iteration once. *seconds_before is the `seconds` of the last line kept, so that
+ * the column counts training time across resumptions. */
+static int open_csv(run_state *rs, long start_iter, double *seconds_before, gcam_error *err) {
     char path[2 * GCAM_PATH_MAX + 64];
     backup_path(path, sizeof path, rs->backup, rs->base, ".csv");
     FILE *old = fopen(path, "r");
@@ -491,9 +502,13 @@ static int open_csv(run_state *rs, long start_iter, gcam_error *err) {
     fputs(csv_header, f.stream);
     char line[1024];
     int first = 1;
+    *seconds_before = 0;
     while (old && fgets(line, sizeof line, old)) {
         long iter = strtol(line, NULL, 10);
-        if (!first && iter >= 1 && iter <= start_iter) fputs(line, f.stream);
+        if (!first && iter >= 1 && iter <= start_iter) {
+            fputs(line, f.stream);
+            *seconds_before = csv_line_seconds(line);
+        }
         first = 0;
     }
     if (old) fclose(old);
@@ -638,7 +653,8 @@ int gcam_train_run(const gcam_train_options *o, gcam_error *err) {
             apply_pending_maps(&rs.saliency, rs.train_loader);
         }
     }
-    if (open_csv(&rs, start_iter, err)) {
+    double seconds_before;
+    if (open_csv(&rs, start_iter, &seconds_before, err)) {
         run_state_free(&rs);
         return -1;
     }
@@ -751,7 +767,7 @@ int gcam_train_run(const gcam_train_options *o, gcam_error *err) {
             fprintf(rs.csv, "%.4f,%.4f,", v.top1, v.top5);
         else
             fprintf(rs.csv, ",,");
-        fprintf(rs.csv, "%.2f,", now_seconds() - run_start);
+        fprintf(rs.csv, "%.2f,", seconds_before + now_seconds() - run_start);
         if (o->saliency)
             fprintf(rs.csv, "%.3f,%.4f\n", refresh_seconds, coverage);
         else
