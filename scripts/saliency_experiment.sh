@@ -62,13 +62,20 @@ for seed in $seeds; do  # seed by seed, so partial results already compare every
   done
 done
 
-# Summary: final valid top-1 (the last iteration's validation) and wall-clock seconds.
-printf '%-10s %6s %18s %14s\n' way seeds "top-1 % (+- s.e.)" "seconds (mean)"
+# Summary: final valid top-1 (the last iteration's validation, mean +- standard error over
+# seeds, then each seed's), the final average training loss and the median wall-clock
+# seconds (a median, so that one run slowed by other work does not skew it).
+printf '%-20s %5s %18s %8s %8s  %s\n' way seeds "top-1 % (+- s.e.)" "loss" "seconds" "top-1 % by seed"
 for way in $ways; do
   for seed in $seeds; do
     csv=$out/${way}_s$seed/$(basename "$cfg" .cfg).csv
-    [ -f "$csv" ] && tail -1 "$csv" | awk -F, -v w="$way" '{print w, $7 * 100, $9}'
+    [ -f "$csv" ] && tail -1 "$csv" | awk -F, -v w="$way" '$7 != "" {print w, $7 * 100, $4, $9}'
   done
-done | awk '{n[$1]++; s[$1]+=$2; ss[$1]+=$2*$2; t[$1]+=$3; order[$1]=order[$1] ? order[$1] : ++k; name[k]=$1}
-  END {for (i = 1; i <= k; i++) {w = name[i]; m = s[w]/n[w]; v = n[w] > 1 ? (ss[w] - n[w]*m*m)/(n[w]-1) : 0; if (v < 0) v = 0;
-       printf "%-10s %6d %10.2f +- %.2f %14.0f\n", w, n[w], m, sqrt(v/n[w]), t[w]/n[w]}}'
+done | awk '{if (!($1 in n)) name[++k] = $1; n[$1]++; s[$1] += $2; ss[$1] += $2 * $2; l[$1] += $3; t[$1, n[$1]] = $4;
+             each[$1] = each[$1] sprintf(" %.2f", $2)}
+  END {for (i = 1; i <= k; i++) {w = name[i]; m = s[w] / n[w];
+         v = n[w] > 1 ? (ss[w] - n[w] * m * m) / (n[w] - 1) : 0; if (v < 0) v = 0;
+         for (a = 1; a <= n[w]; a++) for (b = a + 1; b <= n[w]; b++)
+           if (t[w, b] < t[w, a]) {x = t[w, a]; t[w, a] = t[w, b]; t[w, b] = x}
+         median = n[w] % 2 ? t[w, (n[w] + 1) / 2] : (t[w, n[w] / 2] + t[w, n[w] / 2 + 1]) / 2;
+         printf "%-20s %5d %10.2f +- %.2f %8.3f %8.0f  %s\n", w, n[w], m, sqrt(v / n[w]), l[w] / n[w], median, each[w]}}'
