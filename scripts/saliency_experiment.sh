@@ -5,8 +5,8 @@
 # usage: scripts/saliency_experiment.sh CFG "WAY ..." "SEED ..." [OUT_DIR]
 #   WAY is one of the names below; each adds [gcam] keys to CFG:
 #     standard  Darknet's augmentation alone (the cfg as it is)
-#     control   random crop and random masking of the same strength as 'both' (maps are
-#               random blobs instead of saliency: saliency_guide=random)
+#     control   'both' with each image's map replaced by another training image's
+#               (saliency_guide=shuffled): the same transforms as often, unguided
 #     crop      saliency-guided crop
 #     mask      saliency masking (drop mask and keep mask)
 #     both      crop and masking
@@ -14,8 +14,8 @@
 #     cutout        saliency-aware cutout alone (cutout only where saliency is low)
 #     crop_cutout   saliency crop and saliency-aware cutout
 #     crop_keep     saliency crop and keep mask (no drop mask)
-#     control_crop  'crop' guided by random blobs
-#     control_crop_cutout  'crop_cutout' guided by random blobs
+#     control_crop  'crop' with shuffled maps
+#     control_crop_cutout  'crop_cutout' with shuffled maps
 # GCAM_TRAIN names the gcam-train binary (default ./bin/gcam-train; a copy keeps long
 # experiments safe from rebuilds). Runs go one after another (each uses both cores); a finished run (its .csv has the
 # last iteration) is not run again, so the script can be restarted after an interruption.
@@ -30,15 +30,15 @@ mkdir -p "$out"
 keys_for() {
   case $1 in
     standard) ;;
-    control) printf 'saliency=1\nsaliency_guide=random\ncrop_prob=0.5\ndrop_prob=0.25\nkeep_prob=0.25\n' ;;
+    control) printf 'saliency=1\nsaliency_guide=shuffled\ncrop_prob=0.5\ndrop_prob=0.25\nkeep_prob=0.25\n' ;;
     crop) printf 'saliency=1\ncrop_prob=0.5\n' ;;
     mask) printf 'saliency=1\ndrop_prob=0.25\nkeep_prob=0.25\n' ;;
     both) printf 'saliency=1\ncrop_prob=0.5\ndrop_prob=0.25\nkeep_prob=0.25\n' ;;
     cutout) printf 'saliency=1\ncutout_prob=0.5\n' ;;
     crop_cutout) printf 'saliency=1\ncrop_prob=0.5\ncutout_prob=0.5\n' ;;
     crop_keep) printf 'saliency=1\ncrop_prob=0.5\nkeep_prob=0.25\n' ;;
-    control_crop) printf 'saliency=1\nsaliency_guide=random\ncrop_prob=0.5\n' ;;
-    control_crop_cutout) printf 'saliency=1\nsaliency_guide=random\ncrop_prob=0.5\ncutout_prob=0.5\n' ;;
+    control_crop) printf 'saliency=1\nsaliency_guide=shuffled\ncrop_prob=0.5\n' ;;
+    control_crop_cutout) printf 'saliency=1\nsaliency_guide=shuffled\ncrop_prob=0.5\ncutout_prob=0.5\n' ;;
     *) echo "unknown way '$1'" >&2; exit 2 ;;
   esac
 }

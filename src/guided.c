@@ -104,16 +104,19 @@ int gcam_map_cache_covered(const gcam_map_cache *cache, int32_t iteration, doubl
 
 /* ---- transforms ------------------------------------------------------------------- */
 
-/* The control's map: a Gaussian blob at a random position and size. */
-static void random_blob(float *map, int size, gcam_rng *rng) {
-    float cx = gcam_rng_range(rng, 0.15f, 0.85f) * size,
-          cy = gcam_rng_range(rng, 0.15f, 0.85f) * size;
-    float sigma = gcam_rng_range(rng, 0.1f, 0.2f) * size;
-    for (int y = 0; y < size; ++y)
-        for (int x = 0; x < size; ++x) {
-            float dx = x + 0.5f - cx, dy = y + 0.5f - cy;
-            map[y * size + x] = expf(-(dx * dx + dy * dy) / (2 * sigma * sigma));
-        }
+/* The control's map for image `id`: the map of the first image with one at or after a
+ * random start among the other images (wrapping past the end, skipping `id`); uniform
+ * over the others once every image has a map. 0 when no other image has one. */
+static int shuffled_map(const gcam_map_cache *cache, int id, gcam_rng *rng, float *out) {
+    int others = cache->n - 1;
+    if (others < 1) return 0;
+    int start = (int)(gcam_rng_uniform(rng) * others);
+    if (start >= others) start = others - 1;
+    for (int k = 0; k < others; ++k) {
+        int other = (id + 1 + (start + k) % others) % cache->n;
+        if (gcam_map_cache_get(cache, other, out)) return 1;
+    }
+    return 0;
 }
 
 static float max_of(const float *v, size_t n) {
@@ -128,10 +131,9 @@ void gcam_guided_geometry(const gcam_guided_config *cfg, const gcam_map_cache *c
     int size = cfg->map_size;
     sample->flags = 0;
     sample->crop_fraction = 0;
-    if (cfg->source == GCAM_GUIDE_RANDOM)
-        random_blob(sample->map, size, rng);
-    else if (!gcam_map_cache_get(cache, id, sample->map))
+    if (!gcam_map_cache_get(cache, id, sample->map))
         return; /* no map yet: the standard augmentation alone */
+    if (cfg->source == GCAM_GUIDE_SHUFFLED && !shuffled_map(cache, id, rng, sample->map)) return;
     sample->flags = GCAM_GUIDED_HAD_MAP;
     float peak = max_of(sample->map, (size_t)size * size);
     if (gcam_rng_uniform(rng) >= cfg->crop_prob || peak <= 0) return;

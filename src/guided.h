@@ -17,7 +17,10 @@
 
 typedef enum gcam_guide_source {
     GCAM_GUIDE_SALIENCY, /* the cached saliency maps */
-    GCAM_GUIDE_RANDOM    /* a random blob per sample: the unguided control of equal strength */
+    /* The unguided control of equal strength: a sample whose image has a map gets the map
+     * of another training image, drawn at random, so the transforms apply as often and with
+     * the same box sizes and mask shapes, only not where this image's evidence is. */
+    GCAM_GUIDE_SHUFFLED
 } gcam_guide_source;
 
 typedef enum gcam_fill { GCAM_FILL_MEAN, GCAM_FILL_BLUR } gcam_fill;
@@ -85,10 +88,10 @@ typedef struct gcam_guided_sample {
     float crop_fraction; /* crop box area / image area, when cropped */
 } gcam_guided_sample;
 
-/* Step 1, before the image is warped: finds the sample's map (from the cache, or a random
- * blob for GCAM_GUIDE_RANDOM) and, with probability crop_prob, replaces the geometric
- * part of *warp by a crop around the salient region zoomed to the net_w x net_h input
- * (the flip is kept). sample->map must hold map_size^2 floats. */
+/* Step 1, before the image is warped: finds the sample's map (from the cache; for
+ * GCAM_GUIDE_SHUFFLED, another image's cached map if this image has one) and, with probability
+ * crop_prob, replaces the geometric part of *warp by a crop around the salient region zoomed to the
+ * net_w x net_h input (the flip is kept). sample->map must hold map_size^2 floats. */
 void gcam_guided_geometry(const gcam_guided_config *cfg, const gcam_map_cache *cache, int id,
                           int src_w, int src_h, int net_w, int net_h, gcam_rng *rng,
                           gcam_warp *warp, gcam_guided_sample *sample);

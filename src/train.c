@@ -412,7 +412,7 @@ static void print_saliency_summary(const saliency_state *ss, const gcam_train_op
             "run; %ld maps stored, %ld constant; coverage %d/%d images, mean age %.0f "
             "iterations\n",
             gcam_method_name(o->saliency_options.method),
-            o->guided.source == GCAM_GUIDE_RANDOM ? "random" : "saliency", ss->refreshes,
+            o->guided.source == GCAM_GUIDE_SHUFFLED ? "shuffled" : "saliency", ss->refreshes,
             ss->refreshes ? ss->refresh_seconds / ss->refreshes : 0,
             run_seconds > 0 ? 100 * ss->refresh_seconds / run_seconds : 0, ss->maps_stored,
             ss->maps_constant, covered, ss->cache.n, age);
@@ -534,8 +534,7 @@ static int setup_saliency(run_state *rs, gcam_loader_config *lc, gcam_error *err
     ss->classes = gcam_xmalloc(sizeof(int) * (size_t)capacity);
     ss->ids = gcam_xmalloc(sizeof(int) * (size_t)capacity);
     ss->constant = gcam_xmalloc(sizeof(int) * (size_t)capacity);
-    if (o->guided.source == GCAM_GUIDE_SALIENCY)
-        gcam_map_cache_init(&ss->cache, rs->train.n, o->guided.map_size);
+    gcam_map_cache_init(&ss->cache, rs->train.n, o->guided.map_size);
     ss->pending_ids = gcam_xmalloc(sizeof(int) * (size_t)capacity);
     ss->pending_cells = gcam_xmalloc((size_t)capacity * o->guided.map_size * o->guided.map_size);
     if (o->heatmap_every > 0) {
@@ -543,7 +542,7 @@ static int setup_saliency(run_state *rs, gcam_loader_config *lc, gcam_error *err
         load_grid_images(ss, rs->valid.n ? &rs->valid : &rs->train, want);
     }
     lc->guided = &o->guided;
-    lc->cache = o->guided.source == GCAM_GUIDE_SALIENCY ? &ss->cache : NULL;
+    lc->cache = &ss->cache;
     return 0;
 }
 
@@ -726,8 +725,8 @@ int gcam_train_run(const gcam_train_options *o, gcam_error *err) {
         long done = iter + 1;
         last_done = done;
         double refresh_before = ss->refresh_seconds;
-        if (o->saliency && o->guided.source == GCAM_GUIDE_SALIENCY &&
-            done % o->saliency_every == 0 && refresh_maps(ss, rs.net, o, &rs.train, b, done, err)) {
+        if (o->saliency && done % o->saliency_every == 0 &&
+            refresh_maps(ss, rs.net, o, &rs.train, b, done, err)) {
             status = -1;
             break;
         }

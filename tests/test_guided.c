@@ -1,7 +1,8 @@
 /* Saliency-guided augmentation (guided.c), each part against an independent reference:
  * the cache's cells against a naive block mean; a cached map carried through random
  * warps against the analytic function it samples; the crop box against hand-computed
- * coordinates; the masks pixel by pixel against their definitions; the loader's batches
+ * coordinates; the shuffled control's draws against their definition (another image's
+ * map, uniform); the masks pixel by pixel against their definitions; the loader's batches
  * against the standard augmentation when no image has a map, and across thread counts
  * when maps exist. */
 #include "check.h"
@@ -134,6 +135,47 @@ static void check_crop_box(void) {
     warp = before;
     gcam_guided_geometry(&cfg, &cache, 0, src, src, net, net, &rng, &warp, &sample);
     CHECK(sample.flags == 0 && !memcmp(&warp, &before, sizeof warp), "unmapped image changed");
+    gcam_map_cache_free(&cache);
+}
+
+/* The shuffled control: an image with a map gets another image's map, each other image
+ * equally often; an image without one, or with no other mapped image, gets nothing. */
+static void check_shuffled_guide(void) {
+    gcam_guided_config cfg;
+    gcam_guided_config_default(&cfg);
+    cfg.source = GCAM_GUIDE_SHUFFLED;
+    enum { n = 5, size = 8 };
+    gcam_map_cache cache;
+    gcam_map_cache_init(&cache, n, size);
+    float own[n][size * size]; /* image i: one hot cell at (i, i) */
+    for (int i = 0; i < n; ++i) {
+        memset(own[i], 0, sizeof own[i]);
+        own[i][i * size + i] = 1;
+    }
+    float map[size * size];
+    gcam_guided_sample sample = {map, 0, 0};
+    gcam_rng rng = gcam_rng_init(3, 4);
+    gcam_warp warp = {1, 0, 0, 0, 1, 0, 0};
+    gcam_map_cache_store(&cache, 1, own[1], size, size, 0);
+    gcam_guided_geometry(&cfg, &cache, 1, 32, 32, 32, 32, &rng, &warp, &sample);
+    CHECK(sample.flags == 0, "the only mapped image got a map (flags %d)", sample.flags);
+    gcam_map_cache_store(&cache, 3, own[3], size, size, 0);
+    gcam_guided_geometry(&cfg, &cache, 0, 32, 32, 32, 32, &rng, &warp, &sample);
+    CHECK(sample.flags == 0, "an image without a map got one (flags %d)", sample.flags);
+    gcam_guided_geometry(&cfg, &cache, 1, 32, 32, 32, 32, &rng, &warp, &sample);
+    CHECK(sample.flags & GCAM_GUIDED_HAD_MAP && map[3 * size + 3] == 1 && map[size + 1] == 0,
+          "image 1 did not get image 3's map");
+
+    for (int i = 0; i < n; ++i) gcam_map_cache_store(&cache, i, own[i], size, size, 0);
+    int drawn[n] = {0}, draws = 4000;
+    for (int t = 0; t < draws; ++t) {
+        gcam_guided_geometry(&cfg, &cache, 2, 32, 32, 32, 32, &rng, &warp, &sample);
+        for (int i = 0; i < n; ++i) drawn[i] += map[i * size + i] == 1;
+    }
+    CHECK(drawn[2] == 0, "image 2 got its own map %d times", drawn[2]);
+    for (int i = 0; i < n; ++i) /* 1000 expected each, sd ~27 */
+        CHECK(i == 2 || abs(drawn[i] - draws / 4) < 150, "image %d drawn %d times of %d", i,
+              drawn[i], draws);
     gcam_map_cache_free(&cache);
 }
 
@@ -310,6 +352,7 @@ int main(void) {
     check_cache_cells();
     check_map_follows_warp();
     check_crop_box();
+    check_shuffled_guide();
     check_masks();
     check_loader();
     return check_summary("test_guided");

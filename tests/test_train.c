@@ -181,6 +181,19 @@ static void check_saliency_training(void) {
           "guided training depends on the thread count");
     CHECK(!files_equal("one/tiny_final.weights", "loud1/tiny_final.weights"),
           "guided transforms changed nothing");
+    /* The shuffled control runs the same refreshes and transforms with other images' maps:
+     * reproducible across thread counts, and a different run from the guided one. */
+    const char *const shuffled[] = {"saliency=1",      "saliency_every=1",        "crop_prob=1",
+                                    "drop_prob=0.5",   "keep_prob=0.5",           "cutout_prob=0.5",
+                                    "heatmap_every=0", "saliency_guide=shuffled", NULL};
+    status = train_with("shuffled1", 1, 8, NULL, shuffled, &err);
+    CHECK(status == 0, "%s", err.message);
+    status = train_with("shuffled3", 3, 8, NULL, shuffled, &err);
+    CHECK(status == 0, "%s", err.message);
+    CHECK(files_equal("shuffled1/tiny_final.weights", "shuffled3/tiny_final.weights"),
+          "the shuffled control depends on the thread count");
+    CHECK(!files_equal("loud1/tiny_final.weights", "shuffled1/tiny_final.weights"),
+          "the shuffled control equals the guided run");
     /* 4 iterations, then 4 resumed from _last (with its .state and .maps): the guided run
      * continues exactly, map cache and pending refresh included. */
     status = train_with("loud_resumed", 2, 4, NULL, loud, &err);
