@@ -16,6 +16,9 @@
 #     crop_keep     saliency crop and keep mask (no drop mask)
 #     control_crop  'crop' with shuffled maps
 #     control_crop_cutout  'crop_cutout' with shuffled maps
+# MAX_BATCHES=N trains every way for N iterations instead of the cfg's max_batches (a
+# shorter schedule; the learning-rate policy scales with it); OUT_DIR then defaults to
+# experiments/<cfg>_<N>.
 # GCAM_TRAIN names the gcam-train binary (default ./bin/gcam-train; a copy keeps long
 # experiments safe from rebuilds). Runs go one after another (each uses both cores); a finished run (its .csv has the
 # last iteration) is not run again, so the script can be restarted after an interruption.
@@ -24,7 +27,8 @@ cd "$(dirname "$0")/.."
 cfg=$1
 ways=$2
 seeds=$3
-out=${4:-experiments/$(basename "$cfg" .cfg)}
+max_iter=${MAX_BATCHES:-$(sed -n 's/^max_batches=//p' "$cfg" | head -1)}
+out=${4:-experiments/$(basename "$cfg" .cfg)${MAX_BATCHES:+_$MAX_BATCHES}}
 mkdir -p "$out"
 
 keys_for() {
@@ -43,7 +47,6 @@ keys_for() {
   esac
 }
 
-max_iter=$(sed -n 's/^max_batches=//p' "$cfg" | head -1)
 for seed in $seeds; do  # seed by seed, so partial results already compare every way
   for way in $ways; do
     run=$out/${way}_s$seed
@@ -54,7 +57,8 @@ for seed in $seeds; do  # seed by seed, so partial results already compare every
     mkdir -p "$run"
     # the way's keys go right after the [gcam] header
     keys=$(keys_for "$way")
-    awk -v keys="$keys" '{print} /^\[gcam\]/ && keys != "" {print keys}' "$cfg" > "$run/$name.cfg"
+    awk -v keys="$keys" -v max="$max_iter" '/^max_batches=/ {$0 = "max_batches=" max} {print}
+      /^\[gcam\]/ && keys != "" {print keys}' "$cfg" > "$run/$name.cfg"
     echo "== $way seed $seed -> $run"
     "${GCAM_TRAIN:-./bin/gcam-train}" "$run/$name.cfg" -seed "$seed" -backup "$run" -quiet -save_every 0 \
       > "$run/train.log" 2>&1 || { echo "run failed: see $run/train.log"; exit 1; }
