@@ -143,8 +143,8 @@ static void check_crop_box(void) {
 static void check_shuffled_guide(void) {
     gcam_guided_config cfg;
     gcam_guided_config_default(&cfg);
-    cfg.source = GCAM_GUIDE_SHUFFLED;
     enum { n = 5, size = 8 };
+    cfg.source = GCAM_GUIDE_SHUFFLED, cfg.map_size = size;
     gcam_map_cache cache;
     gcam_map_cache_init(&cache, n, size);
     float own[n][size * size]; /* image i: one hot cell at (i, i) */
