@@ -21,7 +21,8 @@
 # experiments/<cfg>_<N>.
 # GCAM_TRAIN names the gcam-train binary (default ./bin/gcam-train; a copy keeps long
 # experiments safe from rebuilds). Runs go one after another (each uses both cores); a finished run (its .csv has the
-# last iteration) is not run again, so the script can be restarted after an interruption.
+# last iteration) is not run again and an interrupted one resumes from its last checkpoint,
+# so the script can be restarted after an interruption.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cfg=$1
@@ -53,15 +54,24 @@ for seed in $seeds; do  # seed by seed, so partial results already compare every
     name=$(basename "$cfg" .cfg)
     csv=$run/$name.csv
     if [ -f "$csv" ] && tail -1 "$csv" | grep -q "^$max_iter,"; then continue; fi
-    rm -rf "$run"
-    mkdir -p "$run"
     # the way's keys go right after the [gcam] header
     keys=$(keys_for "$way")
+    mkdir -p "$run"
     awk -v keys="$keys" -v max="$max_iter" '/^max_batches=/ {$0 = "max_batches=" max} {print}
-      /^\[gcam\]/ && keys != "" {print keys}' "$cfg" > "$run/$name.cfg"
-    echo "== $way seed $seed -> $run"
+      /^\[gcam\]/ && keys != "" {print keys}' "$cfg" > "$run/$name.cfg.new"
+    # an interrupted run of the same cfg resumes from its last checkpoint (exactly, with its
+    # .state and .maps); anything else in the folder is replaced
+    resume=()
+    if [ -f "$run/${name}_last.weights" ] && cmp -s "$run/$name.cfg" "$run/$name.cfg.new"; then
+      resume=(-weights "$run/${name}_last.weights")
+      echo "== $way seed $seed -> $run (resuming)"
+    else
+      find "$run" -mindepth 1 ! -name "$name.cfg.new" -delete
+      echo "== $way seed $seed -> $run"
+    fi
+    mv "$run/$name.cfg.new" "$run/$name.cfg"
     "${GCAM_TRAIN:-./bin/gcam-train}" "$run/$name.cfg" -seed "$seed" -backup "$run" -quiet -save_every 0 \
-      > "$run/train.log" 2>&1 || { echo "run failed: see $run/train.log"; exit 1; }
+      "${resume[@]}" >> "$run/train.log" 2>&1 || { echo "run failed: see $run/train.log"; exit 1; }
     tail -1 "$csv"
   done
 done
