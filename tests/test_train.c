@@ -103,8 +103,9 @@ static int train(const char *backup, int threads, long max_batches, const char *
     return train_with(backup, threads, max_batches, weights, NULL, err);
 }
 
-/* The loss column of <backup>/tiny.csv, one value per iteration. */
-static int read_losses(const char *backup, double *loss, int max) {
+/* Column `column` (1-based: 3 is the loss, 9 the seconds) of <backup>/tiny.csv, one value
+ * per iteration, after checking the header. */
+static int read_column(const char *backup, int column, double *value, int max) {
     char path[800], line[512];
     snprintf(path, sizeof path, "%s/%s/tiny.csv", dir, backup);
     FILE *f = fopen(path, "r");
@@ -115,30 +116,13 @@ static int read_losses(const char *backup, double *loss, int max) {
               !strncmp(line, "iter,epoch,loss,avg_loss,lr,images_per_s,valid_top1,valid_top5", 62),
           "csv header '%s'", line);
     while (n >= 0 && n < max && fgets(line, sizeof line, f)) {
-        long iter;
-        double epoch;
-        if (sscanf(line, "%ld,%lf,%lf", &iter, &epoch, &loss[n]) == 3) ++n;
-    }
-    fclose(f);
-    return n;
-}
-
-/* Column `column` (1-based) of <backup>/tiny.csv, one value per iteration. */
-static int read_column(const char *backup, int column, double *value, int max) {
-    char path[800], line[512];
-    snprintf(path, sizeof path, "%s/%s/tiny.csv", dir, backup);
-    FILE *f = fopen(path, "r");
-    if (!f) return -1;
-    int n = 0;
-    if (fgets(line, sizeof line, f)) /* the header */
-        while (n < max && fgets(line, sizeof line, f)) {
-            const char *field = line;
-            for (int k = 1; k < column && field; ++k) {
-                field = strchr(field, ',');
-                if (field) ++field;
-            }
-            value[n++] = field ? strtod(field, NULL) : NAN;
+        const char *field = line;
+        for (int k = 1; k < column && field; ++k) {
+            field = strchr(field, ',');
+            if (field) ++field;
         }
+        value[n++] = field ? strtod(field, NULL) : NAN;
+    }
     fclose(f);
     return n;
 }
@@ -147,6 +131,22 @@ static int files_equal(const char *a, const char *b) {
     char cmd[2000];
     snprintf(cmd, sizeof cmd, "cmp -s %s/%s %s/%s", dir, a, dir, b);
     return system(cmd) == 0;
+}
+
+/* 8 iterations with `options` as <name>1 (1 loader thread) and <name>3 (3 threads): the
+ * final weights must be the same. */
+static void check_thread_independent(const char *name, const char *const *options) {
+    gcam_error err = {0};
+    char one[64], three[64], weights1[128], weights3[128];
+    snprintf(one, sizeof one, "%s1", name);
+    snprintf(three, sizeof three, "%s3", name);
+    int status = train_with(one, 1, 8, NULL, options, &err);
+    CHECK(status == 0, "%s", err.message);
+    status = train_with(three, 3, 8, NULL, options, &err);
+    CHECK(status == 0, "%s", err.message);
+    snprintf(weights1, sizeof weights1, "%s/tiny_final.weights", one);
+    snprintf(weights3, sizeof weights3, "%s/tiny_final.weights", three);
+    CHECK(files_equal(weights1, weights3), "%s: training depends on the thread count", name);
 }
 
 /* Saliency-guided training: refreshes leave no trace on training state, guided runs are
@@ -173,12 +173,7 @@ static void check_saliency_training(void) {
     const char *const loud[] = {
         "saliency=1",    "saliency_every=1", "crop_prob=1",     "drop_prob=0.5",
         "keep_prob=0.5", "cutout_prob=0.5",  "heatmap_every=0", NULL};
-    status = train_with("loud1", 1, 8, NULL, loud, &err);
-    CHECK(status == 0, "%s", err.message);
-    status = train_with("loud3", 3, 8, NULL, loud, &err);
-    CHECK(status == 0, "%s", err.message);
-    CHECK(files_equal("loud1/tiny_final.weights", "loud3/tiny_final.weights"),
-          "guided training depends on the thread count");
+    check_thread_independent("loud", loud);
     CHECK(!files_equal("one/tiny_final.weights", "loud1/tiny_final.weights"),
           "guided transforms changed nothing");
     /* The shuffled control runs the same refreshes and transforms with other images' maps:
@@ -186,12 +181,7 @@ static void check_saliency_training(void) {
     const char *const shuffled[] = {"saliency=1",      "saliency_every=1",        "crop_prob=1",
                                     "drop_prob=0.5",   "keep_prob=0.5",           "cutout_prob=0.5",
                                     "heatmap_every=0", "saliency_guide=shuffled", NULL};
-    status = train_with("shuffled1", 1, 8, NULL, shuffled, &err);
-    CHECK(status == 0, "%s", err.message);
-    status = train_with("shuffled3", 3, 8, NULL, shuffled, &err);
-    CHECK(status == 0, "%s", err.message);
-    CHECK(files_equal("shuffled1/tiny_final.weights", "shuffled3/tiny_final.weights"),
-          "the shuffled control depends on the thread count");
+    check_thread_independent("shuffled", shuffled);
     CHECK(!files_equal("loud1/tiny_final.weights", "shuffled1/tiny_final.weights"),
           "the shuffled control equals the guided run");
     /* 4 iterations, then 4 resumed from _last (with its .state and .maps): the guided run
@@ -315,7 +305,7 @@ int main(void) {
     status = train("four", 4, 8, NULL, &err);
     CHECK(status == 0, "training failed: %s", err.message);
     double a[16], b[16], c[16];
-    int na = read_losses("one", a, 16), nb = read_losses("four", b, 16);
+    int na = read_column("one", 3, a, 16), nb = read_column("four", 3, b, 16);
     CHECK(na == 8 && nb == 8, "%d and %d log lines", na, nb);
     CHECK(na == nb && !memcmp(a, b, sizeof(double) * (size_t)na), "losses differ with 4 threads");
     CHECK(files_equal("one/tiny_final.weights", "four/tiny_final.weights"),
@@ -345,7 +335,7 @@ int main(void) {
     CHECK(ns == 6 && seconds[3] == 1000 && seconds[4] >= 1000 && seconds[5] >= seconds[4],
           "resumed seconds column: %d lines, %g %g %g", ns, ns > 3 ? seconds[3] : 0,
           ns > 4 ? seconds[4] : 0, ns > 5 ? seconds[5] : 0);
-    int nc = read_losses("resumed", c, 16);
+    int nc = read_column("resumed", 3, c, 16);
     CHECK(nc == 8 && !memcmp(a, c, sizeof(double) * 8), "resumed losses differ (%d lines)", nc);
     CHECK(files_equal("one/tiny_final.weights", "resumed/tiny_final.weights"),
           "resumed final weights differ");
