@@ -3,6 +3,7 @@
  * as packed forwards of the network's batch. */
 #include "evaluate.h"
 
+#include "clock.h"
 #include "error.h"
 #include "image.h"
 #include "init.h"
@@ -12,7 +13,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 void gcam_eval_options_default(gcam_eval_options *o) {
     memset(o, 0, sizeof *o);
@@ -24,12 +24,6 @@ void gcam_eval_options_default(gcam_eval_options *o) {
     o->chunk = 16;
     o->sanity_images = 16;
     o->seed = 1;
-}
-
-static double now_seconds(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
 /* ---- boxes ------------------------------------------------------------------------ */
@@ -307,7 +301,7 @@ int gcam_evaluate(gcam_net *net, const gcam_eval_options *o, int n, char *const 
     if (csv) fprintf(csv, "image,method,class,deletion_auc,insertion_auc,pointing_hit,seconds\n");
     chunk ch;
     chunk_init(&ch, cap, ev.image_floats);
-    double t_start = now_seconds();
+    double t_start = gcam_now_seconds();
     int next = 0, status = 0;
     print_progress(o->progress, 0, n, 0);
     while (next < n && !status) {
@@ -318,12 +312,12 @@ int gcam_evaluate(gcam_net *net, const gcam_eval_options *o, int n, char *const 
         for (int m = 0; m < M && !status; ++m) {
             gcam_saliency_options so = o->saliency;
             so.method = o->methods[m];
-            double t0 = now_seconds();
+            double t0 = gcam_now_seconds();
             if (gcam_saliency(net, ch.images, ch.n, ch.cls, &so, ev.maps, NULL, ev.constant, err)) {
                 status = -1;
                 break;
             }
-            float per_image = (float)((now_seconds() - t0) / ch.n);
+            float per_image = (float)((gcam_now_seconds() - t0) / ch.n);
             for (int i = 0; i < ch.n; ++i)
                 gcam_saliency_order(ev.maps + ev.hw * i, ev.hw, ev.orders + ev.hw * i);
             score_curves(&ev, &ch);
@@ -360,14 +354,14 @@ int gcam_evaluate(gcam_net *net, const gcam_eval_options *o, int n, char *const 
             }
         }
         r->n_images += ch.n;
-        print_progress(o->progress, next, n, now_seconds() - t_start);
+        print_progress(o->progress, next, n, gcam_now_seconds() - t_start);
     }
     if (o->progress && next < n) fputc('\n', o->progress);
     for (size_t k = 0; r->n_images && k < (size_t)M * P; ++k) {
         r->mean_deletion[k] /= r->n_images;
         r->mean_insertion[k] /= r->n_images;
     }
-    r->seconds = now_seconds() - t_start;
+    r->seconds = gcam_now_seconds() - t_start;
     chunk_free(&ch);
     evaluator_free(&ev);
     if (!status && r->n_images == 0)
@@ -426,7 +420,7 @@ int gcam_eval_sanity(gcam_net *net, const gcam_eval_options *o, int n, char *con
         so.method = o->methods[m];
         status = gcam_saliency(net, images, S, cls, &so, original + hw * S * m, NULL, NULL, err);
     }
-    double t_start = now_seconds();
+    double t_start = gcam_now_seconds();
     for (int d = 0; d < depths && !status; ++d) {
         gcam_layer_randomize(dn, layers[d], o->seed);
         for (int m = 0; m < M && !status; ++m) {
@@ -443,7 +437,7 @@ int gcam_eval_sanity(gcam_net *net, const gcam_eval_options *o, int n, char *con
         }
         if (o->progress) {
             fprintf(o->progress, "\rsanity check: %d/%d layers randomised  %4.0fs", d + 1, depths,
-                    now_seconds() - t_start);
+                    gcam_now_seconds() - t_start);
             if (d + 1 == depths) fputc('\n', o->progress);
             fflush(o->progress);
         }

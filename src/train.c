@@ -4,6 +4,7 @@
 
 #include "atomic_file.h"
 #include "cfg.h"
+#include "clock.h"
 #include "dataset.h"
 #include "error.h"
 #include "heatmap.h"
@@ -19,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 /* ---- checkpoints ------------------------------------------------------------------ */
@@ -117,12 +117,6 @@ static volatile sig_atomic_t stop_signal;
 
 static void on_signal(int sig) {
     stop_signal = sig;
-}
-
-static double now_seconds(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
 static void format_duration(char *out, size_t size, double seconds) {
@@ -266,7 +260,7 @@ static void load_grid_images(saliency_state *ss, const gcam_dataset *ds, int wan
 static int refresh_maps(saliency_state *ss, gcam_net *net, const gcam_train_options *o,
                         const gcam_dataset *ds, const gcam_batch *batch, long iteration,
                         gcam_error *err) {
-    double t0 = now_seconds();
+    double t0 = gcam_now_seconds();
     int n = batch->n;
     if (o->saliency_images > 0 && o->saliency_images < n) n = (int)o->saliency_images;
     size_t image_floats = (size_t)ss->c * ss->h * ss->w, map_floats = (size_t)ss->h * ss->w;
@@ -298,7 +292,7 @@ static int refresh_maps(saliency_state *ss, gcam_net *net, const gcam_train_opti
         ++ss->pending_n;
     }
     ++ss->refreshes;
-    ss->refresh_seconds += now_seconds() - t0;
+    ss->refresh_seconds += gcam_now_seconds() - t0;
     return 0;
 }
 
@@ -674,11 +668,11 @@ int gcam_train_run(const gcam_train_options *o, gcam_error *err) {
     stop_signal = 0;
 
     int status = 0;
-    double avg_loss = -1, avg_seconds = -1, run_start = now_seconds();
+    double avg_loss = -1, avg_seconds = -1, run_start = gcam_now_seconds();
     saliency_state *ss = &rs.saliency;
     long last_done = start_iter;
     for (long iter = start_iter; iter < max_iter && status == 0; ++iter) {
-        double t0 = now_seconds(), loss = 0;
+        double t0 = gcam_now_seconds(), loss = 0;
         const gcam_batch *b = NULL;
         for (int s = 0; s < subdivisions; ++s) {
             b = gcam_loader_get(rs.train_loader, (int64_t)iter * subdivisions + s, err);
@@ -731,7 +725,7 @@ int gcam_train_run(const gcam_train_options *o, gcam_error *err) {
             break;
         }
         double refresh_seconds = ss->refresh_seconds - refresh_before;
-        double seconds = now_seconds() - t0;
+        double seconds = gcam_now_seconds() - t0;
         avg_loss = avg_loss < 0 ? loss : 0.9 * avg_loss + 0.1 * loss;
         avg_seconds = avg_seconds < 0 ? seconds : 0.95 * avg_seconds + 0.05 * seconds;
         double epoch = (double)*dn->seen / rs.train.n;
@@ -766,7 +760,7 @@ int gcam_train_run(const gcam_train_options *o, gcam_error *err) {
             fprintf(rs.csv, "%.4f,%.4f,", v.top1, v.top5);
         else
             fprintf(rs.csv, ",,");
-        fprintf(rs.csv, "%.2f,", seconds_before + now_seconds() - run_start);
+        fprintf(rs.csv, "%.2f,", seconds_before + gcam_now_seconds() - run_start);
         if (o->saliency)
             fprintf(rs.csv, "%.3f,%.4f\n", refresh_seconds, coverage);
         else
@@ -790,7 +784,7 @@ int gcam_train_run(const gcam_train_options *o, gcam_error *err) {
             status = stop_signal;
         }
     }
-    if (o->saliency) print_saliency_summary(ss, o, now_seconds() - run_start, last_done);
+    if (o->saliency) print_saliency_summary(ss, o, gcam_now_seconds() - run_start, last_done);
     int bad = gcam_loader_bad_images(rs.train_loader);
     if (bad) fprintf(stderr, "gcam-train: %d unreadable training images were skipped\n", bad);
     run_state_free(&rs);
