@@ -221,12 +221,16 @@ void gcam_guided_masks(const gcam_guided_config *cfg, const gcam_warp *warp, int
     }
     if (drop || keep) {
         float threshold = (drop ? cfg->drop_threshold : cfg->keep_threshold) * peak;
+        size_t replaced = 0;
         for (size_t p = 0; p < hw; ++p) {
             int salient = m[p] >= threshold;
             if (drop ? !salient : salient) continue;
             for (int k = 0; k < c; ++k) x[k * hw + p] = blurred ? blurred[k * hw + p] : means[k];
+            ++replaced;
         }
-        sample->flags |= drop ? GCAM_GUIDED_DROP : GCAM_GUIDED_KEEP;
+        /* The standard crop may have cut the salient region (drop) or the background (keep)
+         * out of the view; then nothing changed and the summary must not count a mask. */
+        if (replaced) sample->flags |= drop ? GCAM_GUIDED_DROP : GCAM_GUIDED_KEEP;
     }
     if (cutout) {
         int side = (int)lroundf(cfg->cutout_size * (w < h ? w : h));

@@ -201,27 +201,40 @@ static void check_masks(void) {
     }
     gcam_gaussian_blur(image, C, S, S, (int)lroundf(51.f * S / 224) | 1, 50.f * S / 224, blurred);
 
-    for (int which = 0; which < 2; ++which) {
-        cfg.drop_prob = which == 0, cfg.keep_prob = which == 1, cfg.cutout_prob = 0;
+    /* which: 0 drop filled with the mean, 1 keep, 2 drop filled with the blurred image */
+    for (int which = 0; which < 3; ++which) {
+        int drop = which != 1;
+        cfg.drop_prob = drop, cfg.keep_prob = !drop, cfg.cutout_prob = 0;
+        cfg.drop_fill = which == 2 ? GCAM_FILL_BLUR : GCAM_FILL_MEAN;
         memcpy(x, image, sizeof x);
         gcam_guided_sample sample = {map, GCAM_GUIDED_HAD_MAP, 0};
         gcam_guided_masks(&cfg, &identity, S, S, x, C, S, S, &rng, &sample);
-        int expected_flag = which == 0 ? GCAM_GUIDED_DROP : GCAM_GUIDED_KEEP;
+        int expected_flag = drop ? GCAM_GUIDED_DROP : GCAM_GUIDED_KEEP;
         CHECK(sample.flags == (GCAM_GUIDED_HAD_MAP | expected_flag), "flags %d", sample.flags);
-        float threshold = (which == 0 ? cfg.drop_threshold : cfg.keep_threshold) * peak;
+        float threshold = (drop ? cfg.drop_threshold : cfg.keep_threshold) * peak;
         int wrong = 0, changed = 0;
         for (int p = 0; p < S * S; ++p)
             for (int k = 0; k < C; ++k) {
                 int salient = warped[p] >= threshold;
                 float want = image[k * S * S + p];
                 if (which == 0 && salient) want = means[k];
-                if (which == 1 && !salient) want = blurred[k * S * S + p];
+                if (which != 0 && salient == drop) want = blurred[k * S * S + p];
                 wrong += fabsf(x[k * S * S + p] - want) > 1e-5f;
                 changed += x[k * S * S + p] != image[k * S * S + p];
             }
         CHECK(wrong == 0 && changed > 50 && changed < C * S * S - 50,
-              "%s mask: %d wrong pixels, %d changed", which ? "keep" : "drop", wrong, changed);
+              "%s mask: %d wrong pixels, %d changed", drop ? "drop" : "keep", wrong, changed);
     }
+
+    /* A keep mask on a map salient everywhere changes nothing and is not counted. */
+    float flat[SIZE * SIZE];
+    for (int i = 0; i < SIZE * SIZE; ++i) flat[i] = 1;
+    cfg.drop_prob = 0, cfg.keep_prob = 1;
+    memcpy(x, image, sizeof x);
+    gcam_guided_sample flat_sample = {flat, GCAM_GUIDED_HAD_MAP, 0};
+    gcam_guided_masks(&cfg, &identity, S, S, x, C, S, S, &rng, &flat_sample);
+    CHECK(flat_sample.flags == GCAM_GUIDED_HAD_MAP && !memcmp(x, image, sizeof x),
+          "a keep mask that changed nothing: flags %d", flat_sample.flags);
 
     cfg.drop_prob = cfg.keep_prob = 0, cfg.cutout_prob = 1;
     int cut = 0;

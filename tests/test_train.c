@@ -162,6 +162,15 @@ static void check_saliency_training(void) {
     CHECK(status == 0, "%s", err.message);
     CHECK(files_equal("one/tiny_final.weights", "quiet_saliency/tiny_final.weights"),
           "a refresh changed the training run");
+    /* saliency=0 with every other key set: the keys are parsed and validated, and the run
+     * is still the plain one bit for bit. */
+    const char *const off[] = {
+        "saliency=0",    "saliency_every=1", "crop_prob=1",     "drop_prob=0.5",
+        "keep_prob=0.5", "cutout_prob=0.5",  "heatmap_every=2", NULL};
+    status = train_with("saliency_off", 2, 8, NULL, off, &err);
+    CHECK(status == 0, "%s", err.message);
+    CHECK(files_equal("one/tiny_final.weights", "saliency_off/tiny_final.weights"),
+          "saliency=0 with guided keys changed the training run");
     struct stat st;
     char path[800];
     for (int it = 4; it <= 8; it += 4) {
