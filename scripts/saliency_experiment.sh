@@ -76,14 +76,15 @@ for seed in $seeds; do  # seed by seed, so partial results already compare every
   done
 done
 
-# Summary: final valid top-1 (the last iteration's validation, mean +- standard error over
-# seeds, then each seed's), the final average training loss and the median wall-clock
-# seconds (a median, so that one run slowed by other work does not skew it).
+# Summary of the finished runs (unfinished ones are left out): final valid top-1 (the last
+# iteration's validation, mean +- standard error over seeds, then each seed's), the final
+# average training loss and the median wall-clock seconds (a median, so that one run
+# slowed by other work does not skew it).
 printf '%-20s %5s %18s %8s %8s  %s\n' way seeds "top-1 % (+- s.e.)" "loss" "seconds" "top-1 % by seed"
 for way in $ways; do
   for seed in $seeds; do
     csv=$out/${way}_s$seed/$(basename "$cfg" .cfg).csv
-    [ -f "$csv" ] && tail -1 "$csv" | awk -F, -v w="$way" '$7 != "" {print w, $7 * 100, $4, $9}'
+    [ -f "$csv" ] && tail -1 "$csv" | awk -F, -v w="$way" -v last="$max_iter" '$1 == last && $7 != "" {print w, $7 * 100, $4, $9}'
   done
 done | awk '{if (!($1 in n)) name[++k] = $1; n[$1]++; s[$1] += $2; ss[$1] += $2 * $2; l[$1] += $3; t[$1, n[$1]] = $4;
              each[$1] = each[$1] sprintf(" %.2f", $2)}
