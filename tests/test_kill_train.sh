@@ -3,7 +3,8 @@
 # iteration, so many kills land inside a checkpoint write), restarted from _last each
 # time: every _last.weights under its final name loads, and the run, once finished, ends
 # with the same weights, bit for bit, as one that was never interrupted (saliency-guided
-# augmentation on, so the map cache must survive too). Then a full disk: a write failure
+# augmentation on, so the map cache must survive too; the uninterrupted run's output
+# shows refresh time, coverage and the saliency summary). Then a full disk: a write failure
 # is a clear error naming the file, and the previous checkpoint stays intact.
 set -u
 cd "$(dirname "$0")/.."
@@ -71,7 +72,23 @@ activation=linear
 CFG
 train=./bin/gcam-train
 
-$train "$work/tiny.cfg" -backup "$work/ref" -quiet > /dev/null 2>&1; check "uninterrupted run" $?
+$train "$work/tiny.cfg" -backup "$work/ref" > "$work/ref.out" 2> "$work/ref.err"
+check "uninterrupted run" $?
+# What the user sees of the saliency module: each iteration's refresh time and coverage
+# (which only grows), and a summary whose counts add up: 60 refreshes of 16 images, each
+# map stored or constant, 120 x 16 samples.
+[ "$(grep -cE '^ +[0-9]+/120  epoch .* refresh +[0-9]+\.[0-9]+s +maps +[0-9]+\.[0-9]%$' \
+  "$work/ref.out")" = 120 ]
+check "every iteration line shows refresh time and coverage" $?
+sed -nE 's/.* maps +([0-9.]+)%$/\1/p' "$work/ref.out" |
+  awk 'NR > 1 && $1 < last {bad = 1} {last = $1} END {exit bad || last < 50}'
+check "coverage only grows, past 50 %" $?
+grep -E "saliency \(groupcam, guide saliency\): 60 refreshes" "$work/ref.err" |
+  sed -E 's/.* ([0-9]+) maps stored, ([0-9]+) constant; coverage ([0-9]+)\/256 .*/\1 \2 \3/' |
+  awk '$1 + $2 == 960 && $3 <= $1 && $3 > 128 {ok = 1} END {exit !ok}'
+check "saliency summary: refreshes, maps and coverage add up" $?
+grep -qE "guided transforms over 1920 samples: map [0-9.]+%, crop" "$work/ref.err"
+check "guided transforms summary" $?
 
 RANDOM=7
 kills=0
