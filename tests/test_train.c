@@ -3,9 +3,13 @@
  * (the momentum sidecar makes this exact); epochs are permutations; unreadable images
  * are counted and skipped up to the documented limit; stock darknet reads the
  * checkpoints; a NaN loss stops the run without overwriting the last checkpoint;
- * saliency refreshes leave no trace, guided runs are reproducible, bad keys are named. */
+ * saliency refreshes leave no trace and compute maps at the true classes, guided runs
+ * are reproducible, bad keys are named. */
 #include "check.h"
 #include "cfg.h"
+#include "dataset.h"
+#include "guided.h"
+#include "image.h"
 #include "loader.h"
 #include "testutil.h"
 #include "train.h"
@@ -147,6 +151,86 @@ static void check_thread_independent(const char *name, const char *const *option
     snprintf(weights1, sizeof weights1, "%s/tiny_final.weights", one);
     snprintf(weights3, sizeof weights3, "%s/tiny_final.weights", three);
     CHECK(files_equal(weights1, weights3), "%s: training depends on the thread count", name);
+}
+
+/* The maps a refresh computes are at each image's true class: the last refresh of a run
+ * (pending in _last.maps, computed with the final weights) equals maps recomputed here
+ * at the labels, and not maps at another class. After 2 iterations the network still
+ * misclassifies some of these images, so the predicted class would fail too. */
+static void check_refresh_class(void) {
+    gcam_error err = {0};
+    const char *const sets[] = {"saliency=1", "saliency_every=2", "crop_prob=0", "heatmap_every=0",
+                                NULL};
+    int status = train_with("true_class", 2, 2, NULL, sets, &err);
+    CHECK(status == 0, "%s", err.message);
+    char path[800];
+    snprintf(path, sizeof path, "%s/true_class/tiny_last.maps", dir);
+    FILE *f = fopen(path, "rb");
+    CHECK(f != NULL, "no %s", path);
+    if (!f) return;
+    enum { SIDE = 16, CELLS = SIDE * SIDE, H = 16, W = 16, C = 3, MAX = 8 };
+    /* magic (9), seen (8), images and side (2 x int32), refresh iterations, cells */
+    int32_t header[2] = {0, 0}, pending[2] = {0, 0}, ids[MAX];
+    fseek(f, 9 + 8, SEEK_SET);
+    CHECK(fread(header, sizeof header, 1, f) == 1 && header[0] == N_TRAIN && header[1] == SIDE,
+          "maps header %d %d", header[0], header[1]);
+    fseek(f, (long)header[0] * (4 + CELLS), SEEK_CUR);
+    unsigned char saved[MAX][CELLS];
+    int ok = fread(pending, sizeof pending, 1, f) == 1 && pending[0] > 0 && pending[0] <= MAX &&
+             pending[1] == 2 && fread(ids, 4, (size_t)pending[0], f) == (size_t)pending[0] &&
+             fread(saved, CELLS, (size_t)pending[0], f) == (size_t)pending[0];
+    fclose(f);
+    CHECK(ok, "pending refresh: %d maps at iteration %d", pending[0], pending[1]);
+    if (!ok) return;
+    int n = pending[0];
+
+    gcam_train_options o;
+    gcam_train_options_default(&o, cfg_path);
+    CHECK(gcam_train_options_from_cfg(&o, &err) == 0, "%s", err.message);
+    gcam_dataset ds;
+    snprintf(path, sizeof path, "%s/train.list", dir);
+    CHECK(gcam_dataset_load(&ds, path, (char **)labels, 3, 3, &err) == 0, "%s", err.message);
+    gcam_load_options lo = gcam_load_options_default();
+    snprintf(path, sizeof path, "%s/true_class/tiny_last.weights", dir);
+    lo.weights = path;
+    lo.batch = MAX;
+    gcam_net *net = NULL;
+    CHECK(gcam_net_load(&net, cfg_path, &lo, &err) == 0, "%s", err.message);
+    if (!net) return;
+    float images[MAX * C * H * W], maps[MAX * H * W];
+    int truth[MAX], other[MAX], predicted[MAX], wrong = 0;
+    for (int i = 0; i < n; ++i) {
+        CHECK(gcam_image_load_for_net(ds.paths[ids[i]], W, H, C, images + i * C * H * W, &err) == 0,
+              "%s", err.message);
+        truth[i] = ds.labels[ids[i]];
+        other[i] = (truth[i] + 1) % 3;
+    }
+    CHECK(gcam_saliency(net, images, n, NULL, &o.saliency_options, maps, predicted, NULL, &err) ==
+              0,
+          "%s", err.message);
+    for (int i = 0; i < n; ++i) wrong += predicted[i] != truth[i];
+    CHECK(wrong > 0, "every refreshed image is classified right: the test cannot tell");
+    /* Within 1 of 255 per cell: the network here is sized for 8 images, the training
+     * one for its sub-batch, and a different blocking of the same sums may round the last
+     * bit of a float differently before the map is quantised to bytes. */
+    for (int pass = 0; pass < 2; ++pass) {
+        CHECK(gcam_saliency(net, images, n, pass ? other : truth, &o.saliency_options, maps, NULL,
+                            NULL, &err) == 0,
+              "%s", err.message);
+        int far = 0;
+        for (int i = 0; i < n; ++i) {
+            unsigned char cells[CELLS];
+            gcam_map_cells(maps + i * H * W, H, W, SIDE, cells);
+            for (int k = 0; k < CELLS; ++k) far += abs(cells[k] - saved[i][k]) > 1;
+        }
+        if (pass == 0)
+            CHECK(far == 0, "%d cells differ from maps at the true classes", far);
+        else
+            CHECK(far > n * CELLS / 10, "maps at other classes match the refresh (%d cells differ)",
+                  far);
+    }
+    gcam_net_free(net);
+    gcam_dataset_free(&ds);
 }
 
 /* Saliency-guided training: refreshes leave no trace on training state, guided runs are
@@ -373,6 +457,7 @@ int main(void) {
     unlink(clean_cfg);
     free(clean_cfg);
 
+    check_refresh_class();
     check_saliency_training();
 
     /* Weights holding a NaN: the run stops at its first loss, and the checkpoint already
