@@ -32,18 +32,24 @@ max_iter=${MAX_BATCHES:-$(sed -n 's/^max_batches=//p' "$cfg" | head -1)}
 out=${4:-experiments/$(basename "$cfg" .cfg)${MAX_BATCHES:+_$MAX_BATCHES}}
 mkdir -p "$out"
 
+# Every way sets all four transform probabilities: a key left out would take its
+# default (crop_prob is 0.5), and `mask` would silently crop too.
+probabilities() { # CROP DROP KEEP CUTOUT
+  printf 'crop_prob=%s\ndrop_prob=%s\nkeep_prob=%s\ncutout_prob=%s\n' "$@"
+}
 keys_for() {
+  local shuffled='saliency=1\nsaliency_guide=shuffled\n'
   case $1 in
     standard) ;;
-    control) printf 'saliency=1\nsaliency_guide=shuffled\ncrop_prob=0.5\ndrop_prob=0.25\nkeep_prob=0.25\n' ;;
-    crop) printf 'saliency=1\ncrop_prob=0.5\n' ;;
-    mask) printf 'saliency=1\ndrop_prob=0.25\nkeep_prob=0.25\n' ;;
-    both) printf 'saliency=1\ncrop_prob=0.5\ndrop_prob=0.25\nkeep_prob=0.25\n' ;;
-    cutout) printf 'saliency=1\ncutout_prob=0.5\n' ;;
-    crop_cutout) printf 'saliency=1\ncrop_prob=0.5\ncutout_prob=0.5\n' ;;
-    crop_keep) printf 'saliency=1\ncrop_prob=0.5\nkeep_prob=0.25\n' ;;
-    control_crop) printf 'saliency=1\nsaliency_guide=shuffled\ncrop_prob=0.5\n' ;;
-    control_crop_cutout) printf 'saliency=1\nsaliency_guide=shuffled\ncrop_prob=0.5\ncutout_prob=0.5\n' ;;
+    control) printf "$shuffled"; probabilities 0.5 0.25 0.25 0 ;;
+    crop) printf 'saliency=1\n'; probabilities 0.5 0 0 0 ;;
+    mask) printf 'saliency=1\n'; probabilities 0 0.25 0.25 0 ;;
+    both) printf 'saliency=1\n'; probabilities 0.5 0.25 0.25 0 ;;
+    cutout) printf 'saliency=1\n'; probabilities 0 0 0 0.5 ;;
+    crop_cutout) printf 'saliency=1\n'; probabilities 0.5 0 0 0.5 ;;
+    crop_keep) printf 'saliency=1\n'; probabilities 0.5 0 0.25 0 ;;
+    control_crop) printf "$shuffled"; probabilities 0.5 0 0 0 ;;
+    control_crop_cutout) printf "$shuffled"; probabilities 0.5 0 0 0.5 ;;
     *) echo "unknown way '$1'" >&2; exit 2 ;;
   esac
 }

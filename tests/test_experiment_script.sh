@@ -45,6 +45,16 @@ summary=$(run "standard crop" "1 2")
 check "fresh runs: 4 calls" "$([ "$(wc -l < "$work/calls")" = 4 ]; echo $?)"
 check "crop keys in the cfg" "$(grep -q '^crop_prob=0.5' "$out/crop_s1/exp.cfg"; echo $?)"
 check "keys after [gcam]" "$(grep -A1 '^\[gcam\]' "$out/crop_s1/exp.cfg" | grep -q '^saliency=1'; echo $?)"
+# Every way sets every transform probability (a key left out takes its default: a
+# `mask` run once cropped too, with crop_prob's default 0.5).
+ways="control crop mask both cutout crop_cutout crop_keep control_crop control_crop_cutout"
+run "$ways" "1" > /dev/null
+for way in $ways; do
+  check "$way sets all four probabilities" "$([ "$(grep -cE '^(crop|drop|keep|cutout)_prob=' "$out/${way}_s1/exp.cfg")" = 4 ]; echo $?)"
+done
+check "mask does not crop" "$(grep -qx 'crop_prob=0' "$out/mask_s1/exp.cfg"; echo $?)"
+check "cutout does not crop" "$(grep -qx 'crop_prob=0' "$out/cutout_s1/exp.cfg"; echo $?)"
+check "control is shuffled" "$(grep -qx 'saliency_guide=shuffled' "$out/control_s1/exp.cfg"; echo $?)"
 check "standard has no keys" "$(cmp -s "$work/exp.cfg" "$out/standard_s1/exp.cfg"; echo $?)"
 line=$(echo "$summary" | grep '^standard ')
 check "standard summary: $line" "$(echo "$line" | awk '$2 == 2 && $3 == "51.50" && $5 == "0.50" && $6 == "0.300" && $7 == 150 && $8 == "51.00" && $9 == "52.00" {ok = 1} END {exit !ok}'; echo $?)"
