@@ -20,9 +20,11 @@
 # shorter schedule; the learning-rate policy scales with it); OUT_DIR then defaults to
 # experiments/<cfg>_<N>.
 # GCAM_TRAIN names the gcam-train binary (default ./bin/gcam-train; a copy keeps long
-# experiments safe from rebuilds). Runs go one after another (each uses both cores); a finished run (its .csv has the
-# last iteration) is not run again and an interrupted one resumes from its last checkpoint,
-# so the script can be restarted after an interruption.
+# experiments safe from rebuilds). Runs go one after another (each uses both cores); a
+# finished run (its .csv has the last iteration) is not run again and an interrupted one
+# resumes from its last checkpoint, so the script can be restarted after an interruption.
+# SUMMARY_ONLY=1 trains nothing and prints the summary of the finished runs (safe while
+# another instance is training).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cfg=$1
@@ -59,7 +61,9 @@ for seed in $seeds; do  # seed by seed, so partial results already compare every
     run=$out/${way}_s$seed
     name=$(basename "$cfg" .cfg)
     csv=$run/$name.csv
-    if [ -f "$csv" ] && tail -1 "$csv" | grep -q "^$max_iter,"; then continue; fi
+    if [ -n "${SUMMARY_ONLY:-}" ] || { [ -f "$csv" ] && tail -1 "$csv" | grep -q "^$max_iter,"; }; then
+      continue
+    fi
     # the way's keys go right after the [gcam] header
     keys=$(keys_for "$way")
     mkdir -p "$run"

@@ -45,6 +45,11 @@ summary=$(run "standard crop" "1 2")
 check "fresh runs: 4 calls" "$([ "$(wc -l < "$work/calls")" = 4 ]; echo $?)"
 check "crop keys in the cfg" "$(grep -q '^crop_prob=0.5' "$out/crop_s1/exp.cfg"; echo $?)"
 check "keys after [gcam]" "$(grep -A1 '^\[gcam\]' "$out/crop_s1/exp.cfg" | grep -q '^saliency=1'; echo $?)"
+# SUMMARY_ONLY=1 runs nothing, not even what is missing, and leaves the unfinished out.
+: > "$work/calls"
+line=$(SUMMARY_ONLY=1 run "standard" "1 2 4" | grep '^standard ')
+check "SUMMARY_ONLY trains nothing: $line" "$([ ! -s "$work/calls" ] && [ ! -d "$out/standard_s4" ] && echo "$line" | awk '$2 == 2 {ok = 1} END {exit !ok}'; echo $?)"
+
 # Every way sets every transform probability (a key left out takes its default: a
 # `mask` run once cropped too, with crop_prob's default 0.5).
 ways="control crop mask both cutout crop_cutout crop_keep control_crop control_crop_cutout"
