@@ -5,8 +5,7 @@
 # exploding run are tested in test_train.c; a full disk and SIGKILL in test_kill_train.sh.
 set -u
 cd "$(dirname "$0")/.."
-passed=0; failed=0
-work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+. tests/check.sh
 # expect NAME STATUS PATTERN COMMAND...: the command exits with STATUS and its stderr
 # matches PATTERN (extended regular expression).
 expect() {
@@ -55,5 +54,4 @@ expect "classes mismatch" 1 "ok.cfg has 10 outputs but .*three.data says classes
 expect "out of memory" 1 "needs at least 1810 MB for a batch of 8 .* more than the [0-9]+ MB the address-space limit" \
   bash -c "ulimit -v 1200000; exec $train cfg/resnet50.cfg -max_batches 1"
 
-echo "test_bad_inputs: $passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish test_bad_inputs

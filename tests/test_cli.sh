@@ -3,11 +3,7 @@
 # from a .data file, the .npy output, and bad files (each reported, non-zero exit).
 set -u
 cd "$(dirname "$0")/.."
-passed=0; failed=0
-check() { # check NAME COMMAND-STATUS-OK
-  if [ "$2" = 0 ]; then passed=$((passed+1)); else failed=$((failed+1)); echo "FAIL $1"; fi
-}
-work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+. tests/check.sh
 predict=./bin/gcam-predict; init=./bin/gcam-init
 dog=/usr/share/darknet/data/dog.jpg; eagle=/usr/share/darknet/data/eagle.jpg
 
@@ -133,5 +129,4 @@ for f in per_image.csv curves.png sanity.png report.html; do [ -s "$work/ev/$f" 
 head -1 "$work/ev/per_image.csv" | grep -qx "image,method,class,deletion_auc,insertion_auc,pointing_hit,seconds"; check "per_image.csv header" $?
 echo "$out" | grep -q "^groupcam .*+-"; check "eval prints the table" $?
 
-echo "test_cli: $passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish test_cli

@@ -6,11 +6,7 @@
 # unfinished runs out.
 set -u
 cd "$(dirname "$0")/.."
-passed=0; failed=0
-check() { # check NAME COMMAND-STATUS-OK
-  if [ "$2" = 0 ]; then passed=$((passed+1)); else failed=$((failed+1)); echo "FAIL $1"; fi
-}
-work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+. tests/check.sh
 
 # The stand-in: writes one CSV line per iteration up to max_batches (or FAKE_STOP_AT,
 # then exits with FAKE_STATUS, 1 by default), with a validation on the last line: top-1 0.5 + seed / 100, plus 0.1 when
@@ -88,5 +84,4 @@ sed -i 's/^batch=4/batch=8/' "$work/exp.cfg"
 run "crop" "3" > /dev/null
 check "a changed cfg starts over: $(cat "$work/calls")" "$(grep -qx 'crop_s3 ' "$work/calls"; echo $?)"
 
-echo "test_experiment_script: $passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish test_experiment_script

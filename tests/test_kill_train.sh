@@ -8,11 +8,7 @@
 # is a clear error naming the file, and the previous checkpoint stays intact.
 set -u
 cd "$(dirname "$0")/.."
-passed=0; failed=0
-check() { # check NAME COMMAND-STATUS-OK
-  if [ "$2" = 0 ]; then passed=$((passed+1)); else failed=$((failed+1)); echo "FAIL $1"; fi
-}
-work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+. tests/check.sh
 
 # 256 training and 64 validation images of the built-in data set.
 head -256 data/fmnist/train.list > "$work/train.list"
@@ -144,5 +140,4 @@ echo "$out" | grep -q "tiny_last.*write failed, previous file (if any) left inta
 check "write failure names the file: $out" $?
 cmp -s "$work/before.weights" "$work/ref/tiny_last.weights"; check "the previous checkpoint is intact" $?
 
-echo "test_kill_train: $passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish test_kill_train
