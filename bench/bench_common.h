@@ -1,18 +1,12 @@
-/* Shared helpers for the benchmarks: wall-clock time, medians, FLOP counts, cfgs at a
- * chosen input size. */
+/* Shared helpers for the benchmarks: medians, FLOP counts, cfgs at a chosen input size
+ * (wall-clock time is the library's gcam_now_seconds, clock.h). */
 #ifndef GCAM_BENCH_COMMON_H
 #define GCAM_BENCH_COMMON_H
 
+#include "clock.h"
 #include "gcam.h"
 
 #include <stdlib.h>
-#include <time.h>
-
-static inline double now_seconds(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
 
 static int compare_doubles(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;

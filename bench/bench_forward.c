@@ -11,9 +11,9 @@ static double time_forward(gcam_net *net, const float *input, int runs) {
     double t[16];
     gcam_net_predict(net, input, net->dn->batch); /* warm-up: page in buffers */
     for (int r = 0; r < runs; ++r) {
-        double start = now_seconds();
+        double start = gcam_now_seconds();
         gcam_net_predict(net, input, net->dn->batch);
-        t[r] = now_seconds() - start;
+        t[r] = gcam_now_seconds() - start;
     }
     return median(t, runs);
 }

@@ -50,9 +50,9 @@ int main(void) {
         gcam_loader_get(loader, 0, &err); /* warm-up */
         double t[3];
         for (int r = 0; r < 3; ++r) {
-            double start = now_seconds();
+            double start = gcam_now_seconds();
             for (int b = 1; b <= FILES / BATCH; ++b) gcam_loader_get(loader, r * 100 + b, &err);
-            t[r] = now_seconds() - start;
+            t[r] = gcam_now_seconds() - start;
         }
         double ours = FILES / median(t, 3);
         gcam_loader_free(loader);
@@ -77,10 +77,10 @@ int main(void) {
         data d;
         args.d = &d;
         for (int r = 0; r < 3; ++r) {
-            double start = now_seconds();
+            double start = gcam_now_seconds();
             pthread_t thread = load_data(args);
             pthread_join(thread, NULL);
-            t[r] = now_seconds() - start;
+            t[r] = gcam_now_seconds() - start;
             free_data(d);
         }
         double stock = FILES / median(t, 3);

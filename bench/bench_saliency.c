@@ -45,14 +45,14 @@ static void run_method(const workload *w, gcam_method m, gcam_kernels kernels, i
     so.rise_n = rise_n;
     double t[8];
     for (int r = 0; r <= runs; ++r) { /* run 0 warms up */
-        double start = now_seconds();
+        double start = gcam_now_seconds();
         if (gcam_saliency(net, x, 1, NULL, &so, map, NULL, NULL, &err)) {
             fprintf(stderr, "%s\n", err.message);
             _exit(1);
         }
-        if (r) t[r - 1] = now_seconds() - start;
-        if (r == 0 && runs == 1 && now_seconds() - start > 30) { /* slow: one run is enough */
-            t[0] = now_seconds() - start;
+        if (r) t[r - 1] = gcam_now_seconds() - start;
+        if (r == 0 && runs == 1 && gcam_now_seconds() - start > 30) { /* slow: one run is enough */
+            t[0] = gcam_now_seconds() - start;
             runs = 1;
             break;
         }

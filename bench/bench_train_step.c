@@ -11,12 +11,12 @@ static double time_steps(gcam_net *net, int runs) {
     network *dn = net->dn;
     double t[16];
     for (int r = 0; r <= runs; ++r) { /* run 0 is a warm-up */
-        double start = now_seconds();
+        double start = gcam_now_seconds();
         dn->train = 1;
         forward_network(dn);
         backward_network(dn);
         update_network(dn);
-        if (r) t[r - 1] = now_seconds() - start;
+        if (r) t[r - 1] = gcam_now_seconds() - start;
     }
     return median(t, runs);
 }
