@@ -31,7 +31,8 @@ cfg=$1
 ways=$2
 seeds=$3
 max_iter=${MAX_BATCHES:-$(sed -n 's/^max_batches=//p' "$cfg" | head -1)}
-out=${4:-experiments/$(basename "$cfg" .cfg)${MAX_BATCHES:+_$MAX_BATCHES}}
+name=$(basename "$cfg" .cfg)
+out=${4:-experiments/$name${MAX_BATCHES:+_$MAX_BATCHES}}
 mkdir -p "$out"
 
 # Every way sets all four transform probabilities: a key left out would take its
@@ -59,7 +60,6 @@ keys_for() {
 for seed in $seeds; do  # seed by seed, so partial results already compare every way
   for way in $ways; do
     run=$out/${way}_s$seed
-    name=$(basename "$cfg" .cfg)
     csv=$run/$name.csv
     if [ -n "${SUMMARY_ONLY:-}" ] || { [ -f "$csv" ] && tail -1 "$csv" | grep -q "^$max_iter,"; }; then
       continue
@@ -93,7 +93,7 @@ done
 printf '%-20s %5s %18s %8s %8s  %s\n' way seeds "top-1 % (+- s.e.)" "loss" "seconds" "top-1 % by seed"
 for way in $ways; do
   for seed in $seeds; do
-    csv=$out/${way}_s$seed/$(basename "$cfg" .cfg).csv
+    csv=$out/${way}_s$seed/$name.csv
     [ -f "$csv" ] && tail -1 "$csv" | awk -F, -v w="$way" -v last="$max_iter" '$1 == last && $7 != "" {print w, $7 * 100, $4, $9}'
   done
 done | awk '{if (!($1 in n)) name[++k] = $1; n[$1]++; s[$1] += $2; ss[$1] += $2 * $2; l[$1] += $3; t[$1, n[$1]] = $4;
