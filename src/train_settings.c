@@ -97,7 +97,7 @@ void gcam_train_options_default(gcam_train_options *o, const char *cfg_path) {
     o->save_every = 1000;
     o->saliency_every = 10;
     gcam_saliency_options_default(&o->saliency_options);
-    /* 8 groups and up to 32 images a refresh keep the refresh at about 17 % of the
+    /* 8 groups and up to 32 images a refresh keep the refresh at 17-21 % of the
      * training time at saliency_every=10 (bench/bench_guided.sh); the issue's budget is
      * 25 %. 32 groups on all 64 images would double the run. */
     o->saliency_options.groups = 8;
