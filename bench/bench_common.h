@@ -5,6 +5,8 @@
 
 #include "clock.h"
 #include "gcam.h"
+#include "kernels.h"
+#include "network.h"
 
 #include <stdlib.h>
 

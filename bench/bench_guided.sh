@@ -31,7 +31,7 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a
 declare -A settings=(
   [groupcam_g8_32img]="-set saliency=1"
   [gradcam_64img]="-set saliency=1 -set saliency_method=gradcam -set saliency_images=0"
-  [groupcam_g32_64img]="-set saliency=1 -set saliency_groups=32 -set saliency_images=0"
+  [groupcam_g32_64img]="-set saliency=1 -set refresh_groups=32 -set saliency_images=0"
 )
 for name in groupcam_g8_32img gradcam_64img groupcam_g32_64img; do
   : > "$work/$name.ratios"

@@ -43,7 +43,8 @@ int main(void) {
     free(px);
     gcam_augment_config aug = {224, 224, 3, 224, 256, 0.75f, 7, 0.1f, 0.75f, 0.75f, 1};
     for (int threads = 1; threads <= 4; ++threads) {
-        gcam_loader_config lc = {&ds, BATCH, 1, aug, 1, threads, 0};
+        gcam_loader_config lc = {
+            .data = &ds, .batch = BATCH, .train = 1, .augment = aug, .seed = 1, .threads = threads};
         gcam_loader *loader;
         gcam_error err;
         if (gcam_loader_init(&loader, &lc, &err)) return 1;

@@ -5,7 +5,6 @@
  * Darknet's stock kernels (GCAM_KERNELS=darknet) in the same run as the baseline.
  * Usage: bench_saliency [resnet50|fmnist|all] (default all). */
 #include "bench_common.h"
-#include "saliency.h"
 
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -40,7 +39,7 @@ static void run_method(const workload *w, gcam_method m, gcam_kernels kernels, i
           *map = malloc(sizeof(float) * dn->h * dn->w);
     for (int i = 0; i < dn->inputs; ++i) x[i] = (float)((i * 7919) % 255) / 255.f;
     gcam_saliency_options so;
-    gcam_saliency_options_default(&so);
+    so = gcam_saliency_options_default();
     so.method = m;
     so.rise_n = rise_n;
     double t[8];

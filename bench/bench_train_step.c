@@ -24,7 +24,7 @@ static double time_steps(gcam_net *net, int runs) {
 static void bench(const char *cfg, int runs, int stock_runs) {
     gcam_net *net = load_at_size(cfg, 224, 8);
     network *dn = net->dn;
-    gcam_net_init_weights(dn, 1);
+    gcam_net_init_weights(net, 1);
     gcam_rng rng = gcam_rng_init(2, 2);
     for (int i = 0; i < dn->inputs * dn->batch; ++i) dn->input[i] = gcam_rng_uniform(&rng);
     memset(dn->truth, 0, sizeof(float) * (size_t)dn->truths * dn->batch);

@@ -3,7 +3,7 @@
 
 Builds the network described by a Darknet cfg with PyTorch modules written from the
 layers' definitions, loads the Darknet .weights file, and computes Grad-CAM and Group-CAM
-(shared/notes/groupcam.md) with autograd. Writes fixtures that tests/test_reference.c
+(the published Group-CAM, pytorch-grad-cam's Grad-CAM family, RISE) with autograd. Writes fixtures that tests/test_reference.c
 compares against gcam's C implementation. Needs Debian's python3-torch; CI does not run
 it: the fixtures it wrote are committed.
 

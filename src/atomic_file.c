@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-int atomic_file_open(atomic_file *f, const char *path, gcam_error *err) {
+int gcam_atomic_file_open(gcam_atomic_file *f, const char *path, gcam_error *err) {
     memset(f, 0, sizeof *f);
     size_t n = strlen(path) + 16;
     char *tmp = gcam_xmalloc(n);
@@ -38,13 +38,13 @@ int atomic_file_open(atomic_file *f, const char *path, gcam_error *err) {
     return 0;
 }
 
-static void release(atomic_file *f) {
+static void release(gcam_atomic_file *f) {
     free(f->tmp_path);
     free(f->final_path);
     memset(f, 0, sizeof *f);
 }
 
-void atomic_file_abort(atomic_file *f) {
+void gcam_atomic_file_abort(gcam_atomic_file *f) {
     if (f->stream) fclose(f->stream);
     if (f->tmp_path) unlink(f->tmp_path);
     release(f);
@@ -61,7 +61,7 @@ static void fsync_parent_dir(const char *path) {
     free(copy);
 }
 
-int atomic_file_commit(atomic_file *f, gcam_error *err) {
+int gcam_atomic_file_commit(gcam_atomic_file *f, gcam_error *err) {
     int failed = fflush(f->stream) != 0 || ferror(f->stream);
     int e = errno;
     if (!failed && fsync(fileno(f->stream)) != 0) failed = 1, e = errno;
@@ -80,7 +80,7 @@ int atomic_file_commit(atomic_file *f, gcam_error *err) {
     return 0;
 }
 
-int atomic_rename(const char *from, const char *to, gcam_error *err) {
+int gcam_atomic_rename(const char *from, const char *to, gcam_error *err) {
     if (rename(from, to) != 0)
         return gcam_fail(err, "%s: cannot rename to %s: %s", from, to, strerror(errno));
     fsync_parent_dir(to);

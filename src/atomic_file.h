@@ -3,26 +3,23 @@
 #ifndef GCAM_ATOMIC_FILE_H
 #define GCAM_ATOMIC_FILE_H
 
-#include "gcam.h"
+#include "gcam/core.h"
 #include <stdio.h>
 
-typedef struct atomic_file {
+typedef struct gcam_atomic_file {
     FILE *stream; /* write here between open and commit */
     char *final_path;
     char *tmp_path;
-} atomic_file;
+} gcam_atomic_file;
 
-int atomic_file_open(atomic_file *f, const char *path, gcam_error *err);
+int gcam_atomic_file_open(gcam_atomic_file *f, const char *path, gcam_error *err);
 /* Flushes, fsyncs and renames; on any failure the target is untouched and the
  * temporary file removed. Always releases f. */
-int atomic_file_commit(atomic_file *f, gcam_error *err);
+int gcam_atomic_file_commit(gcam_atomic_file *f, gcam_error *err);
 /* Drops the temporary file, leaving the target untouched. */
-void atomic_file_abort(atomic_file *f);
+void gcam_atomic_file_abort(gcam_atomic_file *f);
 
 /* Renames from over to and makes the rename durable (the folder is synced). */
-int atomic_rename(const char *from, const char *to, gcam_error *err);
-
-/* Creates dir and its missing parents (mkdir -p). */
-int gcam_mkdir_p(const char *dir, gcam_error *err);
+int gcam_atomic_rename(const char *from, const char *to, gcam_error *err);
 
 #endif

@@ -6,7 +6,7 @@
 #ifndef GCAM_AUGMENT_H
 #define GCAM_AUGMENT_H
 
-#include "image.h"
+#include "gcam/data.h"
 #include "rng.h"
 
 /* The [net] keys Darknet's classifier training reads. */

@@ -23,10 +23,10 @@ static void clean_line(char *line) {
     *out = '\0';
 }
 
-static void section_add_option(cfg_section *s, const char *key, const char *value, int line) {
+static void section_add_option(gcam_cfg_section *s, const char *key, const char *value, int line) {
     s->options = realloc(s->options, sizeof *s->options * (size_t)(s->n_options + 1));
     if (!s->options) abort();
-    cfg_option *o = &s->options[s->n_options++];
+    gcam_cfg_option *o = &s->options[s->n_options++];
     o->key = gcam_xstrdup(key);
     o->value = gcam_xstrdup(value);
     o->line = line;
@@ -43,7 +43,7 @@ static int parse_line(gcam_cfg *cfg, char *line, int line_no, gcam_error *err) {
         cfg->sections =
             realloc(cfg->sections, sizeof *cfg->sections * (size_t)(cfg->n_sections + 1));
         if (!cfg->sections) abort();
-        cfg_section *s = &cfg->sections[cfg->n_sections++];
+        gcam_cfg_section *s = &cfg->sections[cfg->n_sections++];
         memset(s, 0, sizeof *s);
         s->name = gcam_xstrdup(line + 1);
         s->line = line_no;
@@ -57,16 +57,16 @@ static int parse_line(gcam_cfg *cfg, char *line, int line_no, gcam_error *err) {
         return gcam_fail(err, "%s:%d: option '%s' appears before any [section]", cfg->path, line_no,
                          line);
     *eq = '\0';
-    cfg_section *s = &cfg->sections[cfg->n_sections - 1];
-    if (cfg_find(s, line))
+    gcam_cfg_section *s = &cfg->sections[cfg->n_sections - 1];
+    if (gcam_cfg_find(s, line))
         return gcam_fail(err, "%s:%d: key '%s' repeated in [%s] (first at line %d)", cfg->path,
-                         line_no, line, s->name, cfg_find(s, line)->line);
+                         line_no, line, s->name, gcam_cfg_find(s, line)->line);
     section_add_option(s, line, eq + 1, line_no);
     return 0;
 }
 
-int cfg_read_buffer(gcam_cfg *cfg, const char *path, const char *text, size_t len,
-                    gcam_error *err) {
+int gcam_cfg_read_buffer(gcam_cfg *cfg, const char *path, const char *text, size_t len,
+                         gcam_error *err) {
     memset(cfg, 0, sizeof *cfg);
     cfg->path = gcam_xstrdup(path);
     if (memchr(text, '\0', len))
@@ -88,7 +88,7 @@ int cfg_read_buffer(gcam_cfg *cfg, const char *path, const char *text, size_t le
     return status;
 }
 
-int cfg_read(gcam_cfg *cfg, const char *path, gcam_error *err) {
+int gcam_cfg_read(gcam_cfg *cfg, const char *path, gcam_error *err) {
     memset(cfg, 0, sizeof *cfg);
     FILE *f = fopen(path, "rb");
     if (!f) return gcam_fail(err, "%s: cannot open cfg: %s", path, strerror(errno));
@@ -105,14 +105,14 @@ int cfg_read(gcam_cfg *cfg, const char *path, gcam_error *err) {
     int read_error = ferror(f) ? errno : 0;
     fclose(f);
     int status = read_error ? gcam_fail(err, "%s: cannot read cfg: %s", path, strerror(read_error))
-                            : cfg_read_buffer(cfg, path, text, len, err);
+                            : gcam_cfg_read_buffer(cfg, path, text, len, err);
     free(text);
     return status;
 }
 
-void cfg_free(gcam_cfg *cfg) {
+void gcam_cfg_free(gcam_cfg *cfg) {
     for (int i = 0; i < cfg->n_sections; ++i) {
-        cfg_section *s = &cfg->sections[i];
+        gcam_cfg_section *s = &cfg->sections[i];
         for (int j = 0; j < s->n_options; ++j) {
             free(s->options[j].key);
             free(s->options[j].value);
@@ -125,19 +125,19 @@ void cfg_free(gcam_cfg *cfg) {
     memset(cfg, 0, sizeof *cfg);
 }
 
-const cfg_option *cfg_find(const cfg_section *section, const char *key) {
+const gcam_cfg_option *gcam_cfg_find(const gcam_cfg_section *section, const char *key) {
     for (int i = 0; i < section->n_options; ++i)
         if (strcmp(section->options[i].key, key) == 0) return &section->options[i];
     return NULL;
 }
 
-const cfg_section *cfg_gcam_section(const gcam_cfg *cfg) {
+const gcam_cfg_section *gcam_cfg_gcam_section(const gcam_cfg *cfg) {
     for (int i = 0; i < cfg->n_sections; ++i)
         if (strcmp(cfg->sections[i].name, "gcam") == 0) return &cfg->sections[i];
     return NULL;
 }
 
-int cfg_write_darknet(const gcam_cfg *cfg, int batch, char **tmp_path, gcam_error *err) {
+int gcam_cfg_write_darknet(const gcam_cfg *cfg, int batch, char **tmp_path, gcam_error *err) {
     const char *dir = getenv("TMPDIR");
     char pattern[4096];
     snprintf(pattern, sizeof pattern, "%s/gcam-cfg-XXXXXX", dir && *dir ? dir : "/tmp");
@@ -151,15 +151,15 @@ int cfg_write_darknet(const gcam_cfg *cfg, int batch, char **tmp_path, gcam_erro
         return gcam_fail(err, "cannot open temporary cfg: %s", strerror(errno));
     }
     for (int i = 0; i < cfg->n_sections; ++i) {
-        const cfg_section *s = &cfg->sections[i];
+        const gcam_cfg_section *s = &cfg->sections[i];
         if (strcmp(s->name, "gcam") == 0) continue;
         fprintf(f, "[%s]\n", s->name);
         int is_net = i == 0;
         int subdivisions = 1;
-        if (is_net && cfg_find(s, "subdivisions"))
-            subdivisions = atoi(cfg_find(s, "subdivisions")->value);
+        if (is_net && gcam_cfg_find(s, "subdivisions"))
+            subdivisions = atoi(gcam_cfg_find(s, "subdivisions")->value);
         for (int j = 0; j < s->n_options; ++j) {
-            const cfg_option *o = &s->options[j];
+            const gcam_cfg_option *o = &s->options[j];
             if (is_net && batch > 0 && strcmp(o->key, "batch") == 0) continue;
             fprintf(f, "%s=%s\n", o->key, o->value);
         }

@@ -4,10 +4,12 @@
  * Here every section and key is checked against what gcam supports, and every layer's
  * shape is propagated so that references and sizes are known to fit. */
 #include "cfg.h"
+
 #include "error.h"
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -220,12 +222,13 @@ typedef struct cfg_ctx {
     gcam_error *err;
 } cfg_ctx;
 
-static int bad_value(cfg_ctx *cx, const cfg_section *s, const cfg_option *o, const char *why) {
+static int bad_value(cfg_ctx *cx, const gcam_cfg_section *s, const gcam_cfg_option *o,
+                     const char *why) {
     return gcam_fail(cx->err, "%s:%d: [%s] %s=%s: %s", cx->cfg->path, o->line, s->name, o->key,
                      o->value, why);
 }
 
-static int check_value(cfg_ctx *cx, const cfg_section *s, const cfg_option *o,
+static int check_value(cfg_ctx *cx, const gcam_cfg_section *s, const gcam_cfg_option *o,
                        const key_spec *spec) {
     char why[160];
     if (spec->kind == KEY_CHOICE) {
@@ -260,9 +263,9 @@ static int check_value(cfg_ctx *cx, const cfg_section *s, const cfg_option *o,
     return status;
 }
 
-static int check_keys(cfg_ctx *cx, const cfg_section *s, const section_info *info) {
+static int check_keys(cfg_ctx *cx, const gcam_cfg_section *s, const section_info *info) {
     for (int i = 0; i < s->n_options; ++i) {
-        const cfg_option *o = &s->options[i];
+        const gcam_cfg_option *o = &s->options[i];
         for (int u = 0; unsupported_keys[u][0]; ++u)
             if (strcmp(unsupported_keys[u][0], o->key) == 0)
                 return gcam_fail(cx->err, "%s:%d: [%s] key '%s' is not supported: %s",
@@ -277,8 +280,8 @@ static int check_keys(cfg_ctx *cx, const cfg_section *s, const section_info *inf
     return 0;
 }
 
-static int get_int(const cfg_section *s, const char *key, int def) {
-    const cfg_option *o = cfg_find(s, key);
+static int get_int(const gcam_cfg_section *s, const char *key, int def) {
+    const gcam_cfg_option *o = gcam_cfg_find(s, key);
     return o ? atoi(o->value) : def;
 }
 
@@ -290,7 +293,7 @@ typedef struct shape {
     double workspace; /* im2col floats of one image */
 } shape;
 
-static int check_net(cfg_ctx *cx, const cfg_section *s, shape *in) {
+static int check_net(cfg_ctx *cx, const gcam_cfg_section *s, shape *in) {
     const char *path = cx->cfg->path;
     in->h = get_int(s, "height", 0);
     in->w = get_int(s, "width", 0);
@@ -303,15 +306,16 @@ static int check_net(cfg_ctx *cx, const cfg_section *s, shape *in) {
     if (batch % subdivisions != 0)
         return gcam_fail(cx->err, "%s:%d: [%s] batch=%d is not a multiple of subdivisions=%d", path,
                          s->line, s->name, batch, subdivisions);
-    const cfg_option *adam = cfg_find(s, "adam");
+    const gcam_cfg_option *adam = gcam_cfg_find(s, "adam");
     if (adam && atoi(adam->value) != 0)
         return gcam_fail(cx->err,
                          "%s:%d: [%s] adam=1 is not supported: Darknet's CPU code "
                          "silently trains with SGD instead",
                          path, adam->line, s->name);
-    const cfg_option *policy = cfg_find(s, "policy");
+    const gcam_cfg_option *policy = gcam_cfg_find(s, "policy");
     if (policy && strcmp(policy->value, "steps") == 0) {
-        const cfg_option *steps = cfg_find(s, "steps"), *scales = cfg_find(s, "scales");
+        const gcam_cfg_option *steps = gcam_cfg_find(s, "steps"),
+                              *scales = gcam_cfg_find(s, "scales");
         if (!steps || !scales)
             return gcam_fail(cx->err, "%s:%d: policy=steps needs both steps= and scales=", path,
                              policy->line);
@@ -325,7 +329,7 @@ static int check_net(cfg_ctx *cx, const cfg_section *s, shape *in) {
     return 0;
 }
 
-static int fail_layer(cfg_ctx *cx, const cfg_section *s, int index, const char *fmt, long a,
+static int fail_layer(cfg_ctx *cx, const gcam_cfg_section *s, int index, const char *fmt, long a,
                       long b) {
     char why[256];
     snprintf(why, sizeof why, fmt, a, b);
@@ -334,7 +338,7 @@ static int fail_layer(cfg_ctx *cx, const cfg_section *s, int index, const char *
 }
 
 /* Resolves a layer reference as Darknet does: negative values count back from index. */
-static int resolve_ref(cfg_ctx *cx, const cfg_section *s, int index, int ref, int *out) {
+static int resolve_ref(cfg_ctx *cx, const gcam_cfg_section *s, int index, int ref, int *out) {
     int target = ref < 0 ? index + ref : ref;
     if (target < 0 || target >= index)
         return fail_layer(cx, s, index,
@@ -346,7 +350,7 @@ static int resolve_ref(cfg_ctx *cx, const cfg_section *s, int index, int ref, in
 }
 
 /* Checks one layer and computes its output shape from the previous layer's. */
-static int check_layer(cfg_ctx *cx, const cfg_section *s, section_kind kind, int index,
+static int check_layer(cfg_ctx *cx, const gcam_cfg_section *s, section_kind kind, int index,
                        const shape *layers, shape *out) {
     shape in = index == 0 ? layers[-1] : layers[index - 1]; /* layers[-1] is the input */
     int image = in.h > 0 && in.w > 0 && in.c > 0;
@@ -412,7 +416,7 @@ static int check_layer(cfg_ctx *cx, const cfg_section *s, section_kind kind, int
         *out = in; /* may be a flat vector, e.g. [cost] after [softmax] */
         return 0;
     case SEC_ROUTE: {
-        const cfg_option *o = cfg_find(s, "layers");
+        const gcam_cfg_option *o = gcam_cfg_find(s, "layers");
         if (!o) return fail_layer(cx, s, index, "needs layers=%s", 0, 0);
         char *copy = gcam_xstrdup(o->value), *save = NULL;
         int first = 1, status = 0;
@@ -440,7 +444,7 @@ static int check_layer(cfg_ctx *cx, const cfg_section *s, section_kind kind, int
         return 0;
     }
     case SEC_SHORTCUT: {
-        const cfg_option *o = cfg_find(s, "from");
+        const gcam_cfg_option *o = gcam_cfg_find(s, "from");
         if (!o) return fail_layer(cx, s, index, "needs from=%s", 0, 0);
         int target = 0;
         if (resolve_ref(cx, s, index, atoi(o->value), &target)) return -1;
@@ -467,14 +471,14 @@ static int check_layer(cfg_ctx *cx, const cfg_section *s, section_kind kind, int
     return 0;
 }
 
-int cfg_validate(const gcam_cfg *cfg, gcam_error *err) {
-    return cfg_validate_estimate(cfg, err, NULL);
+int gcam_cfg_validate(const gcam_cfg *cfg, gcam_error *err) {
+    return gcam_cfg_validate_estimate(cfg, err, NULL);
 }
 
-int cfg_validate_estimate(const gcam_cfg *cfg, gcam_error *err, cfg_memory *memory) {
+int gcam_cfg_validate_estimate(const gcam_cfg *cfg, gcam_error *err, gcam_cfg_memory *memory) {
     cfg_ctx cx = {cfg, err};
-    cfg_memory m = {0, 0, 0};
-    const cfg_section *first = &cfg->sections[0];
+    gcam_cfg_memory m = {0, 0, 0};
+    const gcam_cfg_section *first = &cfg->sections[0];
     const section_info *first_info = find_section(first->name);
     if (!first_info || first_info->kind != SEC_NET)
         return gcam_fail(err, "%s:%d: the first section must be [net], found [%s]", cfg->path,
@@ -484,7 +488,7 @@ int cfg_validate_estimate(const gcam_cfg *cfg, gcam_error *err, cfg_memory *memo
     int status = check_keys(&cx, first, first_info) || check_net(&cx, first, &shapes[0]);
     int index = 0;
     for (int i = 1; i < cfg->n_sections && !status; ++i) {
-        const cfg_section *s = &cfg->sections[i];
+        const gcam_cfg_section *s = &cfg->sections[i];
         if (strcmp(s->name, "gcam") == 0) continue;
         const section_info *info = find_section(s->name);
         if (!info) {

@@ -4,7 +4,7 @@
 #ifndef GCAM_DATACFG_H
 #define GCAM_DATACFG_H
 
-#include "gcam.h"
+#include "gcam/core.h"
 
 typedef struct gcam_datacfg {
     char *path;

@@ -1,5 +1,5 @@
-/* Labelled image lists and .data files (see dataset.h). */
-#include "dataset.h"
+/* Labelled image lists and Darknet .data files (gcam/data.h). */
+#include "gcam/data.h"
 
 #include "datacfg.h"
 #include "error.h"

@@ -1,80 +1,26 @@
-/* gcam-eval's engine (see evaluate.h). Images go through in chunks: one saliency call
- * per method and chunk, then every point of every image's deletion and insertion curves
- * as packed forwards of the network's batch. */
-#include "evaluate.h"
+/* The evaluation of saliency methods (gcam_evaluate and gcam_eval_sanity in gcam/eval.h).
+ * Images go through in chunks: one saliency call per method and chunk, then every point
+ * of every image's deletion and insertion curves as packed forwards of the network's
+ * batch. */
+#include "gcam/eval.h"
+
+#include "gcam/saliency.h"
 
 #include "clock.h"
 #include "error.h"
-#include "image.h"
+#include "evaluate.h"
+#include "image_ops.h"
 #include "init.h"
 #include "metrics.h"
+#include "network.h"
+#include "progress.h"
 
-#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-void gcam_eval_options_default(gcam_eval_options *o) {
-    memset(o, 0, sizeof *o);
-    gcam_saliency_options_default(&o->saliency);
-    const gcam_method all[] = {GCAM_METHOD_GROUPCAM, GCAM_METHOD_GRADCAM,  GCAM_METHOD_GRADCAMPP,
-                               GCAM_METHOD_IGCAM,    GCAM_METHOD_SCORECAM, GCAM_METHOD_RISE};
-    memcpy(o->methods, all, sizeof all);
-    o->n_methods = GCAM_EVAL_MAX_METHODS;
-    o->chunk = 16;
-    o->sanity_images = 16;
-    o->seed = 1;
-}
-
-/* ---- boxes ------------------------------------------------------------------------ */
-
-int gcam_boxes_read(gcam_boxes *b, const char *path, gcam_error *err) {
-    memset(b, 0, sizeof *b);
-    FILE *f = fopen(path, "r");
-    if (!f) return gcam_fail(err, "%s: cannot open boxes file", path);
-    char line[8192];
-    int capacity = 0, line_no = 0;
-    while (fgets(line, sizeof line, f)) {
-        ++line_no;
-        char *p = line;
-        while (isspace((unsigned char)*p)) ++p;
-        if (!*p || *p == '#') continue;
-        char image[4096];
-        float x0, y0, x1, y1;
-        char extra;
-        if (sscanf(p, "%4095s %f %f %f %f %c", image, &x0, &y0, &x1, &y1, &extra) != 5 ||
-            !(x1 > x0) || !(y1 > y0)) {
-            fclose(f);
-            gcam_boxes_free(b);
-            return gcam_fail(err, "%s:%d: expected 'path x0 y0 x1 y1' with x1 > x0 and y1 > y0",
-                             path, line_no);
-        }
-        if (b->n == capacity) {
-            capacity = capacity ? 2 * capacity : 256;
-            b->paths = gcam_xrealloc(b->paths, sizeof(char *) * (size_t)capacity);
-            b->boxes = gcam_xrealloc(b->boxes, sizeof(float[4]) * (size_t)capacity);
-        }
-        b->paths[b->n] = gcam_xstrdup(image);
-        b->boxes[b->n][0] = x0, b->boxes[b->n][1] = y0, b->boxes[b->n][2] = x1;
-        b->boxes[b->n][3] = y1;
-        ++b->n;
-    }
-    fclose(f);
-    return 0;
-}
-
-void gcam_boxes_free(gcam_boxes *b) {
-    for (int i = 0; i < b->n; ++i) free(b->paths[i]);
-    free(b->paths);
-    free(b->boxes);
-    memset(b, 0, sizeof *b);
-}
-
-static const float *find_box(const gcam_boxes *b, const char *path) {
-    for (int i = 0; b && i < b->n; ++i)
-        if (!strcmp(b->paths[i], path)) return b->boxes[i];
-    return NULL;
-}
+/* Images per saliency call: Group-CAM packs G + 1 blends per image into the batch. */
+#define EVAL_CHUNK 16
 
 /* ---- evaluation ------------------------------------------------------------------- */
 
@@ -104,6 +50,7 @@ typedef struct chunk {
 typedef struct evaluator {
     gcam_net *net;
     const gcam_eval_options *o;
+    gcam_saliency_options so; /* the caller's, with the evaluation's RISE masks */
     int H, W, C;
     size_t hw, image_floats;
     int step, points;
@@ -133,7 +80,7 @@ static void load_chunk(evaluator *ev, chunk *ch, int cap, int n, char *const *pa
         gcam_image_resize(&im, ev->W, ev->H, &sized);
         float *x = ch->images + ev->image_floats * ch->n;
         memcpy(x, sized.data, sizeof(float) * ev->image_floats);
-        const float *box = find_box(boxes, paths[i]);
+        const float *box = gcam_boxes_find(boxes, paths[i]);
         ch->has_box[ch->n] = box != NULL;
         if (box) { /* the image was resized to the input: so is its box */
             float sx = (float)ev->W / im.w, sy = (float)ev->H / im.h;
@@ -196,29 +143,14 @@ static void score_ends(evaluator *ev, chunk *ch) {
         ch->p_blurred[i] = gcam_class_probability(ev->net, out, i, ch->cls[i]);
 }
 
-static void print_progress(FILE *out, int done, int total, double elapsed) {
-    if (!out) return;
-    int width = 30, filled = total ? (int)((double)done / total * width) : width;
-    double eta = done ? elapsed / done * (total - done) : 0;
-    fprintf(out, "\r[%.*s%*s] %d/%d images  %4.0fs elapsed  ETA %4.0fs", filled,
-            "##############################", width - filled, "", done, total, elapsed, eta);
-    if (done == total) fputc('\n', out);
-    fflush(out);
-}
-
-static void write_csv_line(FILE *csv, const char *path, const char *method,
-                           const gcam_eval_record *rec) {
-    fprintf(csv, "%s,%s,%d,%.6f,%.6f,", path, method, rec->cls, rec->deletion_auc,
-            rec->insertion_auc);
-    if (rec->pointing_hit >= 0) fprintf(csv, "%d", rec->pointing_hit);
-    fprintf(csv, ",%.6f\n", rec->seconds);
-}
-
-static void evaluator_init(evaluator *ev, gcam_net *net, const gcam_eval_options *o, int cap) {
+static void evaluator_init(evaluator *ev, gcam_net *net, const gcam_eval_options *o,
+                           const gcam_saliency_options *so, int cap) {
     network *dn = net->dn;
     memset(ev, 0, sizeof *ev);
     ev->net = net;
     ev->o = o;
+    ev->so = *so;
+    ev->so.rise_n = o->rise_n;
     ev->H = dn->h, ev->W = dn->w, ev->C = dn->c;
     ev->hw = (size_t)ev->H * ev->W;
     ev->image_floats = ev->hw * ev->C;
@@ -280,16 +212,83 @@ static void choose_classes(gcam_net *net, const gcam_eval_options *o, chunk *ch)
     }
 }
 
-int gcam_evaluate(gcam_net *net, const gcam_eval_options *o, int n, char *const *paths,
-                  const int *labels, const gcam_boxes *boxes, FILE *csv, gcam_eval_result *r,
-                  gcam_error *err) {
+/* <out_dir>/maps/<stem>_<method>.npy of image i of the chunk. */
+static int write_map(const evaluator *ev, const chunk *ch, char *const *paths, int i, int m,
+                     gcam_error *err) {
+    const char *path = paths[ch->index[i]], *slash = strrchr(path, '/');
+    char stem[GCAM_PATH_MAX], file[2 * GCAM_PATH_MAX + 64];
+    snprintf(stem, sizeof stem, "%s", slash ? slash + 1 : path);
+    char *dot = strrchr(stem, '.');
+    if (dot && dot != stem) *dot = '\0';
+    snprintf(file, sizeof file, "%s/maps/%s_%s.npy", ev->o->out_dir, stem,
+             gcam_method_name(ev->o->methods[m]));
+    size_t dims[2] = {(size_t)ev->H, (size_t)ev->W};
+    return gcam_npy_write(file, ev->maps + ev->hw * i, dims, 2, err);
+}
+
+/* One method on one chunk: its maps, their curves, and the records. */
+static int evaluate_method(evaluator *ev, chunk *ch, char *const *paths, int m, gcam_eval_result *r,
+                           gcam_error *err) {
+    int M = ev->o->n_methods, P = ev->points;
+    gcam_saliency_options so = ev->so;
+    so.method = ev->o->methods[m];
+    double t0 = gcam_now_seconds();
+    if (gcam_saliency(ev->net, ch->images, ch->n, ch->cls, &so, ev->maps, NULL, ev->constant, err))
+        return -1;
+    float per_image = (float)((gcam_now_seconds() - t0) / ch->n);
+    for (int i = 0; i < ch->n; ++i) {
+        gcam_saliency_order(ev->maps + ev->hw * i, ev->hw, ev->orders + ev->hw * i);
+        if (ev->o->raw && write_map(ev, ch, paths, i, m, err)) return -1;
+    }
+    score_curves(ev, ch);
+    for (int i = 0; i < ch->n; ++i) {
+        const float *del = ev->curves + (size_t)(2 * i) * P, *ins = del + P;
+        gcam_eval_record *rec = &r->records[(size_t)(r->n_images + i) * M + m];
+        rec->image = ch->index[i];
+        rec->method = m;
+        rec->cls = ch->cls[i];
+        rec->failed = ev->constant[i];
+        rec->deletion_auc = (float)gcam_auc(del, P);
+        rec->insertion_auc = (float)gcam_auc(ins, P);
+        rec->pointing_hit = ch->has_box[i] ? gcam_pointing_hit(ev->maps + ev->hw * i, ev->H, ev->W,
+                                                               ch->box[i], r->tolerance)
+                                           : -1;
+        rec->seconds = per_image;
+        for (int k = 0; k < P; ++k) {
+            r->mean_deletion[(size_t)m * P + k] += del[k];
+            r->mean_insertion[(size_t)m * P + k] += ins[k];
+        }
+    }
+    return 0;
+}
+
+/* The centre-point baseline of the pointing game on a chunk. */
+static void score_centre(const evaluator *ev, const chunk *ch, gcam_eval_result *r) {
+    for (int i = 0; i < ch->n; ++i) {
+        r->center[r->n_images + i] = -1;
+        if (!ch->has_box[i]) continue;
+        int hit = gcam_point_in_box(ev->W / 2.f, ev->H / 2.f, ch->box[i], r->tolerance);
+        ++r->with_boxes;
+        r->center_hits += hit;
+        r->center[r->n_images + i] = (signed char)hit;
+    }
+}
+
+int gcam_evaluate(gcam_net *net, const gcam_eval_options *o, const gcam_saliency_options *so, int n,
+                  char *const *paths, const int *labels, const gcam_boxes *boxes, FILE *progress,
+                  gcam_eval_result *r, gcam_error *err) {
     memset(r, 0, sizeof *r);
-    if (o->n_methods < 1 || o->n_methods > GCAM_EVAL_MAX_METHODS)
-        return gcam_fail(err, "%d methods: expected 1 to %d", o->n_methods, GCAM_EVAL_MAX_METHODS);
+    if (o->n_methods < 1 || o->n_methods > GCAM_METHOD_COUNT)
+        return gcam_fail(err, "%d methods: expected 1 to %d", o->n_methods, GCAM_METHOD_COUNT);
+    if (o->raw) {
+        char maps_dir[GCAM_PATH_MAX + 16];
+        snprintf(maps_dir, sizeof maps_dir, "%s/maps", o->out_dir);
+        if (gcam_mkdir_p(maps_dir, err)) return -1;
+    }
     if (o->limit > 0 && o->limit < n) n = o->limit;
-    int cap = o->chunk > 0 && o->chunk < net->capacity ? o->chunk : net->capacity;
+    int cap = EVAL_CHUNK < net->capacity ? EVAL_CHUNK : net->capacity;
     evaluator ev;
-    evaluator_init(&ev, net, o, cap);
+    evaluator_init(&ev, net, o, so, cap);
     int M = o->n_methods, P = ev.points;
     r->points = P;
     r->step = ev.step;
@@ -298,65 +297,22 @@ int gcam_evaluate(gcam_net *net, const gcam_eval_options *o, int n, char *const 
     r->center = gcam_xcalloc((size_t)n + 1, 1);
     r->mean_deletion = gcam_xcalloc((size_t)M * P, sizeof(double));
     r->mean_insertion = gcam_xcalloc((size_t)M * P, sizeof(double));
-    if (csv) fprintf(csv, "image,method,class,deletion_auc,insertion_auc,pointing_hit,seconds\n");
     chunk ch;
     chunk_init(&ch, cap, ev.image_floats);
     double t_start = gcam_now_seconds();
     int next = 0, status = 0;
-    print_progress(o->progress, 0, n, 0);
+    gcam_progress_bar(progress, 0, n, 0);
     while (next < n && !status) {
         load_chunk(&ev, &ch, cap, n, paths, labels, boxes, &next, &r->unreadable);
         if (!ch.n) break;
         choose_classes(net, o, &ch);
         score_ends(&ev, &ch);
-        for (int m = 0; m < M && !status; ++m) {
-            gcam_saliency_options so = o->saliency;
-            so.method = o->methods[m];
-            double t0 = gcam_now_seconds();
-            if (gcam_saliency(net, ch.images, ch.n, ch.cls, &so, ev.maps, NULL, ev.constant, err)) {
-                status = -1;
-                break;
-            }
-            float per_image = (float)((gcam_now_seconds() - t0) / ch.n);
-            for (int i = 0; i < ch.n; ++i)
-                gcam_saliency_order(ev.maps + ev.hw * i, ev.hw, ev.orders + ev.hw * i);
-            score_curves(&ev, &ch);
-            for (int i = 0; i < ch.n; ++i) {
-                const float *del = ev.curves + (size_t)(2 * i) * P, *ins = del + P;
-                gcam_eval_record *rec = &r->records[(size_t)(r->n_images + i) * M + m];
-                rec->image = ch.index[i];
-                rec->method = m;
-                rec->cls = ch.cls[i];
-                rec->failed = ev.constant[i];
-                rec->deletion_auc = (float)gcam_auc(del, P);
-                rec->insertion_auc = (float)gcam_auc(ins, P);
-                rec->pointing_hit = ch.has_box[i] ? gcam_pointing_hit(ev.maps + ev.hw * i, ev.H,
-                                                                      ev.W, ch.box[i], r->tolerance)
-                                                  : -1;
-                rec->seconds = per_image;
-                for (int k = 0; k < P; ++k) {
-                    r->mean_deletion[(size_t)m * P + k] += del[k];
-                    r->mean_insertion[(size_t)m * P + k] += ins[k];
-                }
-            }
-        }
-        for (int i = 0; i < ch.n && !status; ++i) {
-            r->center[r->n_images + i] = -1;
-            if (ch.has_box[i]) {
-                int hit = gcam_point_in_box(ev.W / 2.f, ev.H / 2.f, ch.box[i], r->tolerance);
-                ++r->with_boxes;
-                r->center_hits += hit;
-                r->center[r->n_images + i] = (signed char)hit;
-            }
-            for (int m = 0; csv && m < M; ++m) {
-                gcam_eval_record *rec = &r->records[(size_t)(r->n_images + i) * M + m];
-                write_csv_line(csv, paths[rec->image], gcam_method_name(o->methods[m]), rec);
-            }
-        }
+        for (int m = 0; m < M && !status; ++m) status = evaluate_method(&ev, &ch, paths, m, r, err);
+        score_centre(&ev, &ch, r);
         r->n_images += ch.n;
-        print_progress(o->progress, next, n, gcam_now_seconds() - t_start);
+        gcam_progress_bar(progress, next, n, gcam_now_seconds() - t_start);
     }
-    if (o->progress && next < n) fputc('\n', o->progress);
+    if (progress && next < n) fputc('\n', progress);
     for (size_t k = 0; r->n_images && k < (size_t)M * P; ++k) {
         r->mean_deletion[k] /= r->n_images;
         r->mean_insertion[k] /= r->n_images;
@@ -369,19 +325,22 @@ int gcam_evaluate(gcam_net *net, const gcam_eval_options *o, int n, char *const 
     return status;
 }
 
-int gcam_eval_map(gcam_net *net, const gcam_eval_options *o, int method, const char *path, int cls,
-                  float *image, float *map, gcam_error *err) {
+int gcam_eval_map(gcam_net *net, const gcam_eval_options *o, const gcam_saliency_options *so,
+                  int method, const char *path, int cls, float *image, float *map,
+                  gcam_error *err) {
     network *dn = net->dn;
     if (gcam_image_load_for_net(path, dn->w, dn->h, dn->c, image, err)) return -1;
-    gcam_saliency_options so = o->saliency;
-    so.method = o->methods[method];
-    return gcam_saliency(net, image, 1, &cls, &so, map, NULL, NULL, err);
+    gcam_saliency_options mso = *so;
+    mso.method = o->methods[method];
+    mso.rise_n = o->rise_n;
+    return gcam_saliency(net, image, 1, &cls, &mso, map, NULL, NULL, err);
 }
 
 /* ---- sanity check ----------------------------------------------------------------- */
 
-int gcam_eval_sanity(gcam_net *net, const gcam_eval_options *o, int n, char *const *paths,
-                     gcam_eval_result *r, gcam_error *err) {
+int gcam_eval_sanity(gcam_net *net, const gcam_eval_options *o, const gcam_saliency_options *so,
+                     int n, char *const *paths, gcam_eval_result *r, FILE *progress,
+                     gcam_error *err) {
     network *dn = net->dn;
     int M = o->n_methods;
     int S = o->sanity_images < r->n_images ? o->sanity_images : r->n_images;
@@ -415,18 +374,18 @@ int gcam_eval_sanity(gcam_net *net, const gcam_eval_options *o, int n, char *con
     r->sanity_mean = gcam_xcalloc((size_t)M * depths + 1, sizeof(double));
     r->sanity_se = gcam_xcalloc((size_t)M * depths + 1, sizeof(double));
     int status = 0;
+    gcam_saliency_options mso = *so;
+    mso.rise_n = o->rise_n;
     for (int m = 0; m < M && !status; ++m) {
-        gcam_saliency_options so = o->saliency;
-        so.method = o->methods[m];
-        status = gcam_saliency(net, images, S, cls, &so, original + hw * S * m, NULL, NULL, err);
+        mso.method = o->methods[m];
+        status = gcam_saliency(net, images, S, cls, &mso, original + hw * S * m, NULL, NULL, err);
     }
     double t_start = gcam_now_seconds();
     for (int d = 0; d < depths && !status; ++d) {
-        gcam_layer_randomize(dn, layers[d], o->seed);
+        gcam_layer_randomize(dn, layers[d], o->sanity_seed);
         for (int m = 0; m < M && !status; ++m) {
-            gcam_saliency_options so = o->saliency;
-            so.method = o->methods[m];
-            if (gcam_saliency(net, images, S, cls, &so, maps, NULL, NULL, err)) {
+            mso.method = o->methods[m];
+            if (gcam_saliency(net, images, S, cls, &mso, maps, NULL, NULL, err)) {
                 status = -1;
                 break;
             }
@@ -435,11 +394,11 @@ int gcam_eval_sanity(gcam_net *net, const gcam_eval_options *o, int n, char *con
             gcam_mean_se(rho, S, &r->sanity_mean[(size_t)m * depths + d],
                          &r->sanity_se[(size_t)m * depths + d]);
         }
-        if (o->progress) {
-            fprintf(o->progress, "\rsanity check: %d/%d layers randomised  %4.0fs", d + 1, depths,
+        if (progress) {
+            fprintf(progress, "\rsanity check: %d/%d layers randomised  %4.0fs", d + 1, depths,
                     gcam_now_seconds() - t_start);
-            if (d + 1 == depths) fputc('\n', o->progress);
-            fflush(o->progress);
+            if (d + 1 == depths) fputc('\n', progress);
+            fflush(progress);
         }
     }
     free(images);

@@ -2,104 +2,16 @@
 #include "guided.h"
 
 #include "error.h"
-#include "saliency.h"
+#include "image_ops.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 void gcam_guided_config_default(gcam_guided_config *c) {
-    memset(c, 0, sizeof *c);
-    c->source = GCAM_GUIDE_SALIENCY;
-    c->map_size = 16;
-    c->crop_prob = 0.5f;
-    c->crop_threshold = 0.5f;
-    c->crop_enlarge = 1.5f;
-    c->crop_jitter = 0.1f;
-    c->crop_min_size = 0.25f;
-    c->drop_threshold = 0.6f;
-    c->drop_fill = GCAM_FILL_MEAN;
-    c->keep_threshold = 0.3f;
-    c->cutout_size = 0.25f;
-    c->cutout_threshold = 0.2f;
-}
-
-/* ---- the cache -------------------------------------------------------------------- */
-
-void gcam_map_cache_init(gcam_map_cache *cache, int n, int size) {
-    cache->n = n;
-    cache->size = size;
-    cache->covered = 0;
-    /* Written now rather than left to calloc's lazy zero pages, so that the cache's whole
-     * (bounded) memory is resident from the start and the process does not grow later. */
-    cache->maps = gcam_xmalloc((size_t)n * size * size);
-    memset(cache->maps, 0, (size_t)n * size * size);
-    cache->refreshed = gcam_xmalloc(sizeof(int32_t) * (size_t)n);
-    for (int i = 0; i < n; ++i) cache->refreshed[i] = -1;
-}
-
-void gcam_map_cache_free(gcam_map_cache *cache) {
-    free(cache->maps);
-    free(cache->refreshed);
-    memset(cache, 0, sizeof *cache);
-}
-
-static float clamp01(float v) {
-    return v < 0 ? 0 : (v > 1 ? 1 : v);
-}
-
-void gcam_map_cells(const float *map, int h, int w, int size, unsigned char *out) {
-    float *cells = gcam_xcalloc((size_t)size * size, sizeof(float)); /* (size, size) */
-    if (h >= size && w >= size) { /* area mean: every pixel counts in the cell of its centre */
-        float *counts = gcam_xcalloc((size_t)size * size, sizeof(float));
-        for (int y = 0; y < h; ++y)
-            for (int x = 0; x < w; ++x) {
-                int cy = (int)((y + 0.5f) * size / h), cx = (int)((x + 0.5f) * size / w);
-                cells[cy * size + cx] += map[(size_t)y * w + x];
-                counts[cy * size + cx] += 1;
-            }
-        for (int k = 0; k < size * size; ++k) cells[k] /= counts[k];
-        free(counts);
-    } else { /* a map coarser than the cache: interpolate */
-        gcam_upsample(map, h, w, cells, size, size);
-    }
-    for (int k = 0; k < size * size; ++k) out[k] = (unsigned char)lroundf(255 * clamp01(cells[k]));
-    free(cells);
-}
-
-void gcam_map_cache_put(gcam_map_cache *cache, int id, const unsigned char *cells,
-                        int32_t iteration) {
-    memcpy(cache->maps + (size_t)id * cache->size * cache->size, cells,
-           (size_t)cache->size * cache->size);
-    if (cache->refreshed[id] < 0) ++cache->covered;
-    cache->refreshed[id] = iteration;
-}
-
-void gcam_map_cache_store(gcam_map_cache *cache, int id, const float *map, int h, int w,
-                          int32_t iteration) {
-    unsigned char *cells = gcam_xmalloc((size_t)cache->size * cache->size);
-    gcam_map_cells(map, h, w, cache->size, cells);
-    gcam_map_cache_put(cache, id, cells, iteration);
-    free(cells);
-}
-
-int gcam_map_cache_get(const gcam_map_cache *cache, int id, float *out) {
-    if (!cache || id < 0 || id >= cache->n || cache->refreshed[id] < 0) return 0;
-    const unsigned char *in = cache->maps + (size_t)id * cache->size * cache->size;
-    for (int k = 0; k < cache->size * cache->size; ++k) out[k] = in[k] / 255.f;
-    return 1;
-}
-
-int gcam_map_cache_covered(const gcam_map_cache *cache, int32_t iteration, double *mean_age) {
-    int covered = 0;
-    double age = 0;
-    for (int i = 0; i < cache->n; ++i)
-        if (cache->refreshed[i] >= 0) {
-            ++covered;
-            age += iteration - cache->refreshed[i];
-        }
-    if (mean_age) *mean_age = covered ? age / covered : 0;
-    return covered;
+    gcam_settings s;
+    gcam_settings_default(&s);
+    *c = s.train.guided;
 }
 
 /* ---- transforms ------------------------------------------------------------------- */

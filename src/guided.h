@@ -1,76 +1,23 @@
-/* Saliency-guided augmentation: a cache of low-resolution saliency maps, one per
- * training image in the image's own (un-augmented) coordinates, and the transforms they
- * drive: a crop around the salient region, a drop mask that erases it, a keep mask that
- * keeps it and blurs the rest, and a cutout that only cuts where saliency is low.
+/* Saliency-guided augmentation: the transforms a cached saliency map drives (map_cache.h):
+ * a crop around the salient region, a drop mask that erases it, a keep mask that keeps it
+ * and blurs the rest, and a cutout that only cuts where saliency is low.
  *
  * The loader applies the transforms per sample, with a generator of their own, so the
  * standard augmentation draws stay what they are without saliency. A cached map goes
  * through the image's own warp (crop, scale, rotation, flip), so map and pixels stay
- * aligned. The trainer refreshes maps (train.c); the cache is written only while the
- * loader is idle, which keeps runs reproducible. */
+ * aligned. */
 #ifndef GCAM_GUIDED_H
 #define GCAM_GUIDED_H
 
+#include "gcam/settings.h"
+
 #include "augment.h"
+#include "map_cache.h"
 
 #include <stdint.h>
 
-typedef enum gcam_guide_source {
-    GCAM_GUIDE_SALIENCY, /* the cached saliency maps */
-    /* The unguided control of equal strength: a sample whose image has a map gets the map
-     * of another training image, drawn at random, so the transforms apply as often and with
-     * the same box sizes and mask shapes, only not where this image's evidence is. */
-    GCAM_GUIDE_SHUFFLED
-} gcam_guide_source;
-
-typedef enum gcam_fill { GCAM_FILL_MEAN, GCAM_FILL_BLUR } gcam_fill;
-
-/* Thresholds are fractions of the map's maximum; sizes are fractions of the input side. */
-typedef struct gcam_guided_config {
-    gcam_guide_source source;
-    int map_size;         /* cached maps are map_size x map_size */
-    float crop_prob;      /* saliency-guided crop */
-    float crop_threshold; /* box around the cells >= threshold * max */
-    float crop_enlarge;   /* the box side is enlarged by a factor in [1, crop_enlarge] */
-    float crop_jitter;    /* the box centre moves by up to this fraction of its side */
-    float crop_min_size;  /* the box side is at least this fraction of the image's shorter side */
-    float drop_prob;      /* drop mask: erase the pixels >= drop_threshold * max */
-    float drop_threshold;
-    gcam_fill drop_fill; /* erase with the image's mean colour or its blurred copy */
-    float keep_prob;     /* keep mask: keep the pixels >= keep_threshold * max, blur the rest */
-    float keep_threshold;
-    float cutout_prob; /* cutout of a square where the mean saliency is low */
-    float cutout_size;
-    float cutout_threshold; /* the square's mean saliency must stay below threshold * max */
-} gcam_guided_config;
-
+/* The table's defaults (gcam_settings_default). */
 void gcam_guided_config_default(gcam_guided_config *c);
-
-/* One map per training image. Memory: n * (map_size^2 + 4) bytes, e.g. 260 bytes per
- * image at map_size 16. */
-typedef struct gcam_map_cache {
-    int n, size;
-    int covered;         /* images with a map */
-    unsigned char *maps; /* (n, size, size) saliency in [0, 1] as 0..255, source coordinates */
-    int32_t *refreshed;  /* (n) iteration of the image's last refresh; -1: no map yet */
-} gcam_map_cache;
-
-void gcam_map_cache_init(gcam_map_cache *cache, int n, int size);
-void gcam_map_cache_free(gcam_map_cache *cache);
-/* A map over the whole image at any resolution (h, w) as size x size cells (0..255):
- * each cell is the mean of the map over the cell's area. */
-void gcam_map_cells(const float *map, int h, int w, int size, unsigned char *cells);
-/* Stores image id's cells, refreshed at `iteration`. */
-void gcam_map_cache_put(gcam_map_cache *cache, int id, const unsigned char *cells,
-                        int32_t iteration);
-/* gcam_map_cells then gcam_map_cache_put. */
-void gcam_map_cache_store(gcam_map_cache *cache, int id, const float *map, int h, int w,
-                          int32_t iteration);
-/* Copies image id's map into out (size, size) as floats in [0, 1]; 0 if it has none. */
-int gcam_map_cache_get(const gcam_map_cache *cache, int id, float *out);
-/* Images with a map, and the mean age in iterations of their maps at `iteration` (a scan
- * of the cache; mean_age may be NULL). */
-int gcam_map_cache_covered(const gcam_map_cache *cache, int32_t iteration, double *mean_age);
 
 /* What the transforms did to one sample. */
 enum {

@@ -1,15 +1,13 @@
-/* Heatmap PNGs (see heatmap.h), encoded with stb_image_write. */
-#define STB_IMAGE_WRITE_IMPLEMENTATION
-#define STB_IMAGE_WRITE_STATIC
-#pragma GCC diagnostic ignored "-Wunused-function"
-#include <stb_image_write.h>
-
+/* Heatmap pictures (see heatmap.h and gcam/saliency.h), encoded through png.c. */
 #include "heatmap.h"
 
-#include "atomic_file.h"
+#include "gcam/saliency.h"
+
 #include "error.h"
+#include "png.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,10 +20,6 @@ void gcam_jet(float v, float *r, float *g, float *b) {
     *r = clamp01(1.5f - fabsf(4 * v - 3));
     *g = clamp01(1.5f - fabsf(4 * v - 2));
     *b = clamp01(1.5f - fabsf(4 * v - 1));
-}
-
-static void write_to_stream(void *context, void *data, int size) {
-    fwrite(data, 1, (size_t)size, (FILE *)context);
 }
 
 /* Draws image (c, h, w) blended with jet(map) (map NULL: the image alone) into the RGB
@@ -47,74 +41,84 @@ static void draw_tile(unsigned char *rgb, int canvas_w, int ox, int oy, const fl
         }
 }
 
-static int write_png_atomic(const char *path, const unsigned char *rgb, int w, int h,
-                            gcam_error *err) {
-    atomic_file f;
-    if (atomic_file_open(&f, path, err)) return -1;
-    if (!stbi_write_png_to_func(write_to_stream, f.stream, w, h, 3, rgb, w * 3)) {
-        atomic_file_abort(&f);
-        return gcam_fail(err, "%s: PNG encoding failed", path);
-    }
-    return atomic_file_commit(&f, err);
+/* The overlay alone as an RGB canvas (h * scale, w * scale, 3), malloc'd. */
+static unsigned char *overlay(const float *image, int c, int h, int w, const float *map,
+                              float alpha, int scale) {
+    unsigned char *rgb = gcam_xmalloc((size_t)w * scale * h * scale * 3);
+    draw_tile(rgb, w * scale, 0, 0, image, c, h, w, map, alpha, scale);
+    return rgb;
 }
 
 int gcam_heatmap_write_png(const char *path, const float *image, int c, int h, int w,
                            const float *map, float alpha, int scale, gcam_error *err) {
     if (scale < 1) scale = 1;
-    unsigned char *rgb = gcam_xmalloc((size_t)w * scale * h * scale * 3);
-    draw_tile(rgb, w * scale, 0, 0, image, c, h, w, map, alpha, scale);
-    int status = write_png_atomic(path, rgb, w * scale, h * scale, err);
+    unsigned char *rgb = overlay(image, c, h, w, map, alpha, scale);
+    int status = gcam_png_write_rgb(path, rgb, w * scale, h * scale, err);
     free(rgb);
     return status;
 }
 
-int gcam_heatmap_write_grid_png(const char *path, const float *images, const float *maps, int n,
-                                int c, int h, int w, float alpha, int scale, gcam_error *err) {
+unsigned char *gcam_heatmap_encode_png(const float *image, int c, int h, int w, const float *map,
+                                       float alpha, int scale, int *size) {
     if (scale < 1) scale = 1;
-    const int gap = 2;
-    int tile_w = w * scale, tile_h = h * scale;
-    int canvas_w = n * tile_w + (n + 1) * gap, canvas_h = 2 * tile_h + 3 * gap;
-    unsigned char *rgb = gcam_xmalloc((size_t)canvas_w * canvas_h * 3);
+    unsigned char *rgb = overlay(image, c, h, w, map, alpha, scale);
+    unsigned char *png = gcam_png_encode_rgb(rgb, w * scale, h * scale, size);
+    free(rgb);
+    return png;
+}
+
+/* "name" of class k, or its number. */
+static void class_text(char *out, size_t size, const char *prefix, int k,
+                       char *const *class_names) {
+    if (k < 0)
+        snprintf(out, size, "%s ?", prefix);
+    else if (class_names)
+        snprintf(out, size, "%s %s", prefix, class_names[k]);
+    else
+        snprintf(out, size, "%s class %d", prefix, k);
+}
+
+/* Writes text centred on x at baseline y, shrunk to fit `width` pixels. */
+static void centred_text(unsigned char *rgb, int canvas_w, int canvas_h, double x, double y,
+                         const char *text, double size, double width,
+                         const unsigned char colour[3]) {
+    double text_w = gcam_png_text_width(text, size);
+    if (text_w > width && text_w > 0) {
+        size *= width / text_w;
+        text_w = width;
+    }
+    gcam_png_draw_text(rgb, canvas_w, canvas_h, x - text_w / 2, y, text, size, colour);
+}
+
+int gcam_heatmap_write_grid_png(const char *path, const float *images, const float *maps, int n,
+                                int c, int h, int w, float alpha, int scale,
+                                const gcam_heatmap_label *labels, char *const *class_names,
+                                gcam_method method, gcam_error *err) {
+    if (scale < 1) scale = 1;
+    const int gap = 4, font = 12, line = 15;
+    int tile_w = w * scale, tile_h = h * scale, text_h = 3 * line + gap;
+    int canvas_w = n * tile_w + (n + 1) * gap, canvas_h = 2 * tile_h + 3 * gap + text_h;
+    unsigned char *rgb = gcam_xmalloc((size_t)canvas_w * canvas_h * 3); /* (h, w, 3) */
     memset(rgb, 255, (size_t)canvas_w * canvas_h * 3);
+    const unsigned char ink[3] = {30, 30, 30}, wrong[3] = {200, 30, 30}, soft[3] = {90, 90, 90};
     for (int i = 0; i < n; ++i) {
         const float *image = images + (size_t)i * c * h * w;
         int ox = gap + i * (tile_w + gap);
         draw_tile(rgb, canvas_w, ox, gap, image, c, h, w, NULL, 0, scale);
         draw_tile(rgb, canvas_w, ox, 2 * gap + tile_h, image, c, h, w, maps + (size_t)i * h * w,
                   alpha, scale);
+        char text[160];
+        double centre = ox + tile_w / 2.0, top = 3 * gap + 2 * tile_h;
+        const gcam_heatmap_label *l = &labels[i];
+        class_text(text, sizeof text, "true", l->true_class, class_names);
+        centred_text(rgb, canvas_w, canvas_h, centre, top + line - 3, text, font, tile_w, ink);
+        class_text(text, sizeof text, "pred", l->predicted_class, class_names);
+        centred_text(rgb, canvas_w, canvas_h, centre, top + 2 * line - 3, text, font, tile_w,
+                     l->predicted_class == l->true_class ? ink : wrong);
+        centred_text(rgb, canvas_w, canvas_h, centre, top + 3 * line - 3, gcam_method_name(method),
+                     font, tile_w, soft);
     }
-    int status = write_png_atomic(path, rgb, canvas_w, canvas_h, err);
+    int status = gcam_png_write_rgb(path, rgb, canvas_w, canvas_h, err);
     free(rgb);
     return status;
-}
-
-typedef struct memory_png {
-    unsigned char *data;
-    size_t size, capacity;
-} memory_png;
-
-static void write_to_memory(void *context, void *data, int size) {
-    memory_png *m = context;
-    if (m->size + (size_t)size > m->capacity) {
-        m->capacity = 2 * (m->size + (size_t)size);
-        m->data = gcam_xrealloc(m->data, m->capacity);
-    }
-    memcpy(m->data + m->size, data, (size_t)size);
-    m->size += (size_t)size;
-}
-
-unsigned char *gcam_heatmap_encode_png(const float *image, int c, int h, int w, const float *map,
-                                       float alpha, int scale, int *size) {
-    if (scale < 1) scale = 1;
-    unsigned char *rgb = gcam_xmalloc((size_t)w * scale * h * scale * 3);
-    draw_tile(rgb, w * scale, 0, 0, image, c, h, w, map, alpha, scale);
-    memory_png m = {0};
-    stbi_write_png_to_func(write_to_memory, &m, w * scale, h * scale, 3, rgb, w * scale * 3);
-    free(rgb);
-    *size = (int)m.size;
-    return m.data;
-}
-
-int gcam_png_write_rgb(const char *path, const unsigned char *rgb, int w, int h, gcam_error *err) {
-    return write_png_atomic(path, rgb, w, h, err);
 }

@@ -1,5 +1,6 @@
-/* Image decoding and resizing (see image.h). stb_image is compiled here with static
- * linkage, so it cannot clash with the copy that libdarknet exports. */
+/* Image decoding (gcam_image_load in gcam/data.h): stb_image, compiled here with static
+ * linkage so that it cannot clash with the copy that libdarknet exports, behind checks
+ * of the headers it mishandles. */
 #define STB_IMAGE_IMPLEMENTATION
 #define STB_IMAGE_STATIC
 /* stb defines many functions we do not call; its warnings are reported at the end of
@@ -7,8 +8,10 @@
 #pragma GCC diagnostic ignored "-Wunused-function"
 #include <stb_image.h>
 
+#include "gcam/data.h"
+
 #include "error.h"
-#include "image.h"
+#include "image_ops.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -87,88 +90,6 @@ int gcam_image_load(gcam_image *im, const char *path, int c, gcam_error *err) {
 void gcam_image_free(gcam_image *im) {
     free(im->data);
     memset(im, 0, sizeof *im);
-}
-
-/* Filter taps of one axis: for each output index, `taps` weights starting at first[o]. */
-typedef struct resample_axis {
-    int taps;
-    int *first;     /* (out) */
-    float *weights; /* (out, taps) */
-} resample_axis;
-
-static void axis_init(resample_axis *a, int in, int out) {
-    double scale = (double)in / out;
-    double support = scale > 1 ? scale : 1; /* triangle half-width in input pixels */
-    a->taps = (int)ceil(support) * 2 + 1;
-    a->first = gcam_xmalloc(sizeof(int) * (size_t)out);
-    a->weights = gcam_xcalloc((size_t)out * a->taps, sizeof(float));
-    for (int o = 0; o < out; ++o) {
-        double center = (o + 0.5) * scale - 0.5;
-        int lo = (int)floor(center - support) + 1;
-        if (lo < 0) lo = 0;
-        a->first[o] = lo;
-        double total = 0;
-        float *w = a->weights + (size_t)o * a->taps;
-        for (int t = 0; t < a->taps && lo + t < in; ++t) {
-            double d = fabs(lo + t - center) / support;
-            w[t] = d < 1 ? (float)(1 - d) : 0.f;
-            total += w[t];
-        }
-        if (total <= 0) { /* only when out > in at an edge: take the nearest pixel */
-            int nearest = (int)floor(center + 0.5);
-            nearest = nearest < 0 ? 0 : (nearest >= in ? in - 1 : nearest);
-            a->first[o] = nearest;
-            memset(w, 0, sizeof(float) * (size_t)a->taps);
-            w[0] = 1;
-            total = 1;
-        }
-        for (int t = 0; t < a->taps; ++t) w[t] = (float)(w[t] / total);
-    }
-}
-
-static void axis_free(resample_axis *a) {
-    free(a->first);
-    free(a->weights);
-}
-
-void gcam_image_resize(const gcam_image *src, int w, int h, gcam_image *dst) {
-    dst->w = w;
-    dst->h = h;
-    dst->c = src->c;
-    dst->data = gcam_xmalloc(sizeof(float) * (size_t)w * h * src->c);
-    if (src->w == w && src->h == h) {
-        memcpy(dst->data, src->data, sizeof(float) * (size_t)w * h * src->c);
-        return;
-    }
-    resample_axis ax, ay;
-    axis_init(&ax, src->w, w);
-    axis_init(&ay, src->h, h);
-    float *rows = gcam_xmalloc(sizeof(float) * (size_t)src->h * w); /* (src h, w) */
-    for (int k = 0; k < src->c; ++k) {
-        const float *plane = src->data + (size_t)k * src->w * src->h;
-        for (int y = 0; y < src->h; ++y)
-            for (int x = 0; x < w; ++x) {
-                const float *wt = ax.weights + (size_t)x * ax.taps;
-                const float *p = plane + (size_t)y * src->w + ax.first[x];
-                int n = src->w - ax.first[x] < ax.taps ? src->w - ax.first[x] : ax.taps;
-                float sum = 0;
-                for (int t = 0; t < n; ++t) sum += wt[t] * p[t];
-                rows[(size_t)y * w + x] = sum;
-            }
-        float *out = dst->data + (size_t)k * w * h;
-        for (int y = 0; y < h; ++y) {
-            const float *wt = ay.weights + (size_t)y * ay.taps;
-            int n = src->h - ay.first[y] < ay.taps ? src->h - ay.first[y] : ay.taps;
-            for (int x = 0; x < w; ++x) {
-                float sum = 0;
-                for (int t = 0; t < n; ++t) sum += wt[t] * rows[(size_t)(ay.first[y] + t) * w + x];
-                out[(size_t)y * w + x] = sum;
-            }
-        }
-    }
-    free(rows);
-    axis_free(&ax);
-    axis_free(&ay);
 }
 
 int gcam_image_load_for_net(const char *path, int w, int h, int c, float *out, gcam_error *err) {

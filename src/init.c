@@ -1,6 +1,6 @@
-/* Seeded parameter initialisation with Darknet's scales (He: sqrt(2 / fan_in), normal for
- * convolutions, uniform for connected layers) but gcam's own generator, so that a seed
- * gives the same weights on every run and thread layout. */
+/* Seeded parameter initialisation (see init.h) with Darknet's scales (He: sqrt(2 / fan_in), normal
+ * for convolutions, uniform for connected layers) but gcam's own generator, so that a seed gives
+ * the same weights on every run and thread layout. */
 #include "init.h"
 
 #include "rng.h"
@@ -39,7 +39,7 @@ int gcam_layer_randomize(network *dn, int index, uint64_t seed) {
     return draw_weights(&dn->layers[index], seed, index) > 0;
 }
 
-void gcam_net_init_weights(network *dn, uint64_t seed) {
+void gcam_darknet_init_weights(network *dn, uint64_t seed) {
     for (int i = 0; i < dn->n; ++i) {
         layer *l = &dn->layers[i];
         int channels = draw_weights(l, seed, i);

@@ -10,6 +10,8 @@
 #ifndef GCAM_KERNELS_H
 #define GCAM_KERNELS_H
 
+#include "gcam/core.h"
+
 #include <darknet.h>
 #include <stdint.h>
 
@@ -20,49 +22,54 @@
 /* ---- primitives ---- */
 
 /* y = act(x) in place, n values. */
-void act_forward(float *x, size_t n, ACTIVATION a);
+void gcam_act_forward(float *x, size_t n, ACTIVATION a);
 /* delta *= act'(y) where y = act(x) is the stored output. */
-void act_backward(const float *y, size_t n, ACTIVATION a, float *delta);
+void gcam_act_backward(const float *y, size_t n, ACTIVATION a, float *delta);
 
 /* Column buffer for a convolution: im (channels, height, width) ->
  * col (channels * ksize * ksize, out_h * out_w), zero outside the image. Rows of col are
  * col_ld floats apart (col_ld >= out_h * out_w), so that several images' columns can sit
  * side by side in one matrix. */
-void im2col(const float *im, int channels, int height, int width, int ksize, int stride, int pad,
-            float *col, size_t col_ld);
+void gcam_im2col(const float *im, int channels, int height, int width, int ksize, int stride,
+                 int pad, float *col, size_t col_ld);
 /* Adjoint of im2col: im += scatter of col. */
-void col2im_add(const float *col, size_t col_ld, int channels, int height, int width, int ksize,
-                int stride, int pad, float *im);
+void gcam_col2im_add(const float *col, size_t col_ld, int channels, int height, int width,
+                     int ksize, int stride, int pad, float *im);
 
 /* Batch norm over x (batch, channels, spatial) in place, then scale and shift.
  * Training: batch mean and unbiased variance into mean/variance, x_norm saved, rolling
  * statistics updated as Darknet does (0.99 / 0.01). Inference: rolling statistics. */
-void bn_forward(layer *l, int train, float *x, int batch, int channels, int spatial);
+void gcam_bn_forward(layer *l, int train, float *x, int batch, int channels, int spatial);
 /* Backward of bn_forward: delta (batch, channels, spatial) is turned in place into the
  * gradient with respect to the pre-normalisation values. Training also accumulates
  * bias_updates and scale_updates. */
-void bn_backward(layer *l, int train, float *delta, int batch, int channels, int spatial);
+void gcam_bn_backward(layer *l, int train, float *delta, int batch, int channels, int spatial);
 
 /* ---- layer kernels (Darknet signatures) ---- */
-void fast_forward_convolutional(layer l, network net);
-void fast_backward_convolutional(layer l, network net);
-void fast_update_convolutional(layer l, update_args a);
-void fast_forward_connected(layer l, network net);
-void fast_backward_connected(layer l, network net);
-void fast_update_connected(layer l, update_args a);
-void fast_forward_batchnorm(layer l, network net);
-void fast_backward_batchnorm(layer l, network net);
-
-#endif
-
-/* Dropout backward that is the identity in inference, where Darknet would apply the
- * stale mask of the last training forward. Training defers to Darknet. */
-void fast_backward_dropout(layer l, network net);
-void fast_forward_maxpool(layer l, network net);
-void fast_backward_maxpool(layer l, network net);
-
+void gcam_conv_forward(layer l, network net);
+void gcam_conv_backward(layer l, network net);
+void gcam_conv_update(layer l, update_args a);
+void gcam_connected_forward(layer l, network net);
+void gcam_connected_backward(layer l, network net);
+void gcam_connected_update(layer l, update_args a);
+void gcam_batchnorm_forward(layer l, network net);
+void gcam_batchnorm_backward(layer l, network net);
+void gcam_maxpool_forward(layer l, network net);
+void gcam_maxpool_backward(layer l, network net);
 /* Dropout forward with a mask drawn from gcam's generator, seeded by (the run's seed,
  * images seen, layer index) instead of Darknet's global rand(). */
-void fast_forward_dropout(layer l, network net);
+void gcam_dropout_forward(layer l, network net);
+/* Dropout backward that is the identity in inference, where Darknet would apply the
+ * stale mask of the last training forward. Training defers to Darknet. */
+void gcam_dropout_backward(layer l, network net);
+
+/* ---- installing them ---- */
+
+/* Points every layer's forward/backward/update at the chosen kernel set. Layer types
+ * without a fast kernel keep Darknet's. */
+void gcam_kernels_install(network *net, gcam_kernels kernels);
+
 /* The run's seed for dropout masks (default 0). */
 void gcam_kernels_set_seed(uint64_t seed);
+
+#endif

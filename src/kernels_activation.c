@@ -6,7 +6,7 @@
 
 #include <math.h>
 
-void act_forward(float *x, size_t n, ACTIVATION a) {
+void gcam_act_forward(float *x, size_t n, ACTIVATION a) {
     switch (a) {
     case LINEAR:
         return;
@@ -24,7 +24,7 @@ void act_forward(float *x, size_t n, ACTIVATION a) {
     }
 }
 
-void act_backward(const float *y, size_t n, ACTIVATION a, float *delta) {
+void gcam_act_backward(const float *y, size_t n, ACTIVATION a, float *delta) {
     switch (a) {
     case LINEAR:
         return;

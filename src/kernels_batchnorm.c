@@ -18,7 +18,7 @@ static void inference_affine(const layer *l, int c, float *a, float *b) {
     *b = l->biases[c] - l->rolling_mean[c] * *a;
 }
 
-void bn_forward(layer *l, int train, float *x, int batch, int channels, int spatial) {
+void gcam_bn_forward(layer *l, int train, float *x, int batch, int channels, int spatial) {
     if (!train) {
         for (int c = 0; c < channels; ++c) {
             float a, b;
@@ -67,7 +67,7 @@ void bn_forward(layer *l, int train, float *x, int batch, int channels, int spat
     }
 }
 
-void bn_backward(layer *l, int train, float *delta, int batch, int channels, int spatial) {
+void gcam_bn_backward(layer *l, int train, float *delta, int batch, int channels, int spatial) {
     if (!train) {
         for (int c = 0; c < channels; ++c) {
             float a, b;
@@ -111,13 +111,13 @@ void bn_backward(layer *l, int train, float *delta, int batch, int channels, int
 }
 
 /* A standalone [batchnorm] layer: output = BN(input); its input gradient is added. */
-void fast_forward_batchnorm(layer l, network net) {
+void gcam_batchnorm_forward(layer l, network net) {
     memcpy(l.output, net.input, sizeof(float) * (size_t)l.outputs * l.batch);
-    bn_forward(&l, net.train, l.output, l.batch, l.out_c, l.out_h * l.out_w);
+    gcam_bn_forward(&l, net.train, l.output, l.batch, l.out_c, l.out_h * l.out_w);
 }
 
-void fast_backward_batchnorm(layer l, network net) {
-    bn_backward(&l, net.train, l.delta, l.batch, l.out_c, l.out_h * l.out_w);
+void gcam_batchnorm_backward(layer l, network net) {
+    gcam_bn_backward(&l, net.train, l.delta, l.batch, l.out_c, l.out_h * l.out_w);
     if (!net.delta) return;
     size_t n = (size_t)l.outputs * l.batch;
     for (size_t i = 0; i < n; ++i) net.delta[i] += l.delta[i];

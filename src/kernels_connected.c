@@ -5,21 +5,21 @@
 #include <cblas.h>
 #include <string.h>
 
-void fast_forward_connected(layer l, network net) {
+void gcam_connected_forward(layer l, network net) {
     for (int b = 0; b < l.batch; ++b)
         memcpy(l.output + (size_t)b * l.outputs, l.biases, sizeof(float) * (size_t)l.outputs);
     /* With batch norm the bias is BN's beta, added after normalisation. */
     float beta = l.batch_normalize ? 0.f : 1.f;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, l.batch, l.outputs, l.inputs, 1.f,
                 net.input, l.inputs, l.weights, l.inputs, beta, l.output, l.outputs);
-    if (l.batch_normalize) bn_forward(&l, net.train, l.output, l.batch, l.outputs, 1);
-    act_forward(l.output, (size_t)l.outputs * l.batch, l.activation);
+    if (l.batch_normalize) gcam_bn_forward(&l, net.train, l.output, l.batch, l.outputs, 1);
+    gcam_act_forward(l.output, (size_t)l.outputs * l.batch, l.activation);
 }
 
-void fast_backward_connected(layer l, network net) {
-    act_backward(l.output, (size_t)l.outputs * l.batch, l.activation, l.delta);
+void gcam_connected_backward(layer l, network net) {
+    gcam_act_backward(l.output, (size_t)l.outputs * l.batch, l.activation, l.delta);
     if (l.batch_normalize) {
-        bn_backward(&l, net.train, l.delta, l.batch, l.outputs, 1);
+        gcam_bn_backward(&l, net.train, l.delta, l.batch, l.outputs, 1);
     } else if (net.train) {
         for (int b = 0; b < l.batch; ++b)
             for (int o = 0; o < l.outputs; ++o)

@@ -23,8 +23,8 @@ static void valid_range(int out, int size, int stride, int pad, int k, int *lo, 
     if (*lo > *hi) *lo = *hi;
 }
 
-void im2col(const float *im, int channels, int height, int width, int ksize, int stride, int pad,
-            float *col, size_t col_ld) {
+void gcam_im2col(const float *im, int channels, int height, int width, int ksize, int stride,
+                 int pad, float *col, size_t col_ld) {
     int out_h = (height + 2 * pad - ksize) / stride + 1;
     int out_w = (width + 2 * pad - ksize) / stride + 1;
     for (int c = 0; c < channels; ++c) {
@@ -56,8 +56,8 @@ void im2col(const float *im, int channels, int height, int width, int ksize, int
     }
 }
 
-void col2im_add(const float *col, size_t col_ld, int channels, int height, int width, int ksize,
-                int stride, int pad, float *im) {
+void gcam_col2im_add(const float *col, size_t col_ld, int channels, int height, int width,
+                     int ksize, int stride, int pad, float *im) {
     int out_h = (height + 2 * pad - ksize) / stride + 1;
     int out_w = (width + 2 * pad - ksize) / stride + 1;
     for (int c = 0; c < channels; ++c) {
@@ -158,7 +158,7 @@ static void gather_columns(const layer *l, const float *input, int first, int im
             for (int c = 0; c < l->c; ++c)
                 memcpy(col + c * ld + i * spatial, im + c * spatial, sizeof(float) * spatial);
         } else {
-            im2col(im, l->c, l->h, l->w, l->size, l->stride, l->pad, col + i * spatial, ld);
+            gcam_im2col(im, l->c, l->h, l->w, l->size, l->stride, l->pad, col + i * spatial, ld);
         }
     }
 }
@@ -193,8 +193,8 @@ static void forward_images(const layer *l, const network *net, int lo, int hi, i
             const float *im = net->input + (size_t)(b * l->groups + g) * in_group;
             const float *col = im;
             if (col_buffer) {
-                im2col(im, l->c / l->groups, l->h, l->w, l->size, l->stride, l->pad, col_buffer,
-                       spatial);
+                gcam_im2col(im, l->c / l->groups, l->h, l->w, l->size, l->stride, l->pad,
+                            col_buffer, spatial);
                 col = col_buffer;
             }
             const float *w = l->weights + (size_t)g * l->nweights / l->groups;
@@ -239,8 +239,8 @@ static void backward_images(const layer *l, const network *net, int lo, int hi, 
                         for (size_t j = 0; j < spatial; ++j) dst[j] += src[j];
                     }
                 } else {
-                    col2im_add(col + i * spatial, ld, l->c, l->h, l->w, l->size, l->stride, l->pad,
-                               in_delta);
+                    gcam_col2im_add(col + i * spatial, ld, l->c, l->h, l->w, l->size, l->stride,
+                                    l->pad, in_delta);
                 }
             }
         }
@@ -257,8 +257,8 @@ static void backward_images(const layer *l, const network *net, int lo, int hi, 
             if (net->train) {
                 const float *col = im;
                 if (!reads_input_directly(l)) {
-                    im2col(im, l->c / l->groups, l->h, l->w, l->size, l->stride, l->pad, col_buffer,
-                           spatial);
+                    gcam_im2col(im, l->c / l->groups, l->h, l->w, l->size, l->stride, l->pad,
+                                col_buffer, spatial);
                     col = col_buffer;
                 }
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, k, (int)spatial, 1.f, delta,
@@ -273,8 +273,8 @@ static void backward_images(const layer *l, const network *net, int lo, int hi, 
             } else {
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, (int)spatial, m, 1.f, w, k,
                             delta, (int)spatial, 0.f, col_buffer, (int)spatial);
-                col2im_add(col_buffer, spatial, l->c / l->groups, l->h, l->w, l->size, l->stride,
-                           l->pad, in_delta);
+                gcam_col2im_add(col_buffer, spatial, l->c / l->groups, l->h, l->w, l->size,
+                                l->stride, l->pad, in_delta);
             }
         }
 }
@@ -307,7 +307,7 @@ static int split_images(const layer *l) {
     return l->batch >= 2 && gcam_parallel_parts() > 1;
 }
 
-void fast_forward_convolutional(layer l, network net) {
+void gcam_conv_forward(layer l, network net) {
     conv_job job = {&l, &net};
     if (split_images(&l))
         gcam_parallel_run(forward_part, &job);
@@ -315,17 +315,17 @@ void fast_forward_convolutional(layer l, network net) {
         forward_images(&l, &net, 0, l.batch, 0);
     int spatial = l.out_h * l.out_w;
     if (l.batch_normalize)
-        bn_forward(&l, net.train, l.output, l.batch, l.out_c, spatial);
+        gcam_bn_forward(&l, net.train, l.output, l.batch, l.out_c, spatial);
     else
         add_bias(l.output, l.biases, l.batch, l.n, spatial);
-    act_forward(l.output, (size_t)l.outputs * l.batch, l.activation);
+    gcam_act_forward(l.output, (size_t)l.outputs * l.batch, l.activation);
 }
 
-void fast_backward_convolutional(layer l, network net) {
+void gcam_conv_backward(layer l, network net) {
     int spatial = l.out_h * l.out_w;
-    act_backward(l.output, (size_t)l.outputs * l.batch, l.activation, l.delta);
+    gcam_act_backward(l.output, (size_t)l.outputs * l.batch, l.activation, l.delta);
     if (l.batch_normalize)
-        bn_backward(&l, net.train, l.delta, l.batch, l.out_c, spatial);
+        gcam_bn_backward(&l, net.train, l.delta, l.batch, l.out_c, spatial);
     else if (net.train)
         accumulate_bias_gradient(l.bias_updates, l.delta, l.batch, l.n, spatial);
     conv_job job = {&l, &net};
@@ -341,7 +341,7 @@ void fast_backward_convolutional(layer l, network net) {
     }
 }
 
-/* Darknet's SGD with momentum and decay (see darknet.md), fused into one pass:
+/* Darknet's SGD with momentum and decay (update_convolutional_layer), fused into one pass:
  * U -= decay*B*W; W += lr/B*U; U *= momentum. Biases and scales without decay. */
 static void sgd_step(float *w, float *u, size_t n, float lr_over_b, float decay_b, float momentum) {
     for (size_t i = 0; i < n; ++i) {
@@ -359,10 +359,10 @@ static void update_parameters(layer *l, update_args a, int channels, size_t nwei
     sgd_step(l->weights, l->weight_updates, nweights, lr_over_b, a.decay * a.batch, a.momentum);
 }
 
-void fast_update_convolutional(layer l, update_args a) {
+void gcam_conv_update(layer l, update_args a) {
     update_parameters(&l, a, l.n, (size_t)l.nweights);
 }
 
-void fast_update_connected(layer l, update_args a) {
+void gcam_connected_update(layer l, update_args a) {
     update_parameters(&l, a, l.outputs, (size_t)l.inputs * l.outputs);
 }

@@ -12,7 +12,7 @@ void gcam_kernels_set_seed(uint64_t seed) {
     dropout_seed = seed;
 }
 
-void fast_forward_dropout(layer l, network net) {
+void gcam_dropout_forward(layer l, network net) {
     if (!net.train) return;
     gcam_rng rng = gcam_rng_init(dropout_seed ^ ((uint64_t)*net.seen << 16), (uint64_t)net.index);
     size_t n = (size_t)l.inputs * l.batch;
@@ -23,6 +23,6 @@ void fast_forward_dropout(layer l, network net) {
     }
 }
 
-void fast_backward_dropout(layer l, network net) {
+void gcam_dropout_backward(layer l, network net) {
     if (net.train) backward_dropout_layer(l, net);
 }

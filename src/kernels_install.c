@@ -1,8 +1,8 @@
 /* Chooses the kernel set and installs it into each layer's function pointers, which is
  * how Darknet's own forward_network/backward_network/update_network reach our code. */
-#include "darknet_internal.h"
-#include "gcam.h"
 #include "kernels.h"
+
+#include "darknet_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -18,26 +18,26 @@ void gcam_kernels_install(network *net, gcam_kernels kernels) {
         layer *l = &net->layers[i];
         switch (l->type) {
         case CONVOLUTIONAL:
-            l->forward = fast ? fast_forward_convolutional : forward_convolutional_layer;
-            l->backward = fast ? fast_backward_convolutional : backward_convolutional_layer;
-            l->update = fast ? fast_update_convolutional : update_convolutional_layer;
+            l->forward = fast ? gcam_conv_forward : forward_convolutional_layer;
+            l->backward = fast ? gcam_conv_backward : backward_convolutional_layer;
+            l->update = fast ? gcam_conv_update : update_convolutional_layer;
             break;
         case CONNECTED:
-            l->forward = fast ? fast_forward_connected : forward_connected_layer;
-            l->backward = fast ? fast_backward_connected : backward_connected_layer;
-            l->update = fast ? fast_update_connected : update_connected_layer;
+            l->forward = fast ? gcam_connected_forward : forward_connected_layer;
+            l->backward = fast ? gcam_connected_backward : backward_connected_layer;
+            l->update = fast ? gcam_connected_update : update_connected_layer;
             break;
         case BATCHNORM:
-            l->forward = fast ? fast_forward_batchnorm : forward_batchnorm_layer;
-            l->backward = fast ? fast_backward_batchnorm : backward_batchnorm_layer;
+            l->forward = fast ? gcam_batchnorm_forward : forward_batchnorm_layer;
+            l->backward = fast ? gcam_batchnorm_backward : backward_batchnorm_layer;
             break;
         case MAXPOOL:
-            l->forward = fast ? fast_forward_maxpool : forward_maxpool_layer;
-            l->backward = fast ? fast_backward_maxpool : backward_maxpool_layer;
+            l->forward = fast ? gcam_maxpool_forward : forward_maxpool_layer;
+            l->backward = fast ? gcam_maxpool_backward : backward_maxpool_layer;
             break;
         case DROPOUT:
-            l->forward = fast ? fast_forward_dropout : forward_dropout_layer;
-            l->backward = fast ? fast_backward_dropout : backward_dropout_layer;
+            l->forward = fast ? gcam_dropout_forward : forward_dropout_layer;
+            l->backward = fast ? gcam_dropout_backward : backward_dropout_layer;
             break;
         default:
             break;

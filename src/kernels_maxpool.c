@@ -6,7 +6,7 @@
 
 #include <float.h>
 
-void fast_forward_maxpool(layer l, network net) {
+void gcam_maxpool_forward(layer l, network net) {
     int offset = -l.pad / 2;
     for (int b = 0; b < l.batch; ++b)
         for (int k = 0; k < l.c; ++k) {
@@ -35,7 +35,7 @@ void fast_forward_maxpool(layer l, network net) {
         }
 }
 
-void fast_backward_maxpool(layer l, network net) {
+void gcam_maxpool_backward(layer l, network net) {
     if (!net.delta) return;
     size_t n = (size_t)l.out_h * l.out_w * l.c * l.batch;
     for (size_t i = 0; i < n; ++i) net.delta[l.indexes[i]] += l.delta[i];

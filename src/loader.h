@@ -17,9 +17,11 @@
 #ifndef GCAM_LOADER_H
 #define GCAM_LOADER_H
 
+#include "gcam/data.h"
+
 #include "augment.h"
-#include "dataset.h"
 #include "guided.h"
+#include "map_cache.h"
 
 typedef struct gcam_batch {
     int64_t index;         /* batch number */

@@ -1,4 +1,4 @@
-/* Faithfulness and localisation metrics for saliency maps (shared/notes/groupcam.md):
+/* Faithfulness and localisation metrics for saliency maps:
  * deletion and insertion curves with their areas, the pointing game, and the rank
  * correlation used by the sanity check. The curves' perturbed inputs are produced here
  * and scored by the caller in batches. */

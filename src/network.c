@@ -1,17 +1,21 @@
 /* The Darknet adapter: loads networks safely (validated cfg and weights, a batch of the
  * caller's choosing, no Darknet exit or assert reachable from user input), frees them
  * completely, and drives inference-mode forward and backward passes. */
+#include "network.h"
+
 #include "cfg.h"
 #include "darknet_internal.h"
 #include "error.h"
-#include "gcam.h"
+#include "init.h"
+#include "kernels.h"
+#include "weights.h"
 
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <unistd.h>
+#include <math.h>
 #include <unistd.h>
 
 gcam_load_options gcam_load_options_default(void) {
@@ -46,16 +50,20 @@ static void restore_stderr(int saved) {
 }
 
 /* Buffers that Darknet's CPU [batchnorm] layer uses but never allocates. */
-static void complete_batchnorm_layers(network *dn) {
+static int complete_batchnorm_layers(network *dn, gcam_error *err) {
     for (int i = 0; i < dn->n; ++i) {
         layer *l = &dn->layers[i];
         if (l->type != BATCHNORM) continue;
         size_t n = (size_t)l->outputs * l->batch;
-        if (!l->x) l->x = gcam_xcalloc(n, sizeof(float));
-        if (!l->x_norm) l->x_norm = gcam_xcalloc(n, sizeof(float));
-        if (!l->mean_delta) l->mean_delta = gcam_xcalloc((size_t)l->c, sizeof(float));
-        if (!l->variance_delta) l->variance_delta = gcam_xcalloc((size_t)l->c, sizeof(float));
+        if (!l->x) l->x = calloc(n, sizeof(float));
+        if (!l->x_norm) l->x_norm = calloc(n, sizeof(float));
+        if (!l->mean_delta) l->mean_delta = calloc((size_t)l->c, sizeof(float));
+        if (!l->variance_delta) l->variance_delta = calloc((size_t)l->c, sizeof(float));
+        if (!l->x || !l->x_norm || !l->mean_delta || !l->variance_delta)
+            return gcam_fail(err, "out of memory: batch-norm layer %d needs %.1f MB", i,
+                             2.0 * n * sizeof(float) / (1024.0 * 1024.0));
     }
+    return 0;
 }
 
 static int find_logits_layer(const network *dn) {
@@ -64,21 +72,9 @@ static int find_logits_layer(const network *dn) {
     return i;
 }
 
-static void copy_settings(gcam_net *net, const gcam_cfg *cfg) {
-    const cfg_section *s = cfg_gcam_section(cfg);
-    if (!s) return;
-    net->settings = gcam_xcalloc((size_t)s->n_options, sizeof *net->settings);
-    net->n_settings = s->n_options;
-    for (int i = 0; i < s->n_options; ++i) {
-        net->settings[i].key = gcam_xstrdup(s->options[i].key);
-        net->settings[i].value = gcam_xstrdup(s->options[i].value);
-        net->settings[i].line = s->options[i].line;
-    }
-}
-
 static network *parse_darknet(const gcam_cfg *cfg, int batch, gcam_error *err) {
     char *tmp_path = NULL;
-    if (cfg_write_darknet(cfg, batch, &tmp_path, err)) return NULL;
+    if (gcam_cfg_write_darknet(cfg, batch, &tmp_path, err)) return NULL;
     int saved = mute_stderr();
     network *dn = parse_network_cfg(tmp_path);
     restore_stderr(saved);
@@ -100,10 +96,10 @@ static double address_space_in_use(void) {
 
 /* Darknet does not check its allocations: refuse a network that cannot fit before it
  * allocates one, against the machine's memory and any address-space limit. */
-static int check_memory(const gcam_cfg *cfg, const cfg_memory *m, int batch, gcam_error *err) {
+static int check_memory(const gcam_cfg *cfg, const gcam_cfg_memory *m, int batch, gcam_error *err) {
     if (batch <= 0) {
-        const cfg_option *b = cfg_find(&cfg->sections[0], "batch");
-        const cfg_option *sd = cfg_find(&cfg->sections[0], "subdivisions");
+        const gcam_cfg_option *b = gcam_cfg_find(&cfg->sections[0], "batch");
+        const gcam_cfg_option *sd = gcam_cfg_find(&cfg->sections[0], "subdivisions");
         int subdivisions = sd ? atoi(sd->value) : 1;
         batch = (b ? atoi(b->value) : 1) / (subdivisions > 0 ? subdivisions : 1);
         if (batch < 1) batch = 1;
@@ -134,29 +130,31 @@ int gcam_net_load(gcam_net **out, const char *cfg_path, const gcam_load_options 
     if (!options) options = &defaults;
     if (options->batch < 0) return gcam_fail(err, "batch must be positive, got %d", options->batch);
     gcam_cfg cfg;
-    cfg_memory memory;
-    if (cfg_read(&cfg, cfg_path, err) || cfg_validate_estimate(&cfg, err, &memory) ||
+    gcam_cfg_memory memory;
+    if (gcam_cfg_read(&cfg, cfg_path, err) || gcam_cfg_validate_estimate(&cfg, err, &memory) ||
         check_memory(&cfg, &memory, options->batch, err)) {
-        cfg_free(&cfg);
+        gcam_cfg_free(&cfg);
         return -1;
     }
     network *dn = parse_darknet(&cfg, options->batch, err);
     if (!dn) {
-        cfg_free(&cfg);
+        gcam_cfg_free(&cfg);
         return -1;
     }
     gcam_net *net = gcam_xcalloc(1, sizeof *net);
     net->dn = dn;
     net->cfg_path = gcam_xstrdup(cfg_path);
-    copy_settings(net, &cfg);
-    const cfg_option *flip = cfg_find(&cfg.sections[0], "flip");
+    const gcam_cfg_option *flip = gcam_cfg_find(&cfg.sections[0], "flip");
     net->flip = flip ? atoi(flip->value) : 1;
-    cfg_free(&cfg);
-    complete_batchnorm_layers(dn);
+    gcam_cfg_free(&cfg);
+    if (complete_batchnorm_layers(dn, err)) {
+        gcam_net_free(net);
+        return -1;
+    }
 
     /* Darknet initialised the parameters with rand(); replace that with our seeded
      * initialisation so a run does not depend on what else the process drew. */
-    gcam_net_init_weights(dn, options->init_seed);
+    gcam_darknet_init_weights(dn, options->init_seed);
     int n_layers = options->weights_layers;
     if (n_layers > dn->n) {
         gcam_fail(err, "-weights_layers %d: the network has only %d layers", n_layers, dn->n);
@@ -178,9 +176,9 @@ int gcam_net_load(gcam_net **out, const char *cfg_path, const gcam_load_options 
     return 0;
 }
 
-void gcam_network_free(network *dn) {
+void gcam_darknet_free(network *dn) {
     if (!dn) return;
-    /* What Darknet's free_network leaves behind (see darknet.md, trap 7). */
+    /* What Darknet's free_network leaves behind: about 7 MB per load of a ResNet-18. */
     for (int i = 0; i < dn->n; ++i)
         if (dn->layers[i].type == SOFTMAX) free(dn->layers[i].loss);
     free(dn->seen);
@@ -194,20 +192,74 @@ void gcam_network_free(network *dn) {
 
 void gcam_net_free(gcam_net *net) {
     if (!net) return;
-    gcam_network_free(net->dn);
-    for (int i = 0; i < net->n_settings; ++i) {
-        free(net->settings[i].key);
-        free(net->settings[i].value);
-    }
-    free(net->settings);
+    gcam_darknet_free(net->dn);
     free(net->cfg_path);
     free(net);
 }
 
-const gcam_setting *gcam_net_setting(const gcam_net *net, const char *key) {
-    for (int i = 0; i < net->n_settings; ++i)
-        if (strcmp(net->settings[i].key, key) == 0) return &net->settings[i];
-    return NULL;
+gcam_net_info gcam_net_get_info(const gcam_net *net) {
+    const network *dn = net->dn;
+    gcam_net_info info = {dn->w,        dn->h,         dn->c, dn->inputs,
+                          net->classes, net->capacity, dn->n, net->logits_layer,
+                          net->flip,    *dn->seen};
+    return info;
+}
+
+struct network *gcam_net_darknet(gcam_net *net) {
+    return net->dn;
+}
+
+void gcam_net_init_weights(gcam_net *net, uint64_t seed) {
+    gcam_darknet_init_weights(net->dn, seed);
+}
+
+int gcam_net_save_weights(gcam_net *net, const char *path, gcam_error *err) {
+    return gcam_weights_save(net->dn, path, err);
+}
+
+void gcam_top_classes(const float *scores, int classes, int k, int *order) {
+    /* Insertion into a sorted list of k: a later class displaces an earlier one only
+     * with a strictly higher score, so ties keep the lower index first. */
+    for (int j = 0; j < k; ++j) order[j] = -1;
+    for (int i = 0; i < classes; ++i) {
+        int current = i;
+        for (int j = 0; j < k; ++j)
+            if (order[j] < 0 || scores[current] > scores[order[j]]) {
+                int displaced = order[j];
+                order[j] = current;
+                current = displaced;
+                if (current < 0) break;
+            }
+    }
+}
+
+int gcam_darknet_parameters(network *dn, gcam_param_buffer *out) {
+    int k = 0;
+    for (int i = 0; i < dn->n; ++i) {
+        layer *l = &dn->layers[i];
+        if (l->type != CONVOLUTIONAL && l->type != CONNECTED) continue;
+        size_t nw = l->type == CONVOLUTIONAL ? (size_t)l->nweights : (size_t)l->inputs * l->outputs;
+        size_t nb = (size_t)(l->type == CONVOLUTIONAL ? l->n : l->outputs);
+        if (out) {
+            out[k] = (gcam_param_buffer){l->weights, l->weight_updates, nw};
+            out[k + 1] = (gcam_param_buffer){l->biases, l->bias_updates, nb};
+            out[k + 2] =
+                (gcam_param_buffer){l->scales, l->scale_updates, l->scale_updates ? nb : 0};
+        }
+        k += 3;
+    }
+    return k;
+}
+
+float gcam_class_probability(const gcam_net *net, const float *out, int i, int c) {
+    const network *dn = net->dn;
+    if (dn->layers[dn->n - 1].type == SOFTMAX) return out[(size_t)i * net->classes + c];
+    const layer *logits = &dn->layers[net->logits_layer];
+    const float *z = logits->output + (size_t)i * logits->outputs;
+    float max = z[0], sum = 0;
+    for (int k = 1; k < logits->outputs; ++k) max = fmaxf(max, z[k]);
+    for (int k = 0; k < logits->outputs; ++k) sum += expf(z[k] - max);
+    return expf(z[c] - max) / sum;
 }
 
 /* Runs layers on the first n images only. Lowering the batch is safe in Darknet (raising

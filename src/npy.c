@@ -24,8 +24,8 @@ int gcam_npy_write(const char *path, const float *data, const size_t *dims, int 
     header[padded - 10 - 1] = '\n';
     unsigned short header_len = (unsigned short)(padded - 10);
 
-    atomic_file f;
-    if (atomic_file_open(&f, path, err)) return -1;
+    gcam_atomic_file f;
+    if (gcam_atomic_file_open(&f, path, err)) return -1;
     unsigned char preamble[10] = {0x93,
                                   'N',
                                   'U',
@@ -39,5 +39,5 @@ int gcam_npy_write(const char *path, const float *data, const size_t *dims, int 
     fwrite(preamble, 1, sizeof preamble, f.stream);
     fwrite(header, 1, header_len, f.stream);
     if (count) fwrite(data, sizeof(float), count, f.stream);
-    return atomic_file_commit(&f, err);
+    return gcam_atomic_file_commit(&f, err);
 }

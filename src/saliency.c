@@ -1,46 +1,32 @@
-/* Group-CAM and Grad-CAM (see saliency.h and shared/notes/groupcam.md).
+/* The six saliency methods (see gcam/saliency.h).
  *
  * One batched forward and one batched inference-mode backward give every image's
  * target-layer activations A and gradients g = d logit_c / dA. Grad-CAM is then
- * ReLU(sum_k mean(g_k) A_k). Group-CAM splits the weighted maps into G contiguous channel
- * groups, de-noises and normalises each, blends the image with its blurred copy through
- * each group map, and scores the blends: all blends of all images run as packed batched
- * forwards of the network's capacity. */
-#include "saliency.h"
+ * ReLU(sum_k mean(g_k) A_k); Grad-CAM++ weights the channels by higher-order gradient
+ * terms; Integrated Grad-CAM sums Grad-CAM along the path from a black image. Group-CAM
+ * splits the weighted maps into G contiguous channel groups, de-noises and normalises
+ * each, blends the image with its blurred copy through each group map, and scores the
+ * blends; Score-CAM scores the image masked by each channel, RISE by random masks. Every
+ * perturbed input of a call runs in packed batched forwards of the network's capacity. */
+#include "gcam/saliency.h"
 
 #include "error.h"
+#include "image_ops.h"
+#include "network.h"
 #include "rng.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-void gcam_saliency_options_default(gcam_saliency_options *o) {
-    memset(o, 0, sizeof *o);
-    o->method = GCAM_METHOD_GROUPCAM;
-    o->layer = GCAM_LAYER_AUTO;
-    o->groups = 32;
-    o->theta = 70;
+gcam_saliency_options gcam_saliency_options_default(void) {
+    gcam_settings s;
+    gcam_settings_default(&s);
+    return s.saliency;
 }
 
 static int spatial(const layer *l) {
     return l->out_h * l->out_w;
-}
-
-int gcam_saliency_layer_from_cfg(const gcam_net *net, int *layer, gcam_error *err) {
-    const gcam_setting *s = gcam_net_setting(net, "saliency_layer");
-    if (!s) return 0;
-    if (!strcmp(s->value, "auto")) {
-        *layer = GCAM_LAYER_AUTO;
-        return 0;
-    }
-    char *end;
-    long v = strtol(s->value, &end, 10);
-    if (*end || end == s->value || v < -100000 || v > 100000)
-        return gcam_fail(err, "%s:%d: [gcam] saliency_layer=%s: expected auto or a layer index",
-                         net->cfg_path, s->line, s->value);
-    *layer = (int)v;
-    return 0;
 }
 
 int gcam_saliency_layer(const gcam_net *net, const gcam_saliency_options *o, gcam_error *err) {
@@ -73,118 +59,7 @@ int gcam_saliency_layer(const gcam_net *net, const gcam_saliency_options *o, gca
 
 /* ---- building blocks ---- */
 
-/* Index of i mirrored into [0, n) without repeating the edge (reflect-101). */
-static int mirror(int i, int n) {
-    if (n == 1) return 0;
-    int period = 2 * (n - 1);
-    i %= period;
-    if (i < 0) i += period;
-    return i < n ? i : period - i;
-}
-
-void gcam_gaussian_blur(const float *im, int c, int h, int w, int size, float sigma, float *out) {
-    int radius = size / 2;
-    float *kernel = gcam_xmalloc(sizeof(float) * (size_t)(2 * radius + 1));
-    double total = 0;
-    for (int i = -radius; i <= radius; ++i)
-        total += kernel[i + radius] = expf(-(float)(i * i) / (2 * sigma * sigma));
-    for (int i = 0; i <= 2 * radius; ++i) kernel[i] = (float)(kernel[i] / total);
-    float *rows = gcam_xmalloc(sizeof(float) * (size_t)h * w); /* (h, w) horizontal pass */
-    for (int k = 0; k < c; ++k) {
-        const float *plane = im + (size_t)k * h * w;
-        for (int y = 0; y < h; ++y)
-            for (int x = 0; x < w; ++x) {
-                float sum = 0;
-                for (int i = -radius; i <= radius; ++i)
-                    sum += kernel[i + radius] * plane[y * w + mirror(x + i, w)];
-                rows[y * w + x] = sum;
-            }
-        float *dst = out + (size_t)k * h * w;
-        for (int y = 0; y < h; ++y)
-            for (int x = 0; x < w; ++x) {
-                float sum = 0;
-                for (int i = -radius; i <= radius; ++i)
-                    sum += kernel[i + radius] * rows[mirror(y + i, h) * w + x];
-                dst[y * w + x] = sum;
-            }
-    }
-    free(rows);
-    free(kernel);
-}
-
-void gcam_upsample(const float *src, int h, int w, float *dst, int H, int W) {
-    float sy = (float)h / H, sx = (float)w / W;
-    for (int y = 0; y < H; ++y) {
-        float fy = (y + 0.5f) * sy - 0.5f;
-        fy = fy < 0 ? 0 : fy;
-        int y0 = (int)fy, y1 = y0 + 1 < h ? y0 + 1 : y0;
-        float ay = fy - y0;
-        for (int x = 0; x < W; ++x) {
-            float fx = (x + 0.5f) * sx - 0.5f;
-            fx = fx < 0 ? 0 : fx;
-            int x0 = (int)fx, x1 = x0 + 1 < w ? x0 + 1 : x0;
-            float ax = fx - x0;
-            float top = src[y0 * w + x0] * (1 - ax) + src[y0 * w + x1] * ax;
-            float bottom = src[y1 * w + x0] * (1 - ax) + src[y1 * w + x1] * ax;
-            dst[y * W + x] = top * (1 - ay) + bottom * ay;
-        }
-    }
-}
-
-static int compare_floats(const void *a, const void *b) {
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x > y) - (x < y);
-}
-
-float gcam_percentile(const float *x, int n, float p) {
-    float *sorted = gcam_xmalloc(sizeof(float) * (size_t)n);
-    memcpy(sorted, x, sizeof(float) * (size_t)n);
-    qsort(sorted, (size_t)n, sizeof(float), compare_floats);
-    float position = p / 100.f * (n - 1);
-    int lo = (int)floorf(position), hi = lo + 1 < n ? lo + 1 : lo;
-    float t = sorted[lo] + (sorted[hi] - sorted[lo]) * (position - lo);
-    free(sorted);
-    return t;
-}
-
-void gcam_blur_parameters(int h, int w, int *size, float *sigma) {
-    float scale = (float)(h < w ? h : w) / 224.f;
-    *size = (int)lroundf(51 * scale) | 1;
-    *sigma = 50 * scale;
-}
-
-/* Min-max normalises m (n values) into [0, 1]; returns 0 (and leaves zeros) if constant. */
-static int normalise(float *m, size_t n) {
-    /* Plain comparisons, not fminf/fmaxf: those are library calls here, and this loop
-     * runs over every Group-CAM mask (it was a quarter of a refresh). NaN values are
-     * skipped, as fminf/fmaxf would. */
-    float lo = INFINITY, hi = -INFINITY;
-    for (size_t i = 0; i < n; ++i) {
-        lo = m[i] < lo ? m[i] : lo;
-        hi = m[i] > hi ? m[i] : hi;
-    }
-    if (!(hi > lo)) {
-        memset(m, 0, sizeof(float) * n);
-        return 0;
-    }
-    float scale = 1.f / (hi - lo);
-    for (size_t i = 0; i < n; ++i) m[i] = (m[i] - lo) * scale;
-    return 1;
-}
-
 /* ---- the methods ---- */
-
-/* Probability of class c for row i of the last forward. */
-float gcam_class_probability(const gcam_net *net, const float *out, int i, int c) {
-    const network *dn = net->dn;
-    if (dn->layers[dn->n - 1].type == SOFTMAX) return out[(size_t)i * net->classes + c];
-    const layer *logits = &dn->layers[net->logits_layer];
-    const float *z = logits->output + (size_t)i * logits->outputs;
-    float max = z[0], sum = 0;
-    for (int k = 1; k < logits->outputs; ++k) max = fmaxf(max, z[k]);
-    for (int k = 0; k < logits->outputs; ++k) sum += expf(z[k] - max);
-    return expf(z[c] - max) / sum;
-}
 
 /* Everything the methods share for one call. */
 typedef struct cam {
@@ -236,12 +111,12 @@ static void weighted_sum(const cam *cx, const float *A, const float *w, float *s
         for (int p = 0; p < cx->uv; ++p) small[p] += w[k] * A[(size_t)k * cx->uv + p];
 }
 
-/* map (H, W) = normalise(upsample(ReLU(small))); small is rectified in place. Returns 0
+/* map (H, W) = gcam_normalise(upsample(ReLU(small))); small is rectified in place. Returns 0
  * if the map is constant (it is then all zero). */
 static int finish(const cam *cx, float *small, float *map) {
     for (int p = 0; p < cx->uv; ++p) small[p] = small[p] > 0 ? small[p] : 0;
     gcam_upsample(small, cx->u, cx->v, map, cx->H, cx->W);
-    return normalise(map, cx->hw);
+    return gcam_normalise(map, cx->hw);
 }
 
 static void gradcam_weights(const cam *cx, const float *g, float *w) {
@@ -269,9 +144,9 @@ static void gradcampp_weights(const cam *cx, const float *A, const float *g, flo
 
 /* Integrated Grad-CAM: the sum over steps t = 0..m-1 of the Grad-CAM maps (before
  * upsampling) of x_t = (t / m) x, the path from a black baseline. */
-static void igcam(const cam *cx, const float *images, int n, const int *cls, float *maps,
-                  int *constant) {
-    int m = cx->o->ig_steps > 0 ? cx->o->ig_steps : 50, cap = cx->net->capacity;
+static void igcam(const cam *cx, const float *images, int n, const int *cls, const float *A_in,
+                  const float *g_in, float *maps, int *constant) {
+    int m = cx->o->ig_steps, cap = cx->net->capacity;
     float *A = gcam_xmalloc(sizeof(float) * cx->per_image * cap);
     float *g = gcam_xmalloc(sizeof(float) * cx->per_image * cap);
     float *w = gcam_xmalloc(sizeof(float) * cx->K), *small = gcam_xmalloc(sizeof(float) * cx->uv);
@@ -340,7 +215,7 @@ static void make_blend(const cam *cx, void *arg, int index, float *dst) {
 static void groupcam(const cam *cx, const float *images, int n, const int *cls, const float *A,
                      const float *g, float *maps, int *constant) {
     const gcam_saliency_options *o = cx->o;
-    int K = cx->K, uv = cx->uv, G = o->groups < 1 ? 32 : o->groups;
+    int K = cx->K, uv = cx->uv, G = o->groups;
     if (G > K) G = K;
     int size;
     float sigma;
@@ -373,7 +248,7 @@ static void groupcam(const cam *cx, const float *images, int n, const int *cls, 
                 if (!(small[p] > t)) small[p] = 0;
             float *m = masks + ((size_t)i * G + grp) * cx->hw;
             gcam_upsample(small, cx->u, cx->v, m, cx->H, cx->W);
-            if (normalise(m, cx->hw)) {
+            if (gcam_normalise(m, cx->hw)) {
                 blends[n_blends] = (blend){i, grp};
                 blend_cls[n_blends++] = cls[i];
             }
@@ -397,7 +272,7 @@ static void groupcam(const cam *cx, const float *images, int n, const int *cls, 
     for (int i = 0; i < n; ++i) {
         float *dst = maps + i * cx->hw;
         for (size_t p = 0; p < cx->hw; ++p) dst[p] = dst[p] > 0 ? dst[p] : 0;
-        int varies = normalise(dst, cx->hw);
+        int varies = gcam_normalise(dst, cx->hw);
         if (constant) constant[i] = !varies;
     }
     free(scores);
@@ -426,7 +301,7 @@ static void make_masked(const cam *cx, void *arg, int index, float *dst) {
 /* s_k = p_c(x * minmax(upsample(A_k))), L = ReLU(sum_k s_k upsample(A_k)). Channels are
  * processed in chunks of the network's capacity, so memory stays bounded. */
 static void scorecam(const cam *cx, const float *images, int n, const int *cls, const float *A,
-                     float *maps, int *constant) {
+                     const float *g, float *maps, int *constant) {
     int cap = cx->net->capacity;
     float *up = gcam_xmalloc(sizeof(float) * cx->hw * cap);    /* (cap, H, W) upsampled A_k */
     float *masks = gcam_xmalloc(sizeof(float) * cx->hw * cap); /* normalised copies */
@@ -441,7 +316,7 @@ static void scorecam(const cam *cx, const float *images, int n, const int *cls, 
                 const float *a = A + i * cx->per_image + (size_t)(k0 + j) * cx->uv;
                 gcam_upsample(a, cx->u, cx->v, up + j * cx->hw, cx->H, cx->W);
                 memcpy(masks + j * cx->hw, up + j * cx->hw, sizeof(float) * cx->hw);
-                normalise(masks + j * cx->hw, cx->hw); /* a constant channel masks all out */
+                gcam_normalise(masks + j * cx->hw, cx->hw); /* a constant channel masks all out */
                 chunk_cls[j] = cls[i];
             }
             masked_inputs in = {images + i * cx->image_floats, masks};
@@ -450,7 +325,7 @@ static void scorecam(const cam *cx, const float *images, int n, const int *cls, 
                 for (size_t p = 0; p < cx->hw; ++p) map[p] += scores[j] * up[j * cx->hw + p];
         }
         for (size_t p = 0; p < cx->hw; ++p) map[p] = map[p] > 0 ? map[p] : 0;
-        int varies = normalise(map, cx->hw);
+        int varies = gcam_normalise(map, cx->hw);
         if (constant) constant[i] = !varies;
     }
     free(up);
@@ -465,8 +340,8 @@ static void scorecam(const cam *cx, const float *images, int n, const int *cls, 
  * bilinearly to (s+1) ceil(H/s) and cropped at a random shift; from its own generator. */
 static void rise_mask(const cam *cx, int index, float *mask) {
     const gcam_saliency_options *o = cx->o;
-    int s = o->rise_s > 0 ? o->rise_s : 7;
-    float p = o->rise_p > 0 ? o->rise_p : 0.5f;
+    int s = o->rise_s;
+    float p = o->rise_p;
     gcam_rng rng = gcam_rng_init((uint64_t)o->seed, (uint64_t)index);
     float grid[64 * 64];
     for (int q = 0; q < s * s; ++q) grid[q] = gcam_rng_uniform(&rng) < p ? 1.f : 0.f;
@@ -493,10 +368,10 @@ static void rise_mask(const cam *cx, int index, float *mask) {
 }
 
 /* S = sum_i p_c(x * M_i) M_i / (N p); masks are made chunk by chunk (bounded memory). */
-static void rise(const cam *cx, const float *images, int n, const int *cls, float *maps,
-                 int *constant) {
-    int N = cx->o->rise_n > 0 ? cx->o->rise_n : 4000, cap = cx->net->capacity;
-    float p = cx->o->rise_p > 0 ? cx->o->rise_p : 0.5f;
+static void rise(const cam *cx, const float *images, int n, const int *cls, const float *A,
+                 const float *g, float *maps, int *constant) {
+    int N = cx->o->rise_n, cap = cx->net->capacity;
+    float p = cx->o->rise_p;
     float *masks = gcam_xmalloc(sizeof(float) * cx->hw * cap); /* (cap, H, W) */
     for (int i = 0; i < n; ++i) {
         const float *x = images + i * cx->image_floats;
@@ -518,18 +393,84 @@ static void rise(const cam *cx, const float *images, int n, const int *cls, floa
             }
         }
         for (size_t q = 0; q < cx->hw; ++q) map[q] /= N * p;
-        int varies = normalise(map, cx->hw);
+        int varies = gcam_normalise(map, cx->hw);
         if (constant) constant[i] = !varies;
     }
     free(masks);
 }
 
+/* ---- Grad-CAM and Grad-CAM++ ---- */
+
+/* The map of channel weights w (from the gradients) applied to each image's A. */
+static void weighted_maps(const cam *cx, const float *A, const float *g, int plus_plus, int n,
+                          float *maps, int *constant) {
+    float *w = gcam_xmalloc(sizeof(float) * cx->K), *small = gcam_xmalloc(sizeof(float) * cx->uv);
+    for (int i = 0; i < n; ++i) {
+        const float *a = A + i * cx->per_image, *gi = g + i * cx->per_image;
+        if (plus_plus)
+            gradcampp_weights(cx, a, gi, w);
+        else
+            gradcam_weights(cx, gi, w);
+        weighted_sum(cx, a, w, small);
+        int varies = finish(cx, small, maps + i * cx->hw);
+        if (constant) constant[i] = !varies;
+    }
+    free(w);
+    free(small);
+}
+
+static void gradcam(const cam *cx, const float *images, int n, const int *cls, const float *A,
+                    const float *g, float *maps, int *constant) {
+    weighted_maps(cx, A, g, 0, n, maps, constant);
+}
+
+static void gradcampp(const cam *cx, const float *images, int n, const int *cls, const float *A,
+                      const float *g, float *maps, int *constant) {
+    weighted_maps(cx, A, g, 1, n, maps, constant);
+}
+
+/* ---- the method table ---- */
+
+/* A method computes the maps (n, H, W) of n images at classes cls; A and g are the
+ * target layer's activations and gradients (n, K, u, v) when `uses_gradients`, else NULL. */
+typedef void (*method_fn)(const cam *cx, const float *images, int n, const int *cls, const float *A,
+                          const float *g, float *maps, int *constant);
+
+typedef struct method_impl {
+    method_fn run;
+    int uses_gradients;
+} method_impl;
+
+/* Indexed by gcam_method: the names and titles are in GCAM_METHOD_LIST. */
+static const method_impl method_impls[GCAM_METHOD_COUNT] = {
+    [GCAM_METHOD_GROUPCAM] = {groupcam, 1},   [GCAM_METHOD_GRADCAM] = {gradcam, 1},
+    [GCAM_METHOD_GRADCAMPP] = {gradcampp, 1}, [GCAM_METHOD_IGCAM] = {igcam, 0},
+    [GCAM_METHOD_SCORECAM] = {scorecam, 1},   [GCAM_METHOD_RISE] = {rise, 0},
+};
+
 /* ---- entry point ---- */
+
+/* Settings a library caller may have filled by hand, checked before any work. */
+static int check_options(const gcam_saliency_options *o, gcam_error *err) {
+    if (o->method < 0 || o->method >= GCAM_METHOD_COUNT || !method_impls[o->method].run)
+        return gcam_fail(err, "saliency method %d: unknown", (int)o->method);
+    if (o->groups < 1) return gcam_fail(err, "saliency_groups=%d: expected at least 1", o->groups);
+    if (!(o->theta >= 0 && o->theta <= 100))
+        return gcam_fail(err, "saliency_theta=%g: expected a percentile in [0, 100]", o->theta);
+    if (o->ig_steps < 1) return gcam_fail(err, "ig_steps=%d: expected at least 1", o->ig_steps);
+    if (o->rise_n < 1) return gcam_fail(err, "rise_n=%d: expected at least 1", o->rise_n);
+    if (o->rise_s < 2 || o->rise_s > 64)
+        return gcam_fail(err, "rise_s=%d: expected 2 to 64", o->rise_s);
+    if (!(o->rise_p > 0 && o->rise_p <= 1))
+        return gcam_fail(err, "rise_p=%g: expected (0, 1]", o->rise_p);
+    return 0;
+}
 
 int gcam_saliency(gcam_net *net, const float *images, int n, const int *classes,
                   const gcam_saliency_options *o, float *maps, int *used, int *constant,
                   gcam_error *err) {
     network *dn = net->dn;
+    if (check_options(o, err)) return -1;
     if (n < 1 || n > net->capacity)
         return gcam_fail(err, "%d images: expected 1 to %d (the network's batch)", n,
                          net->capacity);
@@ -572,51 +513,17 @@ int gcam_saliency(gcam_net *net, const float *images, int n, const int *classes,
         }
     }
     for (int i = 0; used && i < n; ++i) used[i] = cls[i];
-    if (o->method == GCAM_METHOD_IGCAM) {
-        igcam(&cx, images, n, cls, maps, constant);
-    } else if (o->method == GCAM_METHOD_RISE) {
-        rise(&cx, images, n, cls, maps, constant);
-    } else {
-        float *A = gcam_xmalloc(sizeof(float) * cx.per_image * n);
-        float *g = gcam_xmalloc(sizeof(float) * cx.per_image * n);
+    const method_impl *impl = &method_impls[o->method];
+    float *A = NULL, *g = NULL;
+    if (impl->uses_gradients) {
+        A = gcam_xmalloc(sizeof(float) * cx.per_image * n);
+        g = gcam_xmalloc(sizeof(float) * cx.per_image * n);
         activations_and_gradients(&cx, images, n, cls, A, g);
-        if (o->method == GCAM_METHOD_GROUPCAM) {
-            groupcam(&cx, images, n, cls, A, g, maps, constant);
-        } else if (o->method == GCAM_METHOD_SCORECAM) {
-            scorecam(&cx, images, n, cls, A, maps, constant);
-        } else {
-            float *w = gcam_xmalloc(sizeof(float) * cx.K),
-                  *small = gcam_xmalloc(sizeof(float) * cx.uv);
-            for (int i = 0; i < n; ++i) {
-                const float *a = A + i * cx.per_image, *gi = g + i * cx.per_image;
-                if (o->method == GCAM_METHOD_GRADCAMPP)
-                    gradcampp_weights(&cx, a, gi, w);
-                else
-                    gradcam_weights(&cx, gi, w);
-                weighted_sum(&cx, a, w, small);
-                int varies = finish(&cx, small, maps + i * cx.hw);
-                if (constant) constant[i] = !varies;
-            }
-            free(w);
-            free(small);
-        }
-        free(A);
-        free(g);
     }
+    impl->run(&cx, images, n, cls, A, g, maps, constant);
+    free(A);
+    free(g);
     free(cls);
     free(cx.batch);
     return 0;
-}
-
-static const char *const method_names[] = {"groupcam", "gradcam",  "gradcampp",
-                                           "igcam",    "scorecam", "rise"};
-
-int gcam_method_from_name(const char *name) {
-    for (int i = 0; i < 6; ++i)
-        if (!strcmp(name, method_names[i])) return i;
-    return -1;
-}
-
-const char *gcam_method_name(gcam_method m) {
-    return method_names[m];
 }

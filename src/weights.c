@@ -9,9 +9,10 @@
  *                  rolling_variance); stored [in][out] when the header is transposed
  *   batchnorm:     scales[c], rolling_mean[c], rolling_variance[c]
  * Darknet ignores short reads and trailing bytes; we check the size before reading. */
+#include "weights.h"
+
 #include "atomic_file.h"
 #include "error.h"
-#include "gcam.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -180,8 +181,8 @@ static void write_floats(FILE *f, const float *src, size_t n) {
 }
 
 int gcam_weights_save(const network *net, const char *path, gcam_error *err) {
-    atomic_file af;
-    if (atomic_file_open(&af, path, err)) return -1;
+    gcam_atomic_file af;
+    if (gcam_atomic_file_open(&af, path, err)) return -1;
     FILE *f = af.stream;
     int32_t version[3] = {0, 2, 0};
     uint64_t seen = net->seen ? (uint64_t)*net->seen : 0;
@@ -217,5 +218,5 @@ int gcam_weights_save(const network *net, const char *path, gcam_error *err) {
             break;
         }
     }
-    return atomic_file_commit(&af, err);
+    return gcam_atomic_file_commit(&af, err);
 }

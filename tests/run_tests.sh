@@ -2,6 +2,8 @@
 # Runs each test program given as an argument, then prints the combined
 # "N passed, N failed" line. Exit status is non-zero if any program fails.
 set -u
+# LeakSanitizer: fontconfig's process-lifetime cache is not ours (tests/lsan.supp).
+export LSAN_OPTIONS="suppressions=$(cd "$(dirname "$0")" && pwd)/lsan.supp:print_suppressions=0"
 passed=0; failed=0; broken=0
 for t in "$@"; do
   name=$(basename "$t")

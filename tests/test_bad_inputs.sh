@@ -53,5 +53,12 @@ expect "labels mismatch" 1 "nine.txt has 9 labels but classes=10" $train "$work/
 expect "classes mismatch" 1 "ok.cfg has 10 outputs but .*three.data says classes=3" $train "$work/ok.cfg" -data "$work/three.data"
 expect "out of memory" 1 "needs at least 1810 MB for a batch of 8 .* more than the [0-9]+ MB the address-space limit" \
   bash -c "ulimit -v 1200000; exec $train cfg/resnet50.cfg -max_batches 1"
+# `make` installs nothing: a missing package is named, with the command that installs it.
+expect "missing package" 1 "missing Debian packages: no-such-package-gcam.*make deps" \
+  ./scripts/ensure_packages.sh --check darknet no-such-package-gcam
+
+# Memory the user's data asks for is a returned error, not an abort inside the library.
+expect "out of memory in the library" 1 "out of memory: the saliency map cache needs 3750.0 MB" \
+  bash -c "ulimit -v 2500000; exec $train cfg/fmnist.cfg -max_batches 1 -saliency -saliency_map_size 256 -backup $work/oom"
 
 finish test_bad_inputs

@@ -5,6 +5,7 @@
  * one whole version, never a mix or a truncation. Stray temporaries may remain. */
 #include "check.h"
 #include "testutil.h"
+#include "weights.h"
 
 #include <signal.h>
 #include <sys/wait.h>

@@ -120,7 +120,8 @@ $heat $fx.cfg $fx.weights "$dog" -layer 40 > /dev/null 2>&1; [ $? = 1 ]; check "
 # gcam-eval on the committed Fashion-MNIST checkpoint: 8 images, two methods.
 ev=./bin/gcam-eval
 $ev --help | grep -q "usage: gcam-eval"; check "eval --help" $?
-$ev cfg/fmnist.cfg weights/fmnist.weights > /dev/null 2>&1; [ $? = 2 ]; check "eval without -data: exit 2" $?
+grep -v '^data=' cfg/fmnist.cfg > "$work/nodata.cfg"
+$ev "$work/nodata.cfg" weights/fmnist.weights > /dev/null 2>&1; [ $? = 2 ]; check "eval without a data set: exit 2" $?
 $ev cfg/fmnist.cfg weights/fmnist.weights -data data/fmnist.data -methods groupcam,magic > /dev/null 2>&1; [ $? = 2 ]; check "eval unknown method: exit 2" $?
 $ev cfg/fmnist.cfg weights/fmnist.weights -data "$work/missing.data" > /dev/null 2>&1; [ $? = 1 ]; check "eval missing .data: exit 1" $?
 out=$($ev cfg/fmnist.cfg weights/fmnist.weights -data data/fmnist.data -limit 8 -methods gradcam,groupcam -sanity 2 -gallery 1 -o "$work/ev" -quiet 2>&1); check "eval of 8 images exits 0" $?

@@ -2,7 +2,6 @@
  * token, never a substring ("Shirt" is not "T-Shirt"); lists with tab-separated class
  * indices; .data files; unmatched and ambiguous paths counted and left out. */
 #include "check.h"
-#include "dataset.h"
 #include "testutil.h"
 
 static char *labels[] = {"T-Shirt", "Shirt", "Ankle-Boot", "Bag", "cat", "n01440764"};

@@ -3,11 +3,12 @@
  * the deletion and insertion curve endpoints on a real network against independent
  * forwards, the sanity check, and a well-formed, self-contained HTML report. */
 #include "check.h"
+#include "testutil.h"
 #include "evaluate.h"
 #include "heatmap.h"
-#include "image.h"
+#include "image_ops.h"
 #include "metrics.h"
-#include "report.h"
+#include "eval_report.h"
 #include "rng.h"
 
 #define STB_IMAGE_WRITE_IMPLEMENTATION
@@ -109,8 +110,8 @@ static char **make_images(int n, char *boxes_path) {
                     px[(y * 32 + x) * 3 + k] =
                         (unsigned char)(on ? 200 + k * 20 : (int)(gcam_rng_next(&rng) % 90));
                 }
-        char path[700];
-        snprintf(path, sizeof path, "%s/%d_thing.png", dir, i);
+        char path[700]; /* image 2's name has a comma, which per_image.csv must quote */
+        snprintf(path, sizeof path, "%s/%d_%s.png", dir, i, i == 2 ? "a,b" : "thing");
         stbi_write_png(path, 32, 32, 3, px, 32 * 3);
         paths[i] = strdup(path);
         fprintf(boxes, "%s %d %d %d %d\n", path, x0, y0, x0 + 8, y0 + 8);
@@ -175,6 +176,66 @@ static int html_well_formed(const char *path, char *why, size_t why_size) {
     return ok;
 }
 
+/* 1 if the file contains text. */
+static int file_has(const char *path, const char *text) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    rewind(f);
+    char *all = calloc((size_t)size + 1, 1);
+    int found = fread(all, 1, (size_t)size, f) == (size_t)size && strstr(all, text) != NULL;
+    fclose(f);
+    free(all);
+    return found;
+}
+
+/* The plots are written as PNG (a PNG signature) and SVG carrying their titles, axis labels
+ * and legend as text. */
+static void check_plot_files(const char *folder) {
+    static const char *const names[] = {"curves", "sanity"};
+    static const char *const texts[2][4] = {
+        {"fraction of pixels removed", "fraction of pixels inserted", "p(class)", "Group-CAM"},
+        {"weighted layers randomised from the top", "Spearman rank correlation", "Grad-CAM",
+         "Sanity check"}};
+    for (int k = 0; k < 2; ++k) {
+        char path[800];
+        snprintf(path, sizeof path, "%s/%s.png", folder, names[k]);
+        CHECK(file_has(path, "PNG"), "%s is not a PNG", path);
+        snprintf(path, sizeof path, "%s/%s.svg", folder, names[k]);
+        CHECK(file_has(path, "<svg") && file_has(path, "</svg>"), "%s is not an SVG", path);
+        for (int t = 0; t < 4; ++t)
+            CHECK(file_has(path, texts[k][t]), "%s lacks the text '%s'", path, texts[k][t]);
+    }
+}
+
+/* The map gcam_evaluate wrote for an image equals the map computed directly. */
+static void check_raw_maps(gcam_net *net, const gcam_saliency_options *so, const char *path,
+                           int cls, const char *folder) {
+    for (int m = 0; m < 2; ++m) {
+        gcam_saliency_options mso = *so;
+        mso.method = m == 0 ? GCAM_METHOD_GRADCAM : GCAM_METHOD_GROUPCAM;
+        float image[3 * 32 * 32], map[32 * 32], written[32 * 32];
+        gcam_error err;
+        gcam_image_load_for_net(path, 32, 32, 3, image, &err);
+        gcam_saliency(net, image, 1, &cls, &mso, map, NULL, NULL, &err);
+        const char *slash = strrchr(path, '/');
+        char stem[256], npy[1200];
+        snprintf(stem, sizeof stem, "%s", slash + 1);
+        *strrchr(stem, '.') = '\0';
+        snprintf(npy, sizeof npy, "%s/maps/%s_%s.npy", folder, stem, gcam_method_name(mso.method));
+        FILE *f = fopen(npy, "rb");
+        int read = f && fseek(f, 128, SEEK_SET) == 0 &&
+                   fread(written, sizeof(float), 32 * 32, f) == 32 * 32;
+        if (f) fclose(f);
+        CHECK(read, "%s: not written", npy);
+        /* The same computation on a batch of another size: only the GEMM's rounding
+         * differs. */
+        CHECK(read && max_abs_diff(map, written, 32 * 32) < 1e-4, "%s differs from a direct map",
+              npy);
+    }
+}
+
 static void check_on_network(void) {
     CHECK(mkdtemp(dir) != NULL, "mkdtemp");
     enum { N = 5 };
@@ -182,7 +243,7 @@ static void check_on_network(void) {
     char **paths = make_images(N, boxes_path);
     int labels[N] = {3, 1, 4, 1, 5};
     gcam_load_options lo = gcam_load_options_default();
-    lo.batch = 8;
+    lo.batch = 3; /* images per saliency call: two chunks */
     lo.weights = "tests/fixtures/resnet_small.weights";
     gcam_net *net = NULL;
     gcam_error err;
@@ -192,16 +253,19 @@ static void check_on_network(void) {
     gcam_boxes boxes;
     CHECK(gcam_boxes_read(&boxes, boxes_path, &err) == 0 && boxes.n == N, "%s", err.message);
 
-    gcam_eval_options o;
-    gcam_eval_options_default(&o);
+    gcam_settings settings;
+    gcam_settings_default(&settings);
+    gcam_eval_options o = settings.eval;
+    gcam_saliency_options saliency = settings.saliency;
     o.methods[0] = GCAM_METHOD_GRADCAM, o.methods[1] = GCAM_METHOD_GROUPCAM;
     o.n_methods = 2;
-    o.saliency.groups = 8;
-    o.chunk = 3; /* two chunks */
+    saliency.groups = 8;
     o.limit = 1;
+    snprintf(o.out_dir, sizeof o.out_dir, "%s", dir);
     gcam_eval_result r;
     /* One image: the mean curves are its curves. Their ends against plain forwards. */
-    CHECK(gcam_evaluate(net, &o, N, paths, labels, &boxes, NULL, &r, &err) == 0, "%s", err.message);
+    CHECK(gcam_evaluate(net, &o, &saliency, N, paths, labels, &boxes, NULL, &r, &err) == 0, "%s",
+          err.message);
     int P = r.points;
     CHECK(P == 29 && r.step == 37, "%d points of %d pixels", P, r.step);
     size_t floats = 3 * 32 * 32;
@@ -230,7 +294,7 @@ static void check_on_network(void) {
     }
     /* An inner point: Grad-CAM's deletion after one step, rebuilt by hand. */
     {
-        gcam_saliency_options so = o.saliency;
+        gcam_saliency_options so = saliency;
         so.method = GCAM_METHOD_GRADCAM;
         float gmap[32 * 32], step_one[3 * 32 * 32];
         int order[32 * 32];
@@ -245,34 +309,41 @@ static void check_on_network(void) {
     }
     gcam_eval_result_free(&r);
 
-    /* All images, a CSV, then the report and the sanity check. */
+    /* All images (each map also written), a CSV, then the report and the sanity check. */
     o.limit = 0;
-    char csv_path[800];
-    snprintf(csv_path, sizeof csv_path, "%s/per_image.csv", dir);
-    FILE *csv = fopen(csv_path, "w");
-    CHECK(gcam_evaluate(net, &o, N, paths, labels, &boxes, csv, &r, &err) == 0, "%s", err.message);
-    fclose(csv);
+    o.raw = 1;
+    CHECK(gcam_evaluate(net, &o, &saliency, N, paths, labels, &boxes, NULL, &r, &err) == 0, "%s",
+          err.message);
     CHECK(r.n_images == N && r.with_boxes == N, "%d images, %d with boxes", r.n_images,
           r.with_boxes);
-    csv = fopen(csv_path, "r");
+    check_raw_maps(net, &saliency, paths[N - 1], labels[N - 1], dir);
+    char csv_path[800];
+    snprintf(csv_path, sizeof csv_path, "%s/per_image.csv", dir);
+    CHECK(gcam_eval_write_csv(csv_path, &o, &r, paths, &err) == 0, "%s", err.message);
+    FILE *csv = fopen(csv_path, "r");
     char line[2000];
-    int lines = 0;
-    while (fgets(line, sizeof line, csv)) ++lines;
+    int lines = 0, quoted = 0;
+    while (fgets(line, sizeof line, csv)) {
+        ++lines;
+        /* the comma in image 2's path is quoted, RFC 4180 style */
+        quoted += !strncmp(line, "\"", 1) && strstr(line, "a,b") && strstr(line, ".png\",");
+    }
     fclose(csv);
     CHECK(lines == 1 + N * 2, "%d CSV lines", lines);
+    CHECK(quoted == 2, "%d CSV lines quote the path with a comma (want 2)", quoted);
     gcam_gallery_item items[8];
-    int n_items = gcam_report_pick_gallery(&o, &r, 2, items);
+    int n_items = gcam_eval_pick_gallery(&o, &r, 2, items);
     CHECK(n_items == 8, "%d gallery items", n_items);
     float *image = malloc(sizeof(float) * floats), *map = malloc(sizeof(float) * 32 * 32);
     for (int k = 0; k < n_items; ++k) {
-        CHECK(gcam_eval_map(net, &o, items[k].method, paths[items[k].image], items[k].cls, image,
-                            map, &err) == 0,
+        CHECK(gcam_eval_map(net, &o, &saliency, items[k].method, paths[items[k].image],
+                            items[k].cls, image, map, &err) == 0,
               "%s", err.message);
         items[k].png = gcam_heatmap_encode_png(image, 3, 32, 32, map, 0.5f, 2, &items[k].png_size);
     }
-    o.sanity_images = 4;
-    CHECK(gcam_eval_sanity(net, &o, N, paths, &r, &err) == 0, "%s", err.message);
-    CHECK(r.sanity_depths > 3 && r.sanity_images == 4, "%d depths, %d images", r.sanity_depths,
+    o.sanity_images = 3;
+    CHECK(gcam_eval_sanity(net, &o, &saliency, N, paths, &r, NULL, &err) == 0, "%s", err.message);
+    CHECK(r.sanity_depths > 3 && r.sanity_images == 3, "%d depths, %d images", r.sanity_depths,
           r.sanity_images);
     /* Grad-CAM's maps must change once every layer is random */
     double last = r.sanity_mean[r.sanity_depths - 1];
@@ -280,11 +351,12 @@ static void check_on_network(void) {
     gcam_report_context ctx = {"net.cfg", "net.weights", "x.data", paths, NULL, 10, 32, 32};
     char html[800], why[200] = "";
     snprintf(html, sizeof html, "%s/report.html", dir);
-    CHECK(gcam_report_html(html, &ctx, &o, &r, items, n_items, &err) == 0, "%s", err.message);
+    CHECK(gcam_eval_write_html(html, &ctx, &o, &r, items, n_items, &err) == 0, "%s", err.message);
     CHECK(html_well_formed(html, why, sizeof why), "report.html: %s", why);
-    char png[800];
-    snprintf(png, sizeof png, "%s/curves.png", dir);
-    CHECK(gcam_report_curves_png(png, &o, &r, &err) == 0, "%s", err.message);
+    CHECK(file_has(html, "fraction of pixels removed") && file_has(html, "Grad-CAM"),
+          "report.html: the plots' axis labels and legend are not inline SVG text");
+    CHECK(gcam_eval_write_plots(dir, &o, &r, &err) == 0, "%s", err.message);
+    check_plot_files(dir);
     for (int k = 0; k < n_items; ++k) free(items[k].png);
     gcam_eval_result_free(&r);
 

@@ -65,7 +65,7 @@ static void compare_cfg(const char *name, const char *cfg_path, int batch, int t
             /* Darknet's dropout draws its mask from rand(); both runs use gcam's seeded
              * mask so that the comparison sees the same units dropped. */
             for (int i = 0; i < dn->n; ++i)
-                if (dn->layers[i].type == DROPOUT) dn->layers[i].forward = fast_forward_dropout;
+                if (dn->layers[i].type == DROPOUT) dn->layers[i].forward = gcam_dropout_forward;
             tnet.input = dn->input;
             for (int i = 0; i < dn->n; ++i) {
                 layer l = dn->layers[i];

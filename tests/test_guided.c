@@ -6,9 +6,11 @@
  * against the standard augmentation when no image has a map, and across thread counts
  * when maps exist. */
 #include "check.h"
+#include "gcam.h"
 #include "guided.h"
+#include "image_ops.h"
+#include "network.h"
 #include "loader.h"
-#include "saliency.h"
 
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #define STB_IMAGE_WRITE_STATIC
@@ -31,7 +33,7 @@ static void check_cache_cells(void) {
     gcam_rng rng = gcam_rng_init(1, 1);
     for (int i = 0; i < h * w; ++i) map[i] = gcam_rng_uniform(&rng);
     gcam_map_cache cache;
-    gcam_map_cache_init(&cache, 5, size);
+    CHECK(gcam_map_cache_init(&cache, 5, size, 4, NULL) == 0, "map cache");
     float out[16 * 16];
     CHECK(!gcam_map_cache_get(&cache, 3, out), "an empty cache has a map");
     gcam_map_cache_store(&cache, 3, map, h, w, 7);
@@ -62,7 +64,7 @@ static void check_map_follows_warp(void) {
         for (int x = 0; x < src_w; ++x)
             full[y * src_w + x] = blob(x + 0.5f, y + 0.5f, src_w, src_h);
     gcam_map_cache cache;
-    gcam_map_cache_init(&cache, 1, size);
+    CHECK(gcam_map_cache_init(&cache, 1, size, 4, NULL) == 0, "map cache");
     gcam_map_cache_store(&cache, 0, full, src_h, src_w, 0);
     float map[16 * 16], warped[48 * 40];
     gcam_map_cache_get(&cache, 0, map);
@@ -102,7 +104,7 @@ static void check_crop_box(void) {
     for (int y = 10; y < 14; ++y)
         for (int x = 4; x < 8; ++x) hot[y * size + x] = 1;
     gcam_map_cache cache;
-    gcam_map_cache_init(&cache, 2, size);
+    CHECK(gcam_map_cache_init(&cache, 2, size, 4, NULL) == 0, "map cache");
     gcam_map_cache_store(&cache, 1, hot, size, size, 0);
     float map[16 * 16];
     gcam_guided_sample sample = {map, 0, 0};
@@ -146,7 +148,7 @@ static void check_shuffled_guide(void) {
     enum { n = 5, size = 8 };
     cfg.source = GCAM_GUIDE_SHUFFLED, cfg.map_size = size;
     gcam_map_cache cache;
-    gcam_map_cache_init(&cache, n, size);
+    CHECK(gcam_map_cache_init(&cache, n, size, 4, NULL) == 0, "map cache");
     float own[n][size * size]; /* image i: one hot cell at (i, i) */
     for (int i = 0; i < n; ++i) {
         memset(own[i], 0, sizeof own[i]);
@@ -307,7 +309,7 @@ static void check_loader(void) {
     guided.crop_prob = 0.6f, guided.drop_prob = 0.3f, guided.keep_prob = 0.3f;
     guided.cutout_prob = 0.5f;
     gcam_map_cache cache;
-    gcam_map_cache_init(&cache, N, guided.map_size);
+    CHECK(gcam_map_cache_init(&cache, N, guided.map_size, 4, NULL) == 0, "map cache");
     gcam_loader_config lc = {0};
     lc.data = &ds;
     lc.batch = B;

@@ -3,7 +3,7 @@
  * linear (upscaling), and shrinking averages (a fine checkerboard becomes flat grey). */
 #define _DEFAULT_SOURCE /* mkstemps */
 #include "check.h"
-#include "image.h"
+#include "image_ops.h"
 #include "testutil.h"
 
 #define STB_IMAGE_WRITE_IMPLEMENTATION

@@ -2,7 +2,8 @@
  * convolution forward (every size/stride/pad/group combination our cfgs use, including
  * the 1x1 stride-2 case that Darknet gets wrong), col2im as the exact adjoint of im2col,
  * and one SGD step of conv and connected layers against Darknet's update rule
- * (darknet.md): U -= decay*B*W; W += lr/B*U; U *= momentum; biases/scales without decay. */
+ * (update_convolutional_layer): U -= decay*B*W; W += lr/B*U; U *= momentum; biases and
+ * scales without decay. */
 #include "check.h"
 #include "darknet_internal.h"
 #include "kernels.h"
@@ -69,7 +70,7 @@ static void check_conv_forward(int c, int hw, int n, int size, int stride, int p
     gcam_net_free(net);
 }
 
-/* <im2col(x), y> must equal <x, col2im(y)> for random x, y; rows of the column matrix
+/* <gcam_im2col(x), y> must equal <x, col2im(y)> for random x, y; rows of the column matrix
  * are `gap` floats longer than one image's columns, as when images sit side by side. */
 static void check_adjoint(int c, int h, int w, int size, int stride, int pad, int gap) {
     int oh = (h + 2 * pad - size) / stride + 1, ow = (w + 2 * pad - size) / stride + 1;
@@ -81,8 +82,8 @@ static void check_adjoint(int c, int h, int w, int size, int stride, int pad, in
     fill_uniform(&rng, x, in_n, -1, 1);
     fill_uniform(&rng, y, col_n, -1, 1);
     memset(col, 0, sizeof(float) * col_n); /* the gap columns stay 0 */
-    im2col(x, c, h, w, size, stride, pad, col, ld);
-    col2im_add(y, ld, c, h, w, size, stride, pad, back);
+    gcam_im2col(x, c, h, w, size, stride, pad, col, ld);
+    gcam_col2im_add(y, ld, c, h, w, size, stride, pad, back);
     double lhs = 0, rhs = 0;
     for (size_t i = 0; i < col_n; ++i) lhs += (double)col[i] * y[i];
     for (size_t i = 0; i < in_n; ++i) rhs += (double)x[i] * back[i];

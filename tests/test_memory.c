@@ -6,6 +6,7 @@
  * with LeakSanitizer. */
 #include "check.h"
 #include "testutil.h"
+#include "weights.h"
 
 static long resident_kb(void) {
     FILE *f = fopen("/proc/self/statm", "r");

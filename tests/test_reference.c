@@ -10,7 +10,6 @@
  * two Monte Carlo estimates on these small nets agree only to r ~ 0.4-0.96 at N = 20000
  * (measured while writing this test), too loose to catch a wrong estimator. */
 #include "check.h"
-#include "saliency.h"
 #include "testutil.h"
 
 typedef struct npy {
@@ -114,7 +113,7 @@ static void check_fixture(const char *name) {
     CHECK(logit_err <= 1e-4, "%s: logits differ by %g (relative)", name, logit_err);
 
     gcam_saliency_options so;
-    gcam_saliency_options_default(&so);
+    so = gcam_saliency_options_default();
     CHECK(gcam_saliency_layer(net, &so, &err) == target, "%s: default layer %d, reference %d", name,
           gcam_saliency_layer(net, &so, &err), target);
     float *seed = calloc((size_t)lg->outputs * n, sizeof(float));

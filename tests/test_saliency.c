@@ -4,7 +4,7 @@
  * global-average-pool head the two are equal), Group-CAM against an unbatched
  * re-implementation of the published algorithm, and the constant-map edge case. */
 #include "check.h"
-#include "saliency.h"
+#include "image_ops.h"
 #include "testutil.h"
 
 static void check_blur(void) {
@@ -79,7 +79,7 @@ static void check_gradcam_is_cam(void) {
     float *x;
     gcam_net *net = small_net(&x, 3);
     gcam_saliency_options o;
-    gcam_saliency_options_default(&o);
+    o = gcam_saliency_options_default();
     o.method = GCAM_METHOD_GRADCAM;
     o.layer = 1;
     gcam_error err;
@@ -152,7 +152,7 @@ static void check_groupcam(void) {
     float *x;
     gcam_net *net = small_net(&x, 3);
     gcam_saliency_options o;
-    gcam_saliency_options_default(&o);
+    o = gcam_saliency_options_default();
     o.layer = 1;
     o.groups = 4;
     gcam_error err;
@@ -180,7 +180,7 @@ static void check_constant_maps(void) {
     gcam_error err;
     for (int method = 0; method <= GCAM_METHOD_IGCAM; ++method) {
         gcam_saliency_options o;
-        gcam_saliency_options_default(&o);
+        o = gcam_saliency_options_default();
         o.method = (gcam_method)method;
         o.ig_steps = 5;
         float maps[2 * 256];
@@ -230,7 +230,7 @@ static void check_no_trace(void) {
     float maps[2 * 256];
     for (int m = 0; m < 6; ++m) {
         gcam_saliency_options o;
-        gcam_saliency_options_default(&o);
+        o = gcam_saliency_options_default();
         o.method = (gcam_method)m;
         o.rise_n = 64;
         o.ig_steps = 5;

@@ -7,18 +7,20 @@
  * are reproducible, bad keys are named. */
 #include "check.h"
 #include "cfg.h"
-#include "dataset.h"
 #include "guided.h"
-#include "image.h"
+#include "image_ops.h"
 #include "loader.h"
 #include "testutil.h"
-#include "train.h"
 
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #define STB_IMAGE_WRITE_STATIC
+#define STB_IMAGE_IMPLEMENTATION
+#define STB_IMAGE_STATIC
 #pragma GCC diagnostic ignored "-Wunused-function"
+#include <stb_image.h>
 #include <stb_image_write.h>
 
+#include <signal.h>
 #include <sys/stat.h>
 
 #define N_TRAIN 40
@@ -83,23 +85,45 @@ static void write_cfg(float learning_rate) {
     fclose(f);
 }
 
+/* Under the grid's tiles, each image's labels: dark text on white, the only dark pixels
+ * in the bottom rows. */
+static void check_grid_labels(const char *path) {
+    int w = 0, h = 0, c = 0;
+    unsigned char *rgb = stbi_load(path, &w, &h, &c, 3);
+    CHECK(rgb != NULL, "%s does not decode", path);
+    if (!rgb) return;
+    int ink = 0;
+    for (int y = h - 40; y < h; ++y)
+        for (int x = 0; x < w; ++x) ink += rgb[((size_t)y * w + x) * 3] < 100;
+    CHECK(ink > 50, "%s: no label text under the tiles (%d dark pixels)", path, ink);
+    stbi_image_free(rgb);
+}
+
+/* The stop request the next run polls (NULL: none), as a program's signal handler sets. */
+static volatile sig_atomic_t *run_stop;
+
 /* sets: NULL-terminated "key=value" [gcam] settings, or NULL. */
 static int train_with(const char *backup, int threads, long max_batches, const char *weights,
                       const char *const *sets, gcam_error *err) {
-    gcam_train_options o;
-    gcam_train_options_default(&o, cfg_path);
-    if (gcam_train_options_from_cfg(&o, err)) return -1;
-    for (int i = 0; sets && sets[i]; ++i)
-        if (gcam_train_options_set_pair(&o, sets[i], "test", err)) return -1;
-    snprintf(o.backup_dir, sizeof o.backup_dir, "%s/%s", dir, backup);
-    if (weights) snprintf(o.weights, sizeof o.weights, "%s/%s", dir, weights);
-    o.threads = threads;
-    o.max_batches = max_batches;
-    o.valid_every = 4;
-    o.checkpoint_every = 2;
-    o.seed = 11;
-    o.quiet = 1;
-    return gcam_train_run(&o, err);
+    gcam_settings s;
+    gcam_settings_default(&s);
+    if (gcam_settings_read_cfg(&s, cfg_path, err)) return -1;
+    for (int i = 0; sets && sets[i]; ++i) {
+        char key[64];
+        const char *eq = strchr(sets[i], '=');
+        snprintf(key, sizeof key, "%.*s", (int)(eq - sets[i]), sets[i]);
+        if (gcam_settings_set(&s, key, eq + 1, "test", err)) return -1;
+    }
+    gcam_train_options *o = &s.train;
+    snprintf(o->backup_dir, sizeof o->backup_dir, "%s/%s", dir, backup);
+    if (weights) snprintf(o->weights, sizeof o->weights, "%s/%s", dir, weights);
+    o->threads = threads;
+    o->max_batches = max_batches;
+    o->valid_every = 4;
+    o->checkpoint_every = 2;
+    s.seed = 11;
+    s.quiet = 1;
+    return gcam_train_run(&s, run_stop, err);
 }
 
 static int train(const char *backup, int threads, long max_batches, const char *weights,
@@ -184,9 +208,12 @@ static void check_refresh_class(void) {
     if (!ok) return;
     int n = pending[0];
 
-    gcam_train_options o;
-    gcam_train_options_default(&o, cfg_path);
-    CHECK(gcam_train_options_from_cfg(&o, &err) == 0, "%s", err.message);
+    gcam_settings settings;
+    gcam_settings_default(&settings);
+    CHECK(gcam_settings_read_cfg(&settings, cfg_path, &err) == 0, "%s", err.message);
+    /* a refresh computes maps with the saliency settings and the refresh's groups */
+    gcam_saliency_options refresh = settings.saliency;
+    refresh.groups = settings.train.refresh_groups;
     gcam_dataset ds;
     snprintf(path, sizeof path, "%s/train.list", dir);
     CHECK(gcam_dataset_load(&ds, path, (char **)labels, 3, 3, &err) == 0, "%s", err.message);
@@ -205,17 +232,16 @@ static void check_refresh_class(void) {
         truth[i] = ds.labels[ids[i]];
         other[i] = (truth[i] + 1) % 3;
     }
-    CHECK(gcam_saliency(net, images, n, NULL, &o.saliency_options, maps, predicted, NULL, &err) ==
-              0,
-          "%s", err.message);
+    CHECK(gcam_saliency(net, images, n, NULL, &refresh, maps, predicted, NULL, &err) == 0, "%s",
+          err.message);
     for (int i = 0; i < n; ++i) wrong += predicted[i] != truth[i];
     CHECK(wrong > 0, "every refreshed image is classified right: the test cannot tell");
     /* Within 1 of 255 per cell: the network here is sized for 8 images, the training
      * one for its sub-batch, and a different blocking of the same sums may round the last
      * bit of a float differently before the map is quantised to bytes. */
     for (int pass = 0; pass < 2; ++pass) {
-        CHECK(gcam_saliency(net, images, n, pass ? other : truth, &o.saliency_options, maps, NULL,
-                            NULL, &err) == 0,
+        CHECK(gcam_saliency(net, images, n, pass ? other : truth, &refresh, maps, NULL, NULL,
+                            &err) == 0,
               "%s", err.message);
         int far = 0;
         for (int i = 0; i < n; ++i) {
@@ -260,6 +286,7 @@ static void check_saliency_training(void) {
     for (int it = 4; it <= 8; it += 4) {
         snprintf(path, sizeof path, "%s/quiet_saliency/heatmaps/%d.png", dir, it);
         CHECK(stat(path, &st) == 0 && st.st_size > 100, "missing %s", path);
+        check_grid_labels(path);
     }
     /* Every transform on (images come back with maps in the second epoch): the same run
      * with 1 and 3 loader threads, and a different one from the plain run. */
@@ -311,6 +338,51 @@ static void check_saliency_training(void) {
     CHECK_ERROR_MENTIONS(train_with("bad", 1, 2, NULL, both_masks, &err), err, "keep_prob");
     const char *const bad_layer[] = {"saliency=1", "saliency_layer=40", NULL};
     CHECK_ERROR_MENTIONS(train_with("bad", 1, 2, NULL, bad_layer, &err), err, "saliency_layer");
+}
+
+/* A stop request (as a program sets from SIGTERM) ends the run after the iteration that
+ * sees it, with _last saved there, and the run returns the request. The library installs
+ * no signal handler: SIGINT and SIGTERM keep their dispositions. */
+static void check_stop_request(void) {
+    gcam_error err = {0};
+    volatile sig_atomic_t stop = SIGTERM;
+    run_stop = &stop;
+    int status = train("stopped", 1, 8, NULL, &err);
+    run_stop = NULL;
+    CHECK(status == SIGTERM, "status %d (%s)", status, err.message);
+    char path[800];
+    snprintf(path, sizeof path, "%s/stopped/tiny_last.weights", dir);
+    FILE *f = fopen(path, "rb");
+    uint64_t seen = 0;
+    CHECK(f && fseek(f, 12, SEEK_SET) == 0 && fread(&seen, 8, 1, f) == 1 && seen == 8,
+          "_last after a stop request: seen %llu, want one iteration of 8 images",
+          (unsigned long long)seen);
+    if (f) fclose(f);
+    struct sigaction sa;
+    sigaction(SIGINT, NULL, &sa);
+    int untouched = sa.sa_handler == SIG_DFL;
+    sigaction(SIGTERM, NULL, &sa);
+    CHECK(untouched && sa.sa_handler == SIG_DFL, "the library installed a signal handler");
+}
+
+/* The chart is rewritten at every validation: a PNG, and an SVG carrying its labels. */
+static void check_chart(const char *backup) {
+    char path[800];
+    snprintf(path, sizeof path, "%s/%s/chart.png", dir, backup);
+    FILE *f = fopen(path, "rb");
+    unsigned char signature[8] = {0};
+    CHECK(f && fread(signature, 1, 8, f) == 8 && !memcmp(signature, "\x89PNG\r\n\x1a\n", 8),
+          "%s is not a PNG", path);
+    if (f) fclose(f);
+    snprintf(path, sizeof path, "%s/%s/chart.svg", dir, backup);
+    f = fopen(path, "rb");
+    char text[1 << 16] = "";
+    size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+    text[n] = '\0';
+    if (f) fclose(f);
+    const char *labels[] = {"iteration", "average loss", "top-1 (%)", "learning rate", "</svg>"};
+    for (int k = 0; k < 5; ++k)
+        CHECK(strstr(text, labels[k]) != NULL, "%s lacks '%s'", path, labels[k]);
 }
 
 static void check_loader(void) {
@@ -440,14 +512,17 @@ int main(void) {
         snprintf(path, sizeof path, "%s/one/%s", dir, expected[i]);
         CHECK(stat(path, &st) == 0, "missing %s", path);
     }
+    check_chart("one");
+    check_stop_request();
 
     /* Stock darknet reads the checkpoint (of a copy of the cfg without [gcam]) and writes
      * the same parameters back; its `partial` command resets `seen` in the header. */
     gcam_cfg cfg;
     char *clean_cfg = NULL;
-    CHECK(cfg_read(&cfg, cfg_path, &err) == 0 && cfg_write_darknet(&cfg, 0, &clean_cfg, &err) == 0,
+    CHECK(gcam_cfg_read(&cfg, cfg_path, &err) == 0 &&
+              gcam_cfg_write_darknet(&cfg, 0, &clean_cfg, &err) == 0,
           "%s", err.message);
-    cfg_free(&cfg);
+    gcam_cfg_free(&cfg);
     char cmd[3000];
     snprintf(cmd, sizeof cmd,
              "darknet partial %s %s/one/tiny_final.weights %s/stock.weights 100 "

@@ -3,6 +3,7 @@
  * header versions, partial loads, and every malformed-file error. */
 #include "check.h"
 #include "testutil.h"
+#include "weights.h"
 
 #include <sys/stat.h>
 
@@ -119,7 +120,7 @@ int main(void) {
     gcam_net *c = load(cfg, theirs, 0, &err);
     CHECK(c && same_parameters(dk, c->dn, dk->n), "Darknet's file read differently: %s",
           err.message);
-    gcam_network_free(dk);
+    gcam_darknet_free(dk);
 
     /* The stock darknet program loads our file and writes it back unchanged. */
     char cmd[2048];

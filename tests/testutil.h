@@ -4,6 +4,8 @@
 #define GCAM_TESTS_TESTUTIL_H
 
 #include "gcam.h"
+
+#include "network.h"
 #include "rng.h"
 
 #include <stdio.h>

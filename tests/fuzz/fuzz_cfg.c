@@ -1,18 +1,17 @@
 /* libFuzzer target: a cfg file from its text through everything gcam does with it —
- * reading, validation, the [gcam] keys of gcam-train, and, when validation accepts it,
+ * reading, validation, the [gcam] settings, and, when validation accepts it,
  * Darknet's own parser and a forward pass. Darknet exits or asserts on many bad cfgs;
  * the property checked is that nothing gcam accepts reaches Darknet and fails there. */
 #include "cfg.h"
 #include "fuzz_common.h"
-#include "train.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size > 16384) return 0;
     char *path = fuzz_temp_file(data, size, "cfg");
     gcam_error err;
-    gcam_train_options o;
-    gcam_train_options_default(&o, path);
-    gcam_train_options_from_cfg(&o, &err);
+    gcam_settings settings;
+    gcam_settings_default(&settings);
+    gcam_settings_read_cfg(&settings, path, &err);
     gcam_load_options lo = gcam_load_options_default();
     lo.batch = 1;
     gcam_net *net = NULL;

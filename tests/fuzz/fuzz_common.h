@@ -7,6 +7,8 @@
 
 #include "cfg.h"
 #include "gcam.h"
+#include "network.h"
+#include "weights.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -33,7 +35,7 @@ static inline int fuzz_cfg_is_small(const char *path) {
     gcam_cfg cfg;
     gcam_error err;
     int small = 0;
-    if (cfg_read(&cfg, path, &err) == 0 && cfg_validate(&cfg, &err) == 0) {
+    if (gcam_cfg_read(&cfg, path, &err) == 0 && gcam_cfg_validate(&cfg, &err) == 0) {
         small = cfg.n_sections < 24;
         for (int s = 0; small && s < cfg.n_sections; ++s)
             for (int i = 0; i < cfg.sections[s].n_options; ++i) {
@@ -45,7 +47,7 @@ static inline int fuzz_cfg_is_small(const char *path) {
                     small = 0;
             }
     }
-    cfg_free(&cfg);
+    gcam_cfg_free(&cfg);
     return small;
 }
 

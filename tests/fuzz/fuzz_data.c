@@ -2,7 +2,6 @@
  * first two NUL bytes into a .data text, a list text and a labels text; the .data is
  * read as gcam-train reads it, and the list is matched against the labels. */
 #include "datacfg.h"
-#include "dataset.h"
 #include "fuzz_common.h"
 
 static const uint8_t *part(const uint8_t *data, size_t size, int k, size_t *len) {

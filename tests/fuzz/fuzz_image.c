@@ -1,7 +1,7 @@
 /* libFuzzer target: the image decode path (stb_image through gcam_image_load) and the
  * resize to a network input, for grey and colour networks. */
 #include "fuzz_common.h"
-#include "image.h"
+#include "image_ops.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size > 1 << 20) return 0;

@@ -1,0 +1,134 @@
+/* The core of libgcam: error reporting, networks (loading, inference, inference-mode
+ * gradients, saving), the kernel sets, and the small file helpers every program uses.
+ *
+ * Conventions: functions that can fail because of user input return 0 on success and -1
+ * on failure, with a message naming the file, line or key in *err. Buffers are row-major
+ * float32; their shapes are given as (dims) in comments. Ownership is written above each
+ * function: "borrowed" results stay owned by gcam, "caller frees" ones do not.
+ *
+ * How much of Darknet shows: gcam_net is opaque. Its geometry is in gcam_net_info, and the
+ * functions below cover loading, inference, inference-mode gradients and saving. Code
+ * that wants Darknet's own `network` (its layer buffers, its own training functions) gets
+ * it from gcam_net_darknet() and includes darknet.h itself; gcam keeps working on a net
+ * whose parameters were changed that way, but not on one whose layers were replaced. */
+#ifndef GCAM_CORE_H
+#define GCAM_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Marks the functions of the public API; everything else in libgcam is hidden. */
+#define GCAM_API __attribute__((visibility("default")))
+
+/* Longest path any option holds, terminator included. */
+#define GCAM_PATH_MAX 4096
+
+typedef struct gcam_error {
+    char message[1024];
+} gcam_error;
+
+/* ---- Out of memory ---------------------------------------------------------------- */
+
+/* Allocations sized by the user's data (a network, a map cache, a batch of images, an
+ * evaluation's buffers) fail with an error that names the size, and the caller decides.
+ * The small allocations inside a computation, where nothing could recover, go to this
+ * handler instead: by default it prints the size and aborts. A program may install its
+ * own; it must not return. */
+typedef void (*gcam_oom_handler)(size_t bytes);
+GCAM_API void gcam_set_oom_handler(gcam_oom_handler handler);
+
+/* ---- Kernels ---------------------------------------------------------------------- */
+
+typedef enum gcam_kernels {
+    GCAM_KERNELS_FAST,   /* ours: OpenBLAS GEMMs, fused loops, correct gradients */
+    GCAM_KERNELS_DARKNET /* Darknet's own layer functions, for comparisons */
+} gcam_kernels;
+
+/* The kernel set selected by the environment: GCAM_KERNELS=darknet selects Darknet's,
+ * anything else (or unset) ours. */
+GCAM_API gcam_kernels gcam_kernels_from_env(void);
+
+/* ---- Networks --------------------------------------------------------------------- */
+
+typedef struct gcam_load_options {
+    int batch;               /* images per forward pass; 0 keeps the cfg's batch/subdivisions */
+    const char *weights;     /* .weights file, or NULL for a fresh initialisation */
+    int weights_layers;      /* load only the first N layers (new head); 0 = all, exact size */
+    int clear;               /* reset `seen` (images trained) to 0 after loading */
+    unsigned long init_seed; /* parameters not loaded from `weights` are initialised from
+                                this seed (as gcam_net_init_weights), never by rand() */
+    gcam_kernels kernels;
+} gcam_load_options;
+
+/* Options with the defaults: cfg batch, no weights, all layers, kernels from env. */
+GCAM_API gcam_load_options gcam_load_options_default(void);
+
+typedef struct gcam_net gcam_net;
+
+typedef struct gcam_net_info {
+    int w, h, c;      /* input size */
+    int inputs;       /* floats per input image: c * h * w */
+    int classes;      /* outputs of the last layer */
+    int capacity;     /* images per pass the buffers were sized for */
+    int layers;       /* Darknet layers */
+    int logits_layer; /* the layer whose output is the pre-softmax score */
+    int flip;         /* [net] flip= (default 1): random horizontal flips in training */
+    uint64_t seen;    /* images trained so far (from the weights file) */
+} gcam_net_info;
+
+/* Loads a network: validates the cfg (a [gcam] section is left to gcam_settings), lets
+ * Darknet parse the rest at the requested batch, validates and loads weights, installs
+ * kernels. *out is NULL on failure. Darknet never sees a value that would make it exit or
+ * assert, and a network that cannot fit in memory is refused with its size. */
+GCAM_API int gcam_net_load(gcam_net **out, const char *cfg_path, const gcam_load_options *options,
+                           gcam_error *err);
+/* Frees everything gcam_net_load allocated, including what Darknet's free_network leaks. */
+GCAM_API void gcam_net_free(gcam_net *net);
+
+GCAM_API gcam_net_info gcam_net_get_info(const gcam_net *net);
+
+/* Darknet's network inside net, borrowed for net's life (see the top of this header). */
+struct network;
+GCAM_API struct network *gcam_net_darknet(gcam_net *net);
+
+/* Fresh parameters from seed: He-scaled weights, zero biases, unit BN scales and
+ * variances. The same seed gives the same weights everywhere. */
+GCAM_API void gcam_net_init_weights(gcam_net *net, uint64_t seed);
+
+/* Inference-mode forward (rolling BN statistics, no training state touched) of n images
+ * (1 <= n <= capacity; only those are computed). input: (n, c, h, w) in Darknet's planar
+ * RGB layout. Returns the last layer's output (n, classes), borrowed until the next call. */
+GCAM_API const float *gcam_net_predict(gcam_net *net, const float *input, int n);
+
+/* Inference-mode backward after gcam_net_predict, for the same n images: seeds the output
+ * of seed_layer with seed (n, outputs of seed_layer) and propagates down to target_layer.
+ * Returns d(seed . output[seed_layer]) / d output[target_layer], shape (n, outputs of
+ * target_layer), borrowed until the next forward. Weights, their updates, batch-norm
+ * statistics and `seen` are not touched. */
+GCAM_API const float *gcam_net_backward_from(gcam_net *net, int seed_layer, const float *seed,
+                                             int target_layer);
+
+/* Saves all layers in Darknet's .weights format (version 0.2.0, 8-byte seen), which stock
+ * Darknet reads, atomically: complete under its final name or not there at all. */
+GCAM_API int gcam_net_save_weights(gcam_net *net, const char *path, gcam_error *err);
+
+/* order (k) gets the indices of the k highest scores, highest first (ties: lower index). */
+GCAM_API void gcam_top_classes(const float *scores, int classes, int k, int *order);
+
+/* ---- Files ------------------------------------------------------------------------ */
+
+/* Writes data (dims[0], ..., dims[ndim-1]) float32 as a NumPy .npy file, atomically. */
+GCAM_API int gcam_npy_write(const char *path, const float *data, const size_t *dims, int ndim,
+                            gcam_error *err);
+
+/* Creates dir and its missing parents (mkdir -p). */
+GCAM_API int gcam_mkdir_p(const char *dir, gcam_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

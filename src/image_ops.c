@@ -1,0 +1,190 @@
+/* Image operations shared by saliency, guided augmentation, evaluation and reporting:
+ * resampling, Gaussian blur, bilinear upsampling of maps, percentiles and min-max
+ * normalisation (see image_ops.h). */
+#include "image_ops.h"
+
+#include "error.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Filter taps of one axis: for each output index, `taps` weights starting at first[o]. */
+typedef struct resample_axis {
+    int taps;
+    int *first;     /* (out) */
+    float *weights; /* (out, taps) */
+} resample_axis;
+
+static void axis_init(resample_axis *a, int in, int out) {
+    double scale = (double)in / out;
+    double support = scale > 1 ? scale : 1; /* triangle half-width in input pixels */
+    a->taps = (int)ceil(support) * 2 + 1;
+    a->first = gcam_xmalloc(sizeof(int) * (size_t)out);
+    a->weights = gcam_xcalloc((size_t)out * a->taps, sizeof(float));
+    for (int o = 0; o < out; ++o) {
+        double center = (o + 0.5) * scale - 0.5;
+        int lo = (int)floor(center - support) + 1;
+        if (lo < 0) lo = 0;
+        a->first[o] = lo;
+        double total = 0;
+        float *w = a->weights + (size_t)o * a->taps;
+        for (int t = 0; t < a->taps && lo + t < in; ++t) {
+            double d = fabs(lo + t - center) / support;
+            w[t] = d < 1 ? (float)(1 - d) : 0.f;
+            total += w[t];
+        }
+        if (total <= 0) { /* only when out > in at an edge: take the nearest pixel */
+            int nearest = (int)floor(center + 0.5);
+            nearest = nearest < 0 ? 0 : (nearest >= in ? in - 1 : nearest);
+            a->first[o] = nearest;
+            memset(w, 0, sizeof(float) * (size_t)a->taps);
+            w[0] = 1;
+            total = 1;
+        }
+        for (int t = 0; t < a->taps; ++t) w[t] = (float)(w[t] / total);
+    }
+}
+
+static void axis_free(resample_axis *a) {
+    free(a->first);
+    free(a->weights);
+}
+
+void gcam_image_resize(const gcam_image *src, int w, int h, gcam_image *dst) {
+    dst->w = w;
+    dst->h = h;
+    dst->c = src->c;
+    dst->data = gcam_xmalloc(sizeof(float) * (size_t)w * h * src->c);
+    if (src->w == w && src->h == h) {
+        memcpy(dst->data, src->data, sizeof(float) * (size_t)w * h * src->c);
+        return;
+    }
+    resample_axis ax, ay;
+    axis_init(&ax, src->w, w);
+    axis_init(&ay, src->h, h);
+    float *rows = gcam_xmalloc(sizeof(float) * (size_t)src->h * w); /* (src h, w) */
+    for (int k = 0; k < src->c; ++k) {
+        const float *plane = src->data + (size_t)k * src->w * src->h;
+        for (int y = 0; y < src->h; ++y)
+            for (int x = 0; x < w; ++x) {
+                const float *wt = ax.weights + (size_t)x * ax.taps;
+                const float *p = plane + (size_t)y * src->w + ax.first[x];
+                int n = src->w - ax.first[x] < ax.taps ? src->w - ax.first[x] : ax.taps;
+                float sum = 0;
+                for (int t = 0; t < n; ++t) sum += wt[t] * p[t];
+                rows[(size_t)y * w + x] = sum;
+            }
+        float *out = dst->data + (size_t)k * w * h;
+        for (int y = 0; y < h; ++y) {
+            const float *wt = ay.weights + (size_t)y * ay.taps;
+            int n = src->h - ay.first[y] < ay.taps ? src->h - ay.first[y] : ay.taps;
+            for (int x = 0; x < w; ++x) {
+                float sum = 0;
+                for (int t = 0; t < n; ++t) sum += wt[t] * rows[(size_t)(ay.first[y] + t) * w + x];
+                out[(size_t)y * w + x] = sum;
+            }
+        }
+    }
+    free(rows);
+    axis_free(&ax);
+    axis_free(&ay);
+}
+
+/* Index of i mirrored into [0, n) without repeating the edge (reflect-101). */
+static int mirror(int i, int n) {
+    if (n == 1) return 0;
+    int period = 2 * (n - 1);
+    i %= period;
+    if (i < 0) i += period;
+    return i < n ? i : period - i;
+}
+
+void gcam_gaussian_blur(const float *im, int c, int h, int w, int size, float sigma, float *out) {
+    int radius = size / 2;
+    float *kernel = gcam_xmalloc(sizeof(float) * (size_t)(2 * radius + 1));
+    double total = 0;
+    for (int i = -radius; i <= radius; ++i)
+        total += kernel[i + radius] = expf(-(float)(i * i) / (2 * sigma * sigma));
+    for (int i = 0; i <= 2 * radius; ++i) kernel[i] = (float)(kernel[i] / total);
+    float *rows = gcam_xmalloc(sizeof(float) * (size_t)h * w); /* (h, w) horizontal pass */
+    for (int k = 0; k < c; ++k) {
+        const float *plane = im + (size_t)k * h * w;
+        for (int y = 0; y < h; ++y)
+            for (int x = 0; x < w; ++x) {
+                float sum = 0;
+                for (int i = -radius; i <= radius; ++i)
+                    sum += kernel[i + radius] * plane[y * w + mirror(x + i, w)];
+                rows[y * w + x] = sum;
+            }
+        float *dst = out + (size_t)k * h * w;
+        for (int y = 0; y < h; ++y)
+            for (int x = 0; x < w; ++x) {
+                float sum = 0;
+                for (int i = -radius; i <= radius; ++i)
+                    sum += kernel[i + radius] * rows[mirror(y + i, h) * w + x];
+                dst[y * w + x] = sum;
+            }
+    }
+    free(rows);
+    free(kernel);
+}
+
+void gcam_upsample(const float *src, int h, int w, float *dst, int H, int W) {
+    float sy = (float)h / H, sx = (float)w / W;
+    for (int y = 0; y < H; ++y) {
+        float fy = (y + 0.5f) * sy - 0.5f;
+        fy = fy < 0 ? 0 : fy;
+        int y0 = (int)fy, y1 = y0 + 1 < h ? y0 + 1 : y0;
+        float ay = fy - y0;
+        for (int x = 0; x < W; ++x) {
+            float fx = (x + 0.5f) * sx - 0.5f;
+            fx = fx < 0 ? 0 : fx;
+            int x0 = (int)fx, x1 = x0 + 1 < w ? x0 + 1 : x0;
+            float ax = fx - x0;
+            float top = src[y0 * w + x0] * (1 - ax) + src[y0 * w + x1] * ax;
+            float bottom = src[y1 * w + x0] * (1 - ax) + src[y1 * w + x1] * ax;
+            dst[y * W + x] = top * (1 - ay) + bottom * ay;
+        }
+    }
+}
+
+static int compare_floats(const void *a, const void *b) {
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+float gcam_percentile(const float *x, int n, float p) {
+    float *sorted = gcam_xmalloc(sizeof(float) * (size_t)n);
+    memcpy(sorted, x, sizeof(float) * (size_t)n);
+    qsort(sorted, (size_t)n, sizeof(float), compare_floats);
+    float position = p / 100.f * (n - 1);
+    int lo = (int)floorf(position), hi = lo + 1 < n ? lo + 1 : lo;
+    float t = sorted[lo] + (sorted[hi] - sorted[lo]) * (position - lo);
+    free(sorted);
+    return t;
+}
+
+void gcam_blur_parameters(int h, int w, int *size, float *sigma) {
+    float scale = (float)(h < w ? h : w) / 224.f;
+    *size = (int)lroundf(51 * scale) | 1;
+    *sigma = 50 * scale;
+}
+
+int gcam_normalise(float *m, size_t n) {
+    /* Plain comparisons, not fminf/fmaxf: those are library calls here, and this loop
+     * runs over every Group-CAM mask (it was a quarter of a refresh). NaN values are
+     * skipped, as fminf/fmaxf would. */
+    float lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < n; ++i) {
+        lo = m[i] < lo ? m[i] : lo;
+        hi = m[i] > hi ? m[i] : hi;
+    }
+    if (!(hi > lo)) {
+        memset(m, 0, sizeof(float) * n);
+        return 0;
+    }
+    float scale = 1.f / (hi - lo);
+    for (size_t i = 0; i < n; ++i) m[i] = (m[i] - lo) * scale;
+    return 1;
+}

@@ -1,0 +1,27 @@
+/* Image operations shared by saliency, guided augmentation, evaluation and reporting.
+ * Images are planar (c, h, w) float buffers; maps are (h, w). gcam_image_resize, the
+ * resampling of whole images, is declared with the images in gcam/data.h. */
+#ifndef GCAM_IMAGE_OPS_H
+#define GCAM_IMAGE_OPS_H
+
+#include "gcam/data.h"
+
+#include <stddef.h>
+
+/* Separable Gaussian blur of im (c, h, w) into out, mirrored borders (d c b | a b c d). */
+void gcam_gaussian_blur(const float *im, int c, int h, int w, int size, float sigma, float *out);
+
+/* Group-CAM's blur (51 px, sigma 50 at 224x224) scaled to an h x w input. */
+void gcam_blur_parameters(int h, int w, int *size, float *sigma);
+
+/* Bilinear resize (half-pixel centres, align_corners = false) of src (h, w) to dst (H, W). */
+void gcam_upsample(const float *src, int h, int w, float *dst, int H, int W);
+
+/* Linear-interpolated percentile (numpy's default) of n values; sorts a copy. */
+float gcam_percentile(const float *x, int n, float p);
+
+/* Min-max normalises m (n values) into [0, 1]; returns 0, leaving zeros, if m is
+ * constant (never NaN). */
+int gcam_normalise(float *m, size_t n);
+
+#endif

@@ -1,0 +1,41 @@
+/* The Darknet adapter's internals: what a gcam_net holds, the parameter buffers of a
+ * Darknet network, and the helpers the saliency methods, evaluation and training share. */
+#ifndef GCAM_NETWORK_H
+#define GCAM_NETWORK_H
+
+#include "gcam/core.h"
+
+#include <darknet.h>
+
+struct gcam_net {
+    network *dn;      /* owned; Darknet's network with our kernels installed */
+    char *cfg_path;   /* as given */
+    int classes;      /* outputs of the last layer */
+    int logits_layer; /* index of the layer whose output is the pre-softmax score */
+    int flip;         /* [net] flip= (default 1) */
+    int capacity;     /* images per pass the buffers were sized for (Darknet's batch) */
+    int active;       /* images in the last gcam_net_predict */
+};
+
+/* Frees a Darknet network completely: free_network plus what it leaks (workspace, seen,
+ * t, cost, steps, scales, softmax losses). */
+void gcam_darknet_free(network *dn);
+
+/* One trained parameter array of a convolutional or connected layer and its accumulated
+ * update (momentum). */
+typedef struct gcam_param_buffer {
+    float *values;  /* (n) weights, biases or batch-norm scales */
+    float *updates; /* (n) their updates */
+    size_t n;       /* 0 for the scales of a layer without batch norm */
+} gcam_param_buffer;
+
+/* The parameter buffers of dn in layer order (weights, biases, scales of each
+ * convolutional or connected layer): their count, and the buffers into out (may be NULL,
+ * else room for the count). */
+int gcam_darknet_parameters(network *dn, gcam_param_buffer *out);
+
+/* Softmax probability of class c for image i of the last forward, whose output is out
+ * (the network's last layer); works with or without a final [softmax]. */
+float gcam_class_probability(const gcam_net *net, const float *out, int i, int c);
+
+#endif
