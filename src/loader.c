@@ -33,10 +33,16 @@ struct gcam_loader {
     int bad_count, bad_limit;
 };
 
-static void batch_init(gcam_batch *b, int capacity, size_t image_floats, int classes) {
+/* The batch's buffers; only the images' size depends on the data (the caller frees b also
+ * on failure). */
+static int batch_init(gcam_batch *b, int capacity, size_t image_floats, int classes,
+                      gcam_error *err) {
     memset(b, 0, sizeof *b);
     b->index = NO_BATCH;
-    b->x = gcam_xcalloc((size_t)capacity * image_floats, sizeof(float));
+    b->x =
+        gcam_try_malloc(sizeof(float) * (size_t)capacity * image_floats, "a batch of images", err);
+    if (!b->x) return -1;
+    memset(b->x, 0, sizeof(float) * (size_t)capacity * image_floats);
     b->truth = gcam_xcalloc((size_t)capacity * classes, sizeof(float));
     b->labels = gcam_xcalloc((size_t)capacity, sizeof(int));
     b->sample_ids = gcam_xcalloc((size_t)capacity, sizeof(int));
@@ -45,6 +51,7 @@ static void batch_init(gcam_batch *b, int capacity, size_t image_floats, int cla
     b->src_h = gcam_xcalloc((size_t)capacity, sizeof(int));
     b->guided_flags = gcam_xcalloc((size_t)capacity, sizeof(int));
     b->crop_fractions = gcam_xcalloc((size_t)capacity, sizeof(float));
+    return 0;
 }
 
 static void batch_free(gcam_batch *b) {
@@ -250,6 +257,18 @@ int gcam_loader_bad_images(gcam_loader *l) {
     return n;
 }
 
+/* The loader's memory, once its threads are gone (or before they start). */
+static void loader_release(gcam_loader *l) {
+    for (int k = 0; k < 2; ++k) {
+        batch_free(&l->slots[k]);
+        free(l->perm[k]);
+    }
+    free(l->job_positions);
+    free(l->bad);
+    free(l->threads);
+    free(l);
+}
+
 int gcam_loader_init(gcam_loader **out, const gcam_loader_config *cfg, gcam_error *err) {
     *out = NULL;
     if (cfg->batch < 1) return gcam_fail(err, "loader batch must be positive");
@@ -264,10 +283,14 @@ int gcam_loader_init(gcam_loader **out, const gcam_loader_config *cfg, gcam_erro
     l->classes = cfg->data->classes;
     l->image_floats = (size_t)cfg->augment.w * cfg->augment.h * cfg->augment.c;
     for (int k = 0; k < 2; ++k) {
-        batch_init(&l->slots[k], cfg->batch, l->image_floats, l->classes);
         l->perm[k] = gcam_xmalloc(sizeof(int) * (size_t)n);
         l->perm_epoch[k] = -1;
     }
+    for (int k = 0; k < 2; ++k)
+        if (batch_init(&l->slots[k], cfg->batch, l->image_floats, l->classes, err)) {
+            loader_release(l);
+            return -1;
+        }
     l->job_positions = gcam_xcalloc((size_t)cfg->batch, sizeof(int64_t));
     l->bad = gcam_xcalloc((size_t)n, 1);
     pthread_mutex_init(&l->mutex, NULL);
@@ -295,12 +318,5 @@ void gcam_loader_free(gcam_loader *l) {
     pthread_mutex_destroy(&l->mutex);
     pthread_cond_destroy(&l->work_ready);
     pthread_cond_destroy(&l->job_finished);
-    for (int k = 0; k < 2; ++k) {
-        batch_free(&l->slots[k]);
-        free(l->perm[k]);
-    }
-    free(l->job_positions);
-    free(l->bad);
-    free(l->threads);
-    free(l);
+    loader_release(l);
 }

@@ -144,8 +144,8 @@ static void gradcampp_weights(const cam *cx, const float *A, const float *g, flo
 
 /* Integrated Grad-CAM: the sum over steps t = 0..m-1 of the Grad-CAM maps (before
  * upsampling) of x_t = (t / m) x, the path from a black baseline. */
-static void igcam(const cam *cx, const float *images, int n, const int *cls, const float *A_in,
-                  const float *g_in, float *maps, int *constant) {
+static int igcam(const cam *cx, const float *images, int n, const int *cls, const float *A_in,
+                 const float *g_in, float *maps, int *constant, gcam_error *err) {
     int m = cx->o->ig_steps, cap = cx->net->capacity;
     float *A = gcam_xmalloc(sizeof(float) * cx->per_image * cap);
     float *g = gcam_xmalloc(sizeof(float) * cx->per_image * cap);
@@ -181,6 +181,7 @@ static void igcam(const cam *cx, const float *images, int n, const int *cls, con
     free(total);
     free(steps);
     free(step_cls);
+    return 0;
 }
 
 /* ---- Group-CAM ---- */
@@ -212,8 +213,8 @@ static void make_blend(const cam *cx, void *arg, int index, float *dst) {
                 base[k * cx->hw + p] + m[p] * (x[k * cx->hw + p] - base[k * cx->hw + p]);
 }
 
-static void groupcam(const cam *cx, const float *images, int n, const int *cls, const float *A,
-                     const float *g, float *maps, int *constant) {
+static int groupcam(const cam *cx, const float *images, int n, const int *cls, const float *A,
+                    const float *g, float *maps, int *constant, gcam_error *err) {
     const gcam_saliency_options *o = cx->o;
     int K = cx->K, uv = cx->uv, G = o->groups;
     if (G > K) G = K;
@@ -222,11 +223,18 @@ static void groupcam(const cam *cx, const float *images, int n, const int *cls, 
     gcam_blur_parameters(cx->H, cx->W, &size, &sigma);
     if (o->blur_size > 0) size = o->blur_size;
     if (o->blur_sigma > 0) sigma = o->blur_sigma;
-    float *blurred = gcam_xmalloc(sizeof(float) * cx->image_floats * n);
+    float *blurred =
+        gcam_try_malloc(sizeof(float) * cx->image_floats * n, "Group-CAM's blurred images", err);
+    float *masks = blurred ? gcam_try_malloc(sizeof(float) * cx->hw * (size_t)G * n,
+                                             "Group-CAM's group masks", err)
+                           : NULL;
+    if (!masks) {
+        free(blurred);
+        return -1;
+    }
     for (int i = 0; i < n; ++i)
         gcam_gaussian_blur(images + i * cx->image_floats, cx->C, cx->H, cx->W, size, sigma,
                            blurred + i * cx->image_floats);
-    float *masks = gcam_xmalloc(sizeof(float) * cx->hw * (size_t)G * n);
     blend *blends = gcam_xmalloc(sizeof(blend) * (size_t)(G + 1) * n);
     int *blend_cls = gcam_xmalloc(sizeof(int) * (size_t)(G + 1) * n);
     float *w = gcam_xmalloc(sizeof(float) * K), *small = gcam_xmalloc(sizeof(float) * uv);
@@ -282,6 +290,7 @@ static void groupcam(const cam *cx, const float *images, int n, const int *cls, 
     free(blends);
     free(masks);
     free(blurred);
+    return 0;
 }
 
 /* ---- Score-CAM ---- */
@@ -300,8 +309,8 @@ static void make_masked(const cam *cx, void *arg, int index, float *dst) {
 
 /* s_k = p_c(x * minmax(upsample(A_k))), L = ReLU(sum_k s_k upsample(A_k)). Channels are
  * processed in chunks of the network's capacity, so memory stays bounded. */
-static void scorecam(const cam *cx, const float *images, int n, const int *cls, const float *A,
-                     const float *g, float *maps, int *constant) {
+static int scorecam(const cam *cx, const float *images, int n, const int *cls, const float *A,
+                    const float *g, float *maps, int *constant, gcam_error *err) {
     int cap = cx->net->capacity;
     float *up = gcam_xmalloc(sizeof(float) * cx->hw * cap);    /* (cap, H, W) upsampled A_k */
     float *masks = gcam_xmalloc(sizeof(float) * cx->hw * cap); /* normalised copies */
@@ -332,6 +341,7 @@ static void scorecam(const cam *cx, const float *images, int n, const int *cls, 
     free(masks);
     free(scores);
     free(chunk_cls);
+    return 0;
 }
 
 /* ---- RISE ---- */
@@ -368,8 +378,8 @@ static void rise_mask(const cam *cx, int index, float *mask) {
 }
 
 /* S = sum_i p_c(x * M_i) M_i / (N p); masks are made chunk by chunk (bounded memory). */
-static void rise(const cam *cx, const float *images, int n, const int *cls, const float *A,
-                 const float *g, float *maps, int *constant) {
+static int rise(const cam *cx, const float *images, int n, const int *cls, const float *A,
+                const float *g, float *maps, int *constant, gcam_error *err) {
     int N = cx->o->rise_n, cap = cx->net->capacity;
     float p = cx->o->rise_p;
     float *masks = gcam_xmalloc(sizeof(float) * cx->hw * cap); /* (cap, H, W) */
@@ -397,6 +407,7 @@ static void rise(const cam *cx, const float *images, int n, const int *cls, cons
         if (constant) constant[i] = !varies;
     }
     free(masks);
+    return 0;
 }
 
 /* ---- Grad-CAM and Grad-CAM++ ---- */
@@ -419,22 +430,25 @@ static void weighted_maps(const cam *cx, const float *A, const float *g, int plu
     free(small);
 }
 
-static void gradcam(const cam *cx, const float *images, int n, const int *cls, const float *A,
-                    const float *g, float *maps, int *constant) {
+static int gradcam(const cam *cx, const float *images, int n, const int *cls, const float *A,
+                   const float *g, float *maps, int *constant, gcam_error *err) {
     weighted_maps(cx, A, g, 0, n, maps, constant);
+    return 0;
 }
 
-static void gradcampp(const cam *cx, const float *images, int n, const int *cls, const float *A,
-                      const float *g, float *maps, int *constant) {
+static int gradcampp(const cam *cx, const float *images, int n, const int *cls, const float *A,
+                     const float *g, float *maps, int *constant, gcam_error *err) {
     weighted_maps(cx, A, g, 1, n, maps, constant);
+    return 0;
 }
 
 /* ---- the method table ---- */
 
 /* A method computes the maps (n, H, W) of n images at classes cls; A and g are the
- * target layer's activations and gradients (n, K, u, v) when `uses_gradients`, else NULL. */
-typedef void (*method_fn)(const cam *cx, const float *images, int n, const int *cls, const float *A,
-                          const float *g, float *maps, int *constant);
+ * target layer's activations and gradients (n, K, u, v) when `uses_gradients`, else NULL.
+ * It fails only when memory its inputs ask for runs out. */
+typedef int (*method_fn)(const cam *cx, const float *images, int n, const int *cls, const float *A,
+                         const float *g, float *maps, int *constant, gcam_error *err);
 
 typedef struct method_impl {
     method_fn run;
@@ -491,7 +505,9 @@ int gcam_saliency(gcam_net *net, const float *images, int n, const int *classes,
     cx.hw = (size_t)cx.H * cx.W;
     cx.image_floats = cx.hw * cx.C;
     cx.per_image = (size_t)target->outputs;
-    cx.batch = gcam_xmalloc(sizeof(float) * cx.image_floats * net->capacity);
+    cx.batch = gcam_try_malloc(sizeof(float) * cx.image_floats * net->capacity,
+                               "a batch of saliency inputs", err);
+    if (!cx.batch) return -1;
 
     /* The given classes, or the predicted ones from one forward (skipped when every
      * image has its class, as in training refreshes). */
@@ -515,15 +531,20 @@ int gcam_saliency(gcam_net *net, const float *images, int n, const int *classes,
     for (int i = 0; used && i < n; ++i) used[i] = cls[i];
     const method_impl *impl = &method_impls[o->method];
     float *A = NULL, *g = NULL;
+    int status = 0;
     if (impl->uses_gradients) {
-        A = gcam_xmalloc(sizeof(float) * cx.per_image * n);
-        g = gcam_xmalloc(sizeof(float) * cx.per_image * n);
-        activations_and_gradients(&cx, images, n, cls, A, g);
+        A = gcam_try_malloc(sizeof(float) * cx.per_image * n, "target-layer activations", err);
+        g = A ? gcam_try_malloc(sizeof(float) * cx.per_image * n, "target-layer gradients", err)
+              : NULL;
+        if (g)
+            activations_and_gradients(&cx, images, n, cls, A, g);
+        else
+            status = -1;
     }
-    impl->run(&cx, images, n, cls, A, g, maps, constant);
+    if (!status) status = impl->run(&cx, images, n, cls, A, g, maps, constant, err);
     free(A);
     free(g);
     free(cls);
     free(cx.batch);
-    return 0;
+    return status;
 }
