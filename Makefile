@@ -78,7 +78,7 @@ $(BUILD)/bench/%: bench/%.c $(LIB)
 THREAD_SANITIZED_TESTS := $(addprefix build-thread/tests/,test_guided test_kernels test_dataset \
                                                          test_train)
 SANITIZED_TESTS := $(addprefix build-address/tests/,test_cfg test_eval test_guided test_weights test_gradients test_kernels \
-                                                   test_dataset test_train test_plot test_settings)
+                                                   test_dataset test_train test_plot test_settings test_mix)
 
 # The built-in data set: Fashion-MNIST as PNG files with Darknet lists (scripts/make_fmnist.sh).
 data: deps $(BUILD)/fmnist_to_png

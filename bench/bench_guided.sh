@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The cost of saliency-guided augmentation in gcam-train: wall-clock of training
-# cfg/cluttered.cfg (make cluttered) for N iterations with saliency=1 against the same
-# run with saliency=0, measured in this run, for the default refresh (Group-CAM, 8
-# groups, 32 images every 10 iterations), Grad-CAM on the whole batch, and Group-CAM's
-# published 32 groups on the whole batch. Overhead = (time with - time without) / time
-# without; medians of REPEATS alternating runs (default 3).
+# cfg/cluttered.cfg (make cluttered) for N iterations with a setting against a baseline run
+# measured in this run (alternating), for: the default refresh (Group-CAM, 8 groups, 32
+# images every 10 iterations), Grad-CAM on the whole batch, Group-CAM's published 32
+# groups on the whole batch, fresh Grad-CAM maps of every batch (saliency_source=fresh),
+# mixing alone (CutMix boxes and labels), and saliency mixing with the cached maps against
+# the guided run without mixing (the mixing's own cost). Overhead = (time with - time of
+# the baseline) / time of the baseline; medians of REPEATS pairs of runs (default 3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 iterations=${ITERATIONS:-100}
@@ -32,12 +34,18 @@ declare -A settings=(
   [groupcam_g8_32img]="-set saliency=1"
   [gradcam_64img]="-set saliency=1 -set saliency_method=gradcam -set saliency_images=0"
   [groupcam_g32_64img]="-set saliency=1 -set refresh_groups=32 -set saliency_images=0"
+  [fresh_gradcam]="-set saliency=1 -set saliency_source=fresh -set saliency_method=gradcam"
+  [mix_area]="-set mix_prob=0.5"
+  [mix_saliency_cached]="-set saliency=1 -set mix_prob=0.5 -set mix_label=saliency"
 )
-for name in groupcam_g8_32img gradcam_64img groupcam_g32_64img; do
+declare -A baselines=([mix_saliency_cached]="-set saliency=1")
+for name in groupcam_g8_32img gradcam_64img groupcam_g32_64img fresh_gradcam mix_area \
+  mix_saliency_cached; do
   : > "$work/$name.ratios"
   for r in $(seq "$repeats"); do
     rm -rf "$work/off" "$work/on"
-    run "$work/off"
+    # shellcheck disable=SC2086
+    run "$work/off" ${baselines[$name]:-}
     # shellcheck disable=SC2086
     run "$work/on" ${settings[$name]}
     off=$(seconds "$work/off") on=$(seconds "$work/on")
@@ -47,6 +55,6 @@ for name in groupcam_g8_32img gradcam_64img groupcam_g32_64img; do
   on=$(cut -d' ' -f2 "$work/$name.ratios" | median)
   ref=$(cut -d' ' -f3 "$work/$name.ratios" | median)
   awk -v n="$name" -v a="$off" -v b="$on" -v r="$ref" -v it="$iterations" -v k="$repeats" 'BEGIN {
-    printf "gcam-train cluttered %d iterations, saliency_every=10, %s: %.1f s with saliency, %.1f s without, overhead %.1f%% (refreshes %.1f s)  [median of %d]\n",
+    printf "gcam-train cluttered %d iterations, %s: %.1f s with it, %.1f s for the baseline, overhead %.1f%% (maps %.1f s)  [median of %d]\n",
       it, n, b, a, 100 * (b - a) / a, r, k }'
 done

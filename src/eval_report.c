@@ -133,6 +133,74 @@ void gcam_eval_print_table(FILE *out, const gcam_eval_options *o, const gcam_eva
     }
 }
 
+/* ---- test-time crops ------------------------------------------------------------- */
+
+/* Top-1 of mode m over the images, with its standard error. */
+static double tta_top1(const gcam_eval_result *r, int m, double *se) {
+    int M = r->tta_n_modes, n = r->n_images, hits = 0;
+    for (int i = 0; i < n; ++i) hits += r->tta_predicted[(size_t)i * M + m] == r->labels[i];
+    double p = n ? (double)hits / n : 0;
+    *se = n > 1 ? sqrt(p * (1 - p) / n) : 0;
+    return p;
+}
+
+/* The paired difference of top-1, mode a minus mode b on the same images, and the half
+ * width of its 95 % interval (normal approximation of the per-image differences). */
+static double tta_paired_difference(const gcam_eval_result *r, int a, int b, double *half) {
+    int M = r->tta_n_modes, n = r->n_images;
+    double sum = 0, sum2 = 0;
+    for (int i = 0; i < n; ++i) {
+        int d = (r->tta_predicted[(size_t)i * M + a] == r->labels[i]) -
+                (r->tta_predicted[(size_t)i * M + b] == r->labels[i]);
+        sum += d, sum2 += d * d;
+    }
+    double mean = n ? sum / n : 0, var = n > 1 ? (sum2 - n * mean * mean) / (n - 1) : 0;
+    *half = n > 1 ? 1.96 * sqrt(var / n) : 0;
+    return mean;
+}
+
+void gcam_eval_print_tta(FILE *out, const gcam_tta_options *tta, const gcam_eval_result *r) {
+    if (!r->tta_n_modes) return;
+    fprintf(out,
+            "test-time crops on %d images (logits of the whole image averaged with a crop's; "
+            "%s map at the predicted class, box at %g of its maximum, enlarged %gx):\n",
+            r->n_images, gcam_method_name(tta->method), tta->threshold, tta->margin);
+    int crop = -1;
+    for (int m = 0; m < r->tta_n_modes; ++m)
+        if (r->tta_modes[m] == GCAM_TTA_CROP) crop = m;
+    for (int m = 0; m < r->tta_n_modes; ++m) {
+        double se, top1 = tta_top1(r, m, &se);
+        fprintf(out, "  %-7s top-1 %6.2f%% +- %.2f", gcam_tta_mode_name(r->tta_modes[m]),
+                100 * top1, 100 * se);
+        if (crop >= 0 && m != crop) {
+            double half, d = tta_paired_difference(r, crop, m, &half);
+            fprintf(out, "   crop - %s: %+.2f pp [95%% %+.2f, %+.2f]",
+                    gcam_tta_mode_name(r->tta_modes[m]), 100 * d, 100 * (d - half),
+                    100 * (d + half));
+        }
+        fputc('\n', out);
+    }
+}
+
+static void csv_field(FILE *f, const char *text);
+
+int gcam_eval_write_tta_csv(const char *path, const gcam_eval_options *o, const gcam_eval_result *r,
+                            char *const *paths, gcam_error *err) {
+    gcam_atomic_file f;
+    if (gcam_atomic_file_open(&f, path, err)) return -1;
+    int M = r->tta_n_modes;
+    fputs("image,label", f.stream);
+    for (int m = 0; m < M; ++m) fprintf(f.stream, ",%s", gcam_tta_mode_name(r->tta_modes[m]));
+    fputc('\n', f.stream);
+    for (int i = 0; i < r->n_images; ++i) {
+        csv_field(f.stream, paths[r->records[(size_t)i * o->n_methods].image]);
+        fprintf(f.stream, ",%d", r->labels[i]);
+        for (int m = 0; m < M; ++m) fprintf(f.stream, ",%d", r->tta_predicted[(size_t)i * M + m]);
+        fputc('\n', f.stream);
+    }
+    return gcam_atomic_file_commit(&f, err);
+}
+
 /* ---- CSV -------------------------------------------------------------------------- */
 
 /* A field as RFC 4180 says: quoted when it holds a comma, a quote or a line break, with
@@ -414,6 +482,17 @@ int gcam_eval_write_html(const char *path, const gcam_report_context *ctx,
     free(protocol);
     fputs("</p>\n<h2>Results</h2>\n", f);
     html_table(f, ctx, o, r);
+    if (r->tta_n_modes) {
+        char *tta = NULL;
+        size_t tta_size = 0;
+        FILE *mem_tta = open_memstream(&tta, &tta_size);
+        gcam_eval_print_tta(mem_tta, ctx->tta, r);
+        fclose(mem_tta);
+        fputs("<h2>Test-time crops</h2>\n<pre>", f);
+        html_text(f, tta);
+        fputs("</pre>\n", f);
+        free(tta);
+    }
     fputs("<h2>Mean curves</h2>\n", f);
     eval_figure fig;
     curves_figure(&fig, o, r);

@@ -52,8 +52,9 @@ int gcam_eval_pick_gallery(const gcam_eval_options *o, const gcam_eval_result *r
 
 typedef struct gcam_report_context {
     const char *cfg, *weights, *data;
-    char *const *paths;       /* the list, for image names */
-    char *const *class_names; /* may be NULL */
+    const gcam_tta_options *tta; /* test-time crops */
+    char *const *paths;          /* the list, for image names */
+    char *const *class_names;    /* may be NULL */
     int classes, h, w;
 } gcam_report_context;
 

@@ -60,6 +60,11 @@ static int write_outputs(gcam_net *net, const gcam_settings *s, const char *weig
     fflush(out);
     snprintf(path, sizeof path, "%s/per_image.csv", o->out_dir);
     if (gcam_eval_write_csv(path, o, r, ds->paths, err)) return -1;
+    if (r->tta_n_modes) {
+        gcam_eval_print_tta(out, &s->tta, r);
+        snprintf(path, sizeof path, "%s/tta.csv", o->out_dir);
+        if (gcam_eval_write_tta_csv(path, o, r, ds->paths, err)) return -1;
+    }
     int n_items = 0;
     gcam_gallery_item *items =
         gcam_xcalloc((size_t)o->n_methods * 2 * (o->gallery + 1), sizeof *items);
@@ -70,15 +75,23 @@ static int write_outputs(gcam_net *net, const gcam_settings *s, const char *weig
     int status = o->sanity_images > 0 ? sanity(net, s, ds, r, out, err) : 0;
     if (!status) status = gcam_eval_write_plots(o->out_dir, o, r, err);
     if (!status) {
-        gcam_report_context ctx = {s->cfg_path,   weights,    s->data_path, ds->paths,
-                                   files->labels, in.classes, in.h,         in.w};
+        gcam_report_context ctx = {.cfg = s->cfg_path,
+                                   .weights = weights,
+                                   .data = s->data_path,
+                                   .tta = &s->tta,
+                                   .paths = ds->paths,
+                                   .class_names = files->labels,
+                                   .classes = in.classes,
+                                   .h = in.h,
+                                   .w = in.w};
         snprintf(path, sizeof path, "%s/report.html", o->out_dir);
         status = gcam_eval_write_html(path, &ctx, o, r, items, n_items, err);
     }
     for (int k = 0; k < n_items; ++k) free(items[k].png);
     free(items);
     if (!status)
-        fprintf(out, "wrote %s/{per_image.csv,curves.png,curves.svg%s,report.html}\n", o->out_dir,
+        fprintf(out, "wrote %s/{per_image.csv,%scurves.png,curves.svg%s,report.html}\n", o->out_dir,
+                r->tta_n_modes ? "tta.csv," : "",
                 r->sanity_depths > 0 ? ",sanity.png,sanity.svg" : "");
     return status;
 }
@@ -116,8 +129,8 @@ int gcam_eval_run(const gcam_settings *s, const char *weights, FILE *out, int *u
         goto done;
     }
     if (gcam_saliency_layer(net, &s->saliency, err) < 0 || gcam_mkdir_p(o->out_dir, err) ||
-        gcam_evaluate(net, o, &s->saliency, ds.n, ds.paths, ds.labels, o->boxes[0] ? &boxes : NULL,
-                      s->quiet ? NULL : stderr, &r, err) ||
+        gcam_evaluate(net, o, &s->saliency, &s->tta, ds.n, ds.paths, ds.labels,
+                      o->boxes[0] ? &boxes : NULL, s->quiet ? NULL : stderr, &r, err) ||
         write_outputs(net, s, weights, &files, &ds, &r, out, err))
         goto done;
     *unreadable = r.unreadable;

@@ -4,6 +4,7 @@
  * batch. */
 #include "gcam/eval.h"
 
+#include "gcam/predict.h"
 #include "gcam/saliency.h"
 
 #include "clock.h"
@@ -26,6 +27,8 @@
 
 void gcam_eval_result_free(gcam_eval_result *r) {
     free(r->records);
+    free(r->labels);
+    free(r->tta_predicted);
     free(r->center);
     free(r->mean_deletion);
     free(r->mean_insertion);
@@ -41,8 +44,9 @@ typedef struct chunk {
     int *index;                 /* (cap) index in the list */
     float *images;              /* (cap, c, h, w) */
     float *blurred;             /* (cap, c, h, w) insertion start */
-    int *cls;                   /* (cap) */
-    float (*box)[4];            /* (cap) in input pixels */
+    int *cls;                   /* (cap) the class explained */
+    int *label;                 /* (cap) the true class */
+    float (*box)[4];            /* (cap) in input pixels; NaN where has_box is 0 */
     int *has_box;               /* (cap) */
     float *p_image, *p_blurred; /* (cap) p_c of the image and of its blurred copy */
 } chunk;
@@ -50,7 +54,8 @@ typedef struct chunk {
 typedef struct evaluator {
     gcam_net *net;
     const gcam_eval_options *o;
-    gcam_saliency_options so; /* the caller's, with the evaluation's RISE masks */
+    gcam_saliency_options so;    /* the caller's, with the evaluation's RISE masks */
+    const gcam_tta_options *tta; /* test-time crops */
     int H, W, C;
     size_t hw, image_floats;
     int step, points;
@@ -82,6 +87,7 @@ static void load_chunk(evaluator *ev, chunk *ch, int cap, int n, char *const *pa
         memcpy(x, sized.data, sizeof(float) * ev->image_floats);
         const float *box = gcam_boxes_find(boxes, paths[i]);
         ch->has_box[ch->n] = box != NULL;
+        ch->box[ch->n][0] = NAN;
         if (box) { /* the image was resized to the input: so is its box */
             float sx = (float)ev->W / im.w, sy = (float)ev->H / im.h;
             ch->box[ch->n][0] = box[0] * sx, ch->box[ch->n][2] = box[2] * sx;
@@ -94,7 +100,7 @@ static void load_chunk(evaluator *ev, chunk *ch, int cap, int n, char *const *pa
         gcam_blur_parameters(ev->H, ev->W, &size, &sigma);
         gcam_gaussian_blur(x, ev->C, ev->H, ev->W, size, sigma,
                            ch->blurred + ev->image_floats * ch->n);
-        ch->cls[ch->n] = labels ? labels[i] : -1;
+        ch->cls[ch->n] = ch->label[ch->n] = labels ? labels[i] : -1;
         ch->index[ch->n] = i;
         ++ch->n;
     }
@@ -182,6 +188,7 @@ static void chunk_init(chunk *ch, int cap, size_t image_floats) {
     ch->images = gcam_xmalloc(sizeof(float) * image_floats * (size_t)cap);
     ch->blurred = gcam_xmalloc(sizeof(float) * image_floats * (size_t)cap);
     ch->cls = gcam_xmalloc(sizeof(int) * (size_t)cap);
+    ch->label = gcam_xmalloc(sizeof(int) * (size_t)cap);
     ch->box = gcam_xmalloc(sizeof(float[4]) * (size_t)cap);
     ch->has_box = gcam_xmalloc(sizeof(int) * (size_t)cap);
     ch->p_image = gcam_xmalloc(sizeof(float) * (size_t)cap);
@@ -193,6 +200,7 @@ static void chunk_free(chunk *ch) {
     free(ch->images);
     free(ch->blurred);
     free(ch->cls);
+    free(ch->label);
     free(ch->box);
     free(ch->has_box);
     free(ch->p_image);
@@ -262,6 +270,32 @@ static int evaluate_method(evaluator *ev, chunk *ch, char *const *paths, int m, 
     return 0;
 }
 
+/* The test-time crop modes evaluated: every one, oracle only with boxes. */
+static int tta_modes(const gcam_boxes *boxes, gcam_tta_mode *modes) {
+    int n = 0;
+    for (int m = 0; m < GCAM_TTA_MODE_COUNT; ++m)
+        if (m != GCAM_TTA_ORACLE || boxes) modes[n++] = (gcam_tta_mode)m;
+    return n;
+}
+
+/* Every test-time crop mode's prediction for a chunk's images. */
+static int evaluate_tta(evaluator *ev, const chunk *ch, gcam_eval_result *r, gcam_error *err) {
+    int M = r->tta_n_modes;
+    size_t classes = (size_t)ev->net->classes;
+    float *logits = gcam_xmalloc(sizeof(float) * classes * ch->n * M); /* (M, n, classes) */
+    int status = gcam_tta_logits(ev->net, ev->tta, &ev->so, r->tta_modes, M, ch->images, ch->n,
+                                 (const float(*)[4])ch->box, ch->index, logits, err);
+    for (int m = 0; m < M && !status; ++m)
+        for (int i = 0; i < ch->n; ++i) {
+            int best;
+            gcam_top_classes(logits + classes * ((size_t)m * ch->n + i), (int)classes, 1, &best);
+            r->tta_predicted[(size_t)(r->n_images + i) * M + m] = best;
+        }
+    for (int i = 0; i < ch->n; ++i) r->labels[r->n_images + i] = ch->label[i];
+    free(logits);
+    return status;
+}
+
 /* The centre-point baseline of the pointing game on a chunk. */
 static void score_centre(const evaluator *ev, const chunk *ch, gcam_eval_result *r) {
     for (int i = 0; i < ch->n; ++i) {
@@ -274,9 +308,9 @@ static void score_centre(const evaluator *ev, const chunk *ch, gcam_eval_result 
     }
 }
 
-int gcam_evaluate(gcam_net *net, const gcam_eval_options *o, const gcam_saliency_options *so, int n,
-                  char *const *paths, const int *labels, const gcam_boxes *boxes, FILE *progress,
-                  gcam_eval_result *r, gcam_error *err) {
+int gcam_evaluate(gcam_net *net, const gcam_eval_options *o, const gcam_saliency_options *so,
+                  const gcam_tta_options *tta, int n, char *const *paths, const int *labels,
+                  const gcam_boxes *boxes, FILE *progress, gcam_eval_result *r, gcam_error *err) {
     memset(r, 0, sizeof *r);
     if (o->n_methods < 1 || o->n_methods > GCAM_METHOD_COUNT)
         return gcam_fail(err, "%d methods: expected 1 to %d", o->n_methods, GCAM_METHOD_COUNT);
@@ -289,6 +323,7 @@ int gcam_evaluate(gcam_net *net, const gcam_eval_options *o, const gcam_saliency
     int cap = EVAL_CHUNK < net->capacity ? EVAL_CHUNK : net->capacity;
     evaluator ev;
     evaluator_init(&ev, net, o, so, cap);
+    ev.tta = tta;
     int M = o->n_methods, P = ev.points;
     r->points = P;
     r->step = ev.step;
@@ -297,6 +332,11 @@ int gcam_evaluate(gcam_net *net, const gcam_eval_options *o, const gcam_saliency
     r->center = gcam_xcalloc((size_t)n + 1, 1);
     r->mean_deletion = gcam_xcalloc((size_t)M * P, sizeof(double));
     r->mean_insertion = gcam_xcalloc((size_t)M * P, sizeof(double));
+    r->labels = gcam_xcalloc((size_t)n + 1, sizeof(int));
+    if (o->tta && labels) {
+        r->tta_n_modes = tta_modes(boxes, r->tta_modes);
+        r->tta_predicted = gcam_xcalloc((size_t)n * r->tta_n_modes + 1, sizeof(int));
+    }
     chunk ch;
     chunk_init(&ch, cap, ev.image_floats);
     double t_start = gcam_now_seconds();
@@ -307,6 +347,7 @@ int gcam_evaluate(gcam_net *net, const gcam_eval_options *o, const gcam_saliency
         if (!ch.n) break;
         choose_classes(net, o, &ch);
         score_ends(&ev, &ch);
+        if (r->tta_n_modes) status = evaluate_tta(&ev, &ch, r, err);
         for (int m = 0; m < M && !status; ++m) status = evaluate_method(&ev, &ch, paths, m, r, err);
         score_centre(&ev, &ch, r);
         r->n_images += ch.n;

@@ -37,16 +37,45 @@ static float max_of(const float *v, size_t n) {
     return m;
 }
 
+/* The share of each of the size x size cells of a src_w x src_h image that box (source
+ * pixels) covers: the oracle's map. */
+static void box_cells(const float box[4], int src_w, int src_h, int size, float *cells) {
+    float cell_w = (float)src_w / size, cell_h = (float)src_h / size;
+    for (int y = 0; y < size; ++y) {
+        float top = fmaxf(box[1], y * cell_h), bottom = fminf(box[3], (y + 1) * cell_h);
+        for (int x = 0; x < size; ++x) {
+            float left = fmaxf(box[0], x * cell_w), right = fminf(box[2], (x + 1) * cell_w);
+            float overlap = fmaxf(right - left, 0) * fmaxf(bottom - top, 0);
+            cells[y * size + x] = overlap / (cell_w * cell_h);
+        }
+    }
+}
+
+int gcam_guided_find_map(const gcam_guided_config *cfg, const gcam_map_cache *cache, int id,
+                         const float *box, int src_w, int src_h, gcam_rng *rng, float *map) {
+    if (cfg->source == GCAM_GUIDE_ORACLE) {
+        if (!box) return 0;
+        box_cells(box, src_w, src_h, cfg->map_size, map);
+        return 1;
+    }
+    if (!gcam_map_cache_get(cache, id, map)) return 0; /* no map yet */
+    return cfg->source != GCAM_GUIDE_SHUFFLED || shuffled_map(cache, id, rng, map);
+}
+
 void gcam_guided_geometry(const gcam_guided_config *cfg, const gcam_map_cache *cache, int id,
-                          int src_w, int src_h, int net_w, int net_h, gcam_rng *rng,
-                          gcam_warp *warp, gcam_guided_sample *sample) {
-    int size = cfg->map_size;
+                          const float *box, int src_w, int src_h, int net_w, int net_h,
+                          gcam_rng *rng, gcam_warp *warp, gcam_guided_sample *sample) {
     sample->flags = 0;
     sample->crop_fraction = 0;
-    if (!gcam_map_cache_get(cache, id, sample->map))
-        return; /* no map yet: the standard augmentation alone */
-    if (cfg->source == GCAM_GUIDE_SHUFFLED && !shuffled_map(cache, id, rng, sample->map)) return;
+    if (!gcam_guided_find_map(cfg, cache, id, box, src_w, src_h, rng, sample->map))
+        return; /* no map: the standard augmentation alone */
     sample->flags = GCAM_GUIDED_HAD_MAP;
+    gcam_guided_crop(cfg, src_w, src_h, net_w, net_h, rng, warp, sample);
+}
+
+void gcam_guided_crop(const gcam_guided_config *cfg, int src_w, int src_h, int net_w, int net_h,
+                      gcam_rng *rng, gcam_warp *warp, gcam_guided_sample *sample) {
+    int size = cfg->map_size;
     float peak = max_of(sample->map, (size_t)size * size);
     if (gcam_rng_uniform(rng) >= cfg->crop_prob || peak <= 0) return;
 

@@ -35,13 +35,25 @@ typedef struct gcam_guided_sample {
     float crop_fraction; /* crop box area / image area, when cropped */
 } gcam_guided_sample;
 
-/* Step 1, before the image is warped: finds the sample's map (from the cache; for
- * GCAM_GUIDE_SHUFFLED, another image's cached map if this image has one) and, with probability
- * crop_prob, replaces the geometric part of *warp by a crop around the salient region zoomed to the
- * net_w x net_h input (the flip is kept). sample->map must hold map_size^2 floats. */
+/* The sample's map per the guide, into map (map_size^2 floats) in source coordinates: the
+ * image's cached map (saliency); another training image's cached map, drawn from rng,
+ * when this image has one (shuffled); or the share of each cell that box covers (oracle;
+ * box x0 y0 x1 y1 in source pixels, NULL when the image has none). 1 if the sample has a
+ * map. */
+int gcam_guided_find_map(const gcam_guided_config *cfg, const gcam_map_cache *cache, int id,
+                         const float *box, int src_w, int src_h, gcam_rng *rng, float *map);
+
+/* With probability crop_prob, replaces the geometric part of *warp by a crop around the
+ * salient region of sample->map (source coordinates) zoomed to the net_w x net_h input
+ * (the flip is kept). */
+void gcam_guided_crop(const gcam_guided_config *cfg, int src_w, int src_h, int net_w, int net_h,
+                      gcam_rng *rng, gcam_warp *warp, gcam_guided_sample *sample);
+
+/* Step 1, before the image is warped: gcam_guided_find_map, then gcam_guided_crop when
+ * the sample has a map. sample->map must hold map_size^2 floats. */
 void gcam_guided_geometry(const gcam_guided_config *cfg, const gcam_map_cache *cache, int id,
-                          int src_w, int src_h, int net_w, int net_h, gcam_rng *rng,
-                          gcam_warp *warp, gcam_guided_sample *sample);
+                          const float *box, int src_w, int src_h, int net_w, int net_h,
+                          gcam_rng *rng, gcam_warp *warp, gcam_guided_sample *sample);
 
 /* Step 2, on the warped image x (c, h, w): the drop mask or the keep mask (at most one
  * of them), then the cutout, each with its probability. */

@@ -35,8 +35,8 @@ struct gcam_loader {
 
 /* The batch's buffers; only the images' size depends on the data (the caller frees b also
  * on failure). */
-static int batch_init(gcam_batch *b, int capacity, size_t image_floats, int classes,
-                      gcam_error *err) {
+static int batch_init(gcam_batch *b, int capacity, size_t image_floats, size_t map_floats,
+                      int classes, gcam_error *err) {
     memset(b, 0, sizeof *b);
     b->index = NO_BATCH;
     b->x =
@@ -51,6 +51,12 @@ static int batch_init(gcam_batch *b, int capacity, size_t image_floats, int clas
     b->src_h = gcam_xcalloc((size_t)capacity, sizeof(int));
     b->guided_flags = gcam_xcalloc((size_t)capacity, sizeof(int));
     b->crop_fractions = gcam_xcalloc((size_t)capacity, sizeof(float));
+    if (map_floats) {
+        b->maps = gcam_try_malloc(sizeof(float) * (size_t)capacity * map_floats,
+                                  "a batch of saliency maps", err);
+        if (!b->maps) return -1;
+        b->has_map = gcam_xcalloc((size_t)capacity, sizeof(int));
+    }
     return 0;
 }
 
@@ -64,6 +70,8 @@ static void batch_free(gcam_batch *b) {
     free(b->src_h);
     free(b->guided_flags);
     free(b->crop_fractions);
+    free(b->maps);
+    free(b->has_map);
 }
 
 /* Permutation of epoch e, from a generator of its own. Main thread only. */
@@ -118,6 +126,7 @@ static void load_sample(gcam_loader *l, gcam_batch *b, int slot_i, int64_t posit
     gcam_rng rng = gcam_rng_init(l->cfg.seed, (uint64_t)epoch * (uint64_t)n + (uint64_t)first_id);
     b->guided_flags[slot_i] = 0;
     b->crop_fractions[slot_i] = 0;
+    if (b->has_map) b->has_map[slot_i] = 0;
     if (l->cfg.train) {
         gcam_warp warp = gcam_augment_draw_warp(aug, im.w, im.h, &rng);
         const gcam_guided_config *guided = l->cfg.guided;
@@ -127,14 +136,22 @@ static void load_sample(gcam_loader *l, gcam_batch *b, int slot_i, int64_t posit
             guided_rng = gcam_rng_init(l->cfg.seed ^ GUIDED_STREAM_KEY,
                                        (uint64_t)epoch * (uint64_t)n + (uint64_t)first_id);
             sample.map = gcam_xmalloc(sizeof(float) * (size_t)guided->map_size * guided->map_size);
-            gcam_guided_geometry(guided, l->cfg.cache, id, im.w, im.h, aug->w, aug->h, &guided_rng,
-                                 &warp, &sample);
+            const float *box = guided->source == GCAM_GUIDE_ORACLE
+                                   ? gcam_boxes_find(l->cfg.boxes, ds->paths[id])
+                                   : NULL;
+            gcam_guided_geometry(guided, l->cfg.cache, id, box, im.w, im.h, aug->w, aug->h,
+                                 &guided_rng, &warp, &sample);
         }
         gcam_warp_apply(&warp, im.data, im.c, im.w, im.h, x, aug->w, aug->h);
         gcam_augment_color(aug, x, aug->c, aug->w, aug->h, &rng);
         if (guided) {
             gcam_guided_masks(guided, &warp, im.w, im.h, x, aug->c, aug->h, aug->w, &guided_rng,
                               &sample);
+            if (l->cfg.want_maps && (sample.flags & GCAM_GUIDED_HAD_MAP)) {
+                gcam_guided_warp_map(sample.map, guided->map_size, &warp, im.w, im.h,
+                                     b->maps + (size_t)slot_i * aug->w * aug->h, aug->w, aug->h);
+                b->has_map[slot_i] = 1;
+            }
             b->guided_flags[slot_i] = sample.flags;
             b->crop_fractions[slot_i] = sample.crop_fraction;
             free(sample.map);
@@ -287,7 +304,9 @@ int gcam_loader_init(gcam_loader **out, const gcam_loader_config *cfg, gcam_erro
         l->perm_epoch[k] = -1;
     }
     for (int k = 0; k < 2; ++k)
-        if (batch_init(&l->slots[k], cfg->batch, l->image_floats, l->classes, err)) {
+        if (batch_init(&l->slots[k], cfg->batch, l->image_floats,
+                       cfg->guided && cfg->want_maps ? (size_t)cfg->augment.w * cfg->augment.h : 0,
+                       l->classes, err)) {
             loader_release(l);
             return -1;
         }

@@ -34,6 +34,9 @@ typedef struct gcam_batch {
     int *src_w, *src_h;    /* (capacity) size of each source image */
     int *guided_flags;     /* (capacity) GCAM_GUIDED_* of each image; 0 without guidance */
     float *crop_fractions; /* (capacity) guided crop area / image area; 0 if not cropped */
+    float *maps;           /* (capacity, h, w) each image's map in its augmented view, with
+                              want_maps; NULL without */
+    int *has_map;          /* (capacity) 1 where maps holds a map; NULL without want_maps */
 } gcam_batch;
 
 typedef struct gcam_loader_config {
@@ -48,6 +51,8 @@ typedef struct gcam_loader_config {
      * cache may change only between gcam_loader_wait and the next gcam_loader_get. */
     const gcam_guided_config *guided;
     const gcam_map_cache *cache;
+    const gcam_boxes *boxes; /* the oracle guide's boxes, borrowed; NULL: none */
+    int want_maps;           /* each batch also carries its images' maps in their views */
 } gcam_loader_config;
 
 typedef struct gcam_loader gcam_loader;

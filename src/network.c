@@ -251,6 +251,14 @@ int gcam_darknet_parameters(network *dn, gcam_param_buffer *out) {
     return k;
 }
 
+const float *gcam_net_last_output(const gcam_net *net) {
+    return net->dn->layers[net->dn->n - 1].output;
+}
+
+const float *gcam_net_last_logits(const gcam_net *net) {
+    return net->dn->layers[net->logits_layer].output;
+}
+
 float gcam_class_probability(const gcam_net *net, const float *out, int i, int c) {
     const network *dn = net->dn;
     if (dn->layers[dn->n - 1].type == SOFTMAX) return out[(size_t)i * net->classes + c];

@@ -34,6 +34,12 @@ typedef struct gcam_param_buffer {
  * else room for the count). */
 int gcam_darknet_parameters(network *dn, gcam_param_buffer *out);
 
+/* The last layer's output of the last forward, (active images, outputs), borrowed. */
+const float *gcam_net_last_output(const gcam_net *net);
+
+/* The logits (pre-softmax scores) of the last forward, (active images, classes), borrowed. */
+const float *gcam_net_last_logits(const gcam_net *net);
+
 /* Softmax probability of class c for image i of the last forward, whose output is out
  * (the network's last layer); works with or without a final [softmax]. */
 float gcam_class_probability(const gcam_net *net, const float *out, int i, int c);

@@ -8,7 +8,7 @@
  * each, blends the image with its blurred copy through each group map, and scores the
  * blends; Score-CAM scores the image masked by each channel, RISE by random masks. Every
  * perturbed input of a call runs in packed batched forwards of the network's capacity. */
-#include "gcam/saliency.h"
+#include "saliency.h"
 
 #include "error.h"
 #include "image_ops.h"
@@ -70,6 +70,7 @@ typedef struct cam {
     int H, W, C;                        /* network input */
     size_t hw, image_floats, per_image; /* per_image: target-layer outputs of one image */
     float *batch;                       /* (capacity, C, H, W) scratch inputs */
+    int forward_done; /* the net's last forward was of this call's images: reuse it */
 } cam;
 
 /* Input number `index` of a family of perturbed inputs, written to dst (C, H, W). */
@@ -90,11 +91,12 @@ static void score_inputs(const cam *cx, make_input_fn make, void *arg, int count
 }
 
 /* Target-layer activations A and gradients g = d logit_c / dA, (n, K, u, v) each, of n
- * images (n <= capacity) at classes cls. */
+ * images (n <= capacity) at classes cls; with `reuse`, of the net's last forward, which was
+ * of these images. */
 static void activations_and_gradients(const cam *cx, const float *images, int n, const int *cls,
-                                      float *A, float *g) {
+                                      float *A, float *g, int reuse) {
     gcam_net *net = cx->net;
-    gcam_net_predict(net, images, n);
+    if (!reuse) gcam_net_predict(net, images, n);
     memcpy(A, net->dn->layers[cx->layer].output, sizeof(float) * cx->per_image * n);
     const layer *logits = &net->dn->layers[net->logits_layer];
     float *seed = gcam_xcalloc((size_t)logits->outputs * n, sizeof(float));
@@ -164,7 +166,7 @@ static int igcam(const cam *cx, const float *images, int n, const int *cls, cons
                     steps[j * cx->image_floats + q] = a * x[q];
                 step_cls[j] = cls[i];
             }
-            activations_and_gradients(cx, steps, count, step_cls, A, g);
+            activations_and_gradients(cx, steps, count, step_cls, A, g, 0);
             for (int j = 0; j < count; ++j) {
                 gradcam_weights(cx, g + j * cx->per_image, w);
                 weighted_sum(cx, A + j * cx->per_image, w, small);
@@ -480,9 +482,10 @@ static int check_options(const gcam_saliency_options *o, gcam_error *err) {
     return 0;
 }
 
-int gcam_saliency(gcam_net *net, const float *images, int n, const int *classes,
-                  const gcam_saliency_options *o, float *maps, int *used, int *constant,
-                  gcam_error *err) {
+/* gcam_saliency, with forward_done when the net's last forward was of these images. */
+static int saliency(gcam_net *net, const float *images, int n, const int *classes,
+                    const gcam_saliency_options *o, float *maps, int *used, int *constant,
+                    int forward_done, gcam_error *err) {
     network *dn = net->dn;
     if (check_options(o, err)) return -1;
     if (n < 1 || n > net->capacity)
@@ -505,6 +508,7 @@ int gcam_saliency(gcam_net *net, const float *images, int n, const int *classes,
     cx.hw = (size_t)cx.H * cx.W;
     cx.image_floats = cx.hw * cx.C;
     cx.per_image = (size_t)target->outputs;
+    cx.forward_done = forward_done;
     cx.batch = gcam_try_malloc(sizeof(float) * cx.image_floats * net->capacity,
                                "a batch of saliency inputs", err);
     if (!cx.batch) return -1;
@@ -518,7 +522,10 @@ int gcam_saliency(gcam_net *net, const float *images, int n, const int *classes,
         all_given &= cls[i] >= 0 && cls[i] < net->classes;
     }
     if (!all_given) {
-        const float *out = gcam_net_predict(net, images, n);
+        /* The gradient methods then take the activations from this same forward. */
+        const float *out =
+            cx.forward_done ? gcam_net_last_output(net) : gcam_net_predict(net, images, n);
+        cx.forward_done = 1;
         for (int i = 0; i < n; ++i) {
             if (cls[i] >= 0 && cls[i] < net->classes) continue;
             const float *row = out + (size_t)i * net->classes;
@@ -537,7 +544,7 @@ int gcam_saliency(gcam_net *net, const float *images, int n, const int *classes,
         g = A ? gcam_try_malloc(sizeof(float) * cx.per_image * n, "target-layer gradients", err)
               : NULL;
         if (g)
-            activations_and_gradients(&cx, images, n, cls, A, g);
+            activations_and_gradients(&cx, images, n, cls, A, g, cx.forward_done);
         else
             status = -1;
     }
@@ -547,4 +554,16 @@ int gcam_saliency(gcam_net *net, const float *images, int n, const int *classes,
     free(cls);
     free(cx.batch);
     return status;
+}
+
+int gcam_saliency(gcam_net *net, const float *images, int n, const int *classes,
+                  const gcam_saliency_options *o, float *maps, int *used, int *constant,
+                  gcam_error *err) {
+    return saliency(net, images, n, classes, o, maps, used, constant, 0, err);
+}
+
+int gcam_saliency_after_forward(gcam_net *net, const float *images, int n, const int *classes,
+                                const gcam_saliency_options *o, float *maps, int *constant,
+                                gcam_error *err) {
+    return saliency(net, images, n, classes, o, maps, NULL, constant, 1, err);
 }

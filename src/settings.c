@@ -40,6 +40,16 @@ int gcam_method_from_name(const char *name) {
     return -1;
 }
 
+/* ---- test-time crop modes ---------------------------------------------------------- */
+
+static const char *const tta_names[] = {"none", "crop", "center", "random", "oracle"};
+_Static_assert(sizeof tta_names / sizeof *tta_names == GCAM_TTA_MODE_COUNT,
+               "a name for every test-time crop mode");
+
+const char *gcam_tta_mode_name(gcam_tta_mode mode) {
+    return mode >= 0 && mode < GCAM_TTA_MODE_COUNT ? tta_names[mode] : "?";
+}
+
 /* ---- the table -------------------------------------------------------------------- */
 
 typedef enum value_type {
@@ -52,6 +62,7 @@ typedef enum value_type {
     VALUE_CHOICE,  /* int (or an enum): the index of the word in `choices` */
     VALUE_METHOD,  /* gcam_method */
     VALUE_METHODS, /* gcam_method[GCAM_METHOD_COUNT] then int count: a comma list or "all" */
+    VALUE_TTA,     /* gcam_tta_mode */
     VALUE_LAYER,   /* int: "auto" or a layer index, negative from the end */
     VALUE_CLASS    /* int: "predicted" (-1) or a class index */
 } value_type;
@@ -76,6 +87,10 @@ enum {
 _Static_assert(sizeof(gcam_method) == sizeof(int), "enum settings are stored as int");
 _Static_assert(sizeof(gcam_guide_source) == sizeof(int), "enum settings are stored as int");
 _Static_assert(sizeof(gcam_fill) == sizeof(int), "enum settings are stored as int");
+_Static_assert(sizeof(gcam_map_source) == sizeof(int), "enum settings are stored as int");
+_Static_assert(sizeof(gcam_mix_box) == sizeof(int), "enum settings are stored as int");
+_Static_assert(sizeof(gcam_mix_label) == sizeof(int), "enum settings are stored as int");
+_Static_assert(sizeof(gcam_tta_mode) == sizeof(int), "enum settings are stored as int");
 
 #define AT(field) offsetof(gcam_settings, field)
 /* A row whose flag is its short name: key, flag, placeholder, default, programs, help,
@@ -133,8 +148,33 @@ static const setting_spec specs[] = {
         "cached map side (bytes per training image: side^2 + 4)", VALUE_INT, 2, 256, NULL,
         train.guided.map_size),
     ROW("saliency_guide", "G", "saliency", TRAIN,
-        "shuffled: other images' maps, the unguided control of equal strength", VALUE_CHOICE, 0, 0,
-        "saliency|shuffled", train.guided.source),
+        "the maps that guide: the images' own; shuffled, other images' (the unguided control of "
+        "equal strength); oracle, the ground-truth boxes of train_boxes (the bound)",
+        VALUE_CHOICE, 0, 0, "saliency|shuffled|oracle", train.guided.source),
+    ROW("saliency_source", "S", "cache", TRAIN,
+        "cache: maps refreshed every saliency_every iterations and kept per image; fresh: maps "
+        "of each batch's augmented images, computed just before it trains",
+        VALUE_CHOICE, 0, 0, "cache|fresh", train.source),
+    ROW("train_boxes", "FILE", "", TRAIN,
+        "'path x0 y0 x1 y1' boxes of the training images: the oracle guide, and the maps' "
+        "pointing-game hit rate and mass in the box in the log",
+        VALUE_PATH, 0, 0, NULL, train.train_boxes),
+    ROW("mix_prob", "P", "0", TRAIN,
+        "a sample receives a box cut from a partner image of its batch with this probability",
+        VALUE_FLOAT, 0, 1, NULL, train.mix_prob),
+    ROW("mix_alpha", "A", "1", TRAIN, "box area fraction ~ Beta(alpha, alpha), as CutMix",
+        VALUE_FLOAT, 0.01, 100, NULL, train.mix_alpha),
+    ROW("mix_box", "B", "random", TRAIN,
+        "where the box is cut from the partner: at random, or around its salient region",
+        VALUE_CHOICE, 0, 0, "random|saliency", train.mix_box),
+    ROW("mix_label", "L", "area", TRAIN,
+        "the mixed label's weights: the box's area (CutMix), or the saliency mass each image "
+        "keeps (SnapMix)",
+        VALUE_CHOICE, 0, 0, "area|saliency", train.mix_label),
+    ROW("valid_tta", "T", "none", TRAIN, "test-time crop in validation (oracle needs valid_boxes)",
+        VALUE_TTA, 0, 0, NULL, train.valid_tta),
+    ROW("valid_boxes", "FILE", "", TRAIN, "'path x0 y0 x1 y1' boxes of the validation images",
+        VALUE_PATH, 0, 0, NULL, train.valid_boxes),
     GUIDED("crop_prob", "0.5", "saliency crop probability", 0, 1, crop_prob),
     GUIDED("crop_threshold", "0.5", "crop box: cells >= threshold * max", 0.01, 1, crop_threshold),
     GUIDED("crop_enlarge", "1.5", "box side enlarged by up to this factor", 1, 4, crop_enlarge),
@@ -237,6 +277,22 @@ static const setting_spec specs[] = {
     ROW_FLAG("eval_raw", "-raw", NULL, "0", EVAL,
              "also write every map as <dir>/maps/<stem>_<method>.npy", VALUE_BOOL, 0, 1, NULL,
              eval.raw),
+    ROW_FLAG("eval_tta", "-tta", "0|1", "1", EVAL,
+             "also the top-1 of each test-time crop (none, crop, center, random, and oracle "
+             "with boxes)",
+             VALUE_BOOL, 0, 1, NULL, eval.tta),
+
+    /* test-time crops: prediction, evaluation, validation */
+    ROW("tta_method", "M", "gradcam", TRAIN | EVAL | PREDICT,
+        "the map a test-time crop follows, at the predicted class", VALUE_METHOD, 0, 0, NULL,
+        tta.method),
+    ROW("tta_threshold", "F", "0.5", TRAIN | EVAL | PREDICT,
+        "the crop covers the pixels >= threshold * the map's maximum", VALUE_FLOAT, 0.01, 1, NULL,
+        tta.threshold),
+    ROW("tta_margin", "F", "1.2", TRAIN | EVAL | PREDICT,
+        "the crop's sides are enlarged by this factor", VALUE_FLOAT, 1, 4, NULL, tta.margin),
+    ROW("tta_seed", "S", "0", TRAIN | EVAL | PREDICT, "seed of the random control's crops",
+        VALUE_ULONG, 0, 4294967295.0, NULL, tta.seed),
 
     /* gcam-predict */
     ROW_FLAG("predict_top", "-top", "K", "0", PREDICT,
@@ -245,6 +301,12 @@ static const setting_spec specs[] = {
     ROW_FLAG("predict_probs", "-probs", "OUT", "", PREDICT,
              "write all probabilities as float32 [images][classes] .npy", VALUE_PATH, 0, 0, NULL,
              predict.probs),
+    ROW_FLAG("predict_tta", "-tta", "T", "none", PREDICT,
+             "test-time crop: the logits of the whole image averaged with a crop's", VALUE_TTA, 0,
+             0, NULL, predict.tta),
+    ROW_FLAG("predict_boxes", "-boxes", "FILE", "", PREDICT,
+             "'path x0 y0 x1 y1' boxes of the images (-tta oracle)", VALUE_PATH, 0, 0, NULL,
+             predict.boxes),
 };
 
 #define N_SPECS ((int)(sizeof specs / sizeof *specs))
@@ -286,11 +348,23 @@ static int choice_index(const char *choices, const char *word) {
     return -1;
 }
 
-/* The method names as "a|b|c". */
-static void method_choices(char *out, size_t size) {
+/* The names of a VALUE_METHOD or VALUE_TTA setting, and their count. */
+static const char *const *named_values(value_type type, int *count) {
+    if (type == VALUE_TTA) {
+        *count = GCAM_TTA_MODE_COUNT;
+        return tta_names;
+    }
+    *count = GCAM_METHOD_COUNT;
+    return method_names;
+}
+
+/* The names of a VALUE_METHOD or VALUE_TTA setting as "a|b|c". */
+static void name_choices(value_type type, char *out, size_t size) {
+    int count;
+    const char *const *names = named_values(type, &count);
     out[0] = '\0';
-    for (int m = 0; m < GCAM_METHOD_COUNT; ++m)
-        snprintf(out + strlen(out), size - strlen(out), "%s%s", m ? "|" : "", method_names[m]);
+    for (int k = 0; k < count; ++k)
+        snprintf(out + strlen(out), size - strlen(out), "%s%s", k ? "|" : "", names[k]);
 }
 
 /* A comma list of distinct methods, or "all". Returns 0, or -1 with what was wrong. */
@@ -384,16 +458,19 @@ static int parse_value(const setting_spec *spec, const char *text, gcam_settings
         *(int *)field = index;
         return 0;
     }
-    case VALUE_METHOD: {
-        int m = gcam_method_from_name(text);
-        if (m < 0) {
-            char choices[256];
-            method_choices(choices, sizeof choices);
-            snprintf(expected, size, "expected one of %s", choices);
-            return -1;
-        }
-        *(int *)field = m;
-        return 0;
+    case VALUE_METHOD:
+    case VALUE_TTA: {
+        int count;
+        const char *const *names = named_values(spec->type, &count);
+        for (int k = 0; k < count; ++k)
+            if (!strcmp(text, names[k])) {
+                *(int *)field = k;
+                return 0;
+            }
+        char choices[256];
+        name_choices(spec->type, choices, sizeof choices);
+        snprintf(expected, size, "expected one of %s", choices);
+        return -1;
     }
     case VALUE_METHODS: {
         gcam_method methods[GCAM_METHOD_COUNT];
@@ -401,7 +478,7 @@ static int parse_value(const setting_spec *spec, const char *text, gcam_settings
         char why[128];
         if (parse_methods(text, methods, &count, why, sizeof why)) {
             char choices[256];
-            method_choices(choices, sizeof choices);
+            name_choices(VALUE_METHOD, choices, sizeof choices);
             snprintf(expected, size, "%s; expected all or a comma list of %s", why, choices);
             return -1;
         }
@@ -476,8 +553,12 @@ static void format_value(const setting_spec *spec, const gcam_settings *s, char 
         return;
     }
     case VALUE_METHOD:
-        snprintf(out, size, "%s", gcam_method_name(*(const gcam_method *)field));
+    case VALUE_TTA: {
+        int count, k = *(const int *)field;
+        const char *const *names = named_values(spec->type, &count);
+        snprintf(out, size, "%s", k >= 0 && k < count ? names[k] : "?");
         return;
+    }
     case VALUE_METHODS: {
         const gcam_method *methods = (const gcam_method *)field;
         int count = *(const int *)(field + sizeof(gcam_method) * GCAM_METHOD_COUNT);
@@ -557,13 +638,35 @@ int gcam_settings_read_cfg(gcam_settings *s, const char *cfg_path, gcam_error *e
     return status;
 }
 
-int gcam_settings_check(const gcam_settings *s, gcam_error *err) {
-    const gcam_guided_config *g = &s->train.guided;
-    if (s->train.saliency && g->drop_prob + g->keep_prob > 1 + 1e-6f)
+int gcam_settings_check(const gcam_settings *s, gcam_program program, gcam_error *err) {
+    const gcam_train_options *t = &s->train;
+    const gcam_guided_config *g = &t->guided;
+    if (program == GCAM_PROGRAM_PREDICT && s->predict.tta == GCAM_TTA_ORACLE &&
+        !s->predict.boxes[0])
+        return gcam_fail(err, "-tta oracle needs -boxes FILE");
+    if (program != GCAM_PROGRAM_TRAIN) return 0;
+    if (t->saliency && g->drop_prob + g->keep_prob > 1 + 1e-6f)
         return gcam_fail(err,
                          "%s: [gcam] drop_prob + keep_prob = %g: at most one mask applies to an "
                          "image, so their sum must not exceed 1",
                          s->cfg_path, g->drop_prob + g->keep_prob);
+    if (t->saliency && g->source == GCAM_GUIDE_ORACLE && !t->train_boxes[0])
+        return gcam_fail(err, "%s: [gcam] saliency_guide=oracle needs train_boxes=FILE",
+                         s->cfg_path);
+    if (t->saliency && g->source == GCAM_GUIDE_ORACLE && t->source == GCAM_SOURCE_FRESH)
+        return gcam_fail(err,
+                         "%s: [gcam] saliency_guide=oracle takes its maps from train_boxes: "
+                         "saliency_source=fresh has nothing to compute",
+                         s->cfg_path);
+    if (t->mix_prob > 0 &&
+        (t->mix_label == GCAM_MIX_LABEL_SALIENCY || t->mix_box == GCAM_MIX_BOX_SALIENCY) &&
+        !t->saliency)
+        return gcam_fail(err,
+                         "%s: [gcam] mix_label=saliency and mix_box=saliency need maps: "
+                         "saliency=1",
+                         s->cfg_path);
+    if (t->valid_tta == GCAM_TTA_ORACLE && !t->valid_boxes[0])
+        return gcam_fail(err, "%s: [gcam] valid_tta=oracle needs valid_boxes=FILE", s->cfg_path);
     return 0;
 }
 
@@ -670,7 +773,7 @@ gcam_args_status gcam_settings_from_command_line(gcam_settings *s, gcam_program 
             return GCAM_ARGS_USAGE;
         }
     }
-    return GCAM_ARGS_OK;
+    return gcam_settings_check(s, program, err) ? GCAM_ARGS_FAILED : GCAM_ARGS_OK;
 }
 
 /* A space that print_wrapped does not break at. */
@@ -707,9 +810,9 @@ void gcam_settings_print_help(FILE *out, gcam_program program) {
         snprintf(head, sizeof head, "%s%s%s", spec->info.flag, spec->info.value_name ? " " : "",
                  spec->info.value_name ? spec->info.value_name : "");
         if (spec->type == VALUE_CHOICE) snprintf(choices, sizeof choices, " (%s)", spec->choices);
-        if (spec->type == VALUE_METHOD) {
+        if (spec->type == VALUE_METHOD || spec->type == VALUE_TTA) {
             char names[200];
-            method_choices(names, sizeof names);
+            name_choices(spec->type, names, sizeof names);
             snprintf(choices, sizeof choices, " (%s)", names);
         }
         snprintf(text, sizeof text, "%s%s [%s] (default%c%s)", spec->info.help, choices,

@@ -10,9 +10,11 @@
 #include "error.h"
 #include "kernels.h"
 #include "loader.h"
+#include "mix.h"
 #include "network.h"
 #include "train_log.h"
 #include "train_saliency.h"
+#include "tta.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -27,7 +29,16 @@ typedef struct trainer {
     gcam_dataset train, valid;
     gcam_loader *train_loader, *valid_loader;
     int guided;                   /* saliency-guided augmentation on */
+    int cached;                   /* its maps come from the cache the refreshes fill */
+    int fresh;                    /* its maps are computed for each batch */
+    int mixing;                   /* saliency mixing on */
     gcam_train_saliency saliency; /* its cache, refreshes and statistics */
+    gcam_boxes train_boxes, valid_boxes;
+    gcam_mix_stats mix;
+    float *images, *truth; /* (per_pass, c, h, w) and (per_pass, classes): a sub-batch as it
+                              trains, when fresh maps or mixing change the loader's */
+    float *maps;           /* (per_pass, h, w) fresh maps in their views */
+    int *has_map;          /* (per_pass) */
     gcam_train_log log;
     gcam_param_buffer *params; /* (n_params) every trained buffer, for the finiteness checks */
     int n_params;
@@ -101,6 +112,10 @@ static int load_inputs(trainer *t, gcam_error *err) {
     if (t->files.valid && gcam_dataset_load(&t->valid, t->files.valid, t->files.labels,
                                             t->files.n_labels, t->files.classes, err))
         return -1;
+    if (s->train.train_boxes[0] && gcam_boxes_read(&t->train_boxes, s->train.train_boxes, err))
+        return -1;
+    if (s->train.valid_boxes[0] && gcam_boxes_read(&t->valid_boxes, s->train.valid_boxes, err))
+        return -1;
     return 0;
 }
 
@@ -119,10 +134,14 @@ static int start_loaders(trainer *t, gcam_error *err) {
                                        dn->saturation, dn->exposure, t->net->flip};
     if (t->guided) {
         if (gcam_train_saliency_init(&t->saliency, s, t->net, &t->train,
-                                     t->valid.n ? &t->valid : &t->train, t->files.labels, err))
+                                     t->valid.n ? &t->valid : &t->train, t->files.labels,
+                                     t->train_boxes.n ? &t->train_boxes : NULL, err))
             return -1;
-        lc.guided = &s->train.guided;
+        /* fresh maps do not exist before the loader is done: the trainer transforms */
+        lc.guided = t->fresh ? NULL : &s->train.guided;
         lc.cache = &t->saliency.cache;
+        lc.boxes = &t->train_boxes;
+        lc.want_maps = t->mixing;
     }
     if (gcam_loader_init(&t->train_loader, &lc, err)) return -1;
     if (!t->valid.n) return 0;
@@ -158,6 +177,12 @@ static void trainer_free(trainer *t) {
     gcam_loader_free(t->train_loader);
     gcam_loader_free(t->valid_loader);
     gcam_train_saliency_free(&t->saliency);
+    gcam_boxes_free(&t->train_boxes);
+    gcam_boxes_free(&t->valid_boxes);
+    free(t->images);
+    free(t->truth);
+    free(t->maps);
+    free(t->has_map);
     gcam_dataset_free(&t->train);
     gcam_dataset_free(&t->valid);
     gcam_data_files_free(&t->files);
@@ -168,7 +193,11 @@ static void trainer_free(trainer *t) {
 static int trainer_init(trainer *t, const gcam_settings *s, gcam_error *err) {
     memset(t, 0, sizeof *t);
     t->s = s;
+    if (gcam_settings_check(s, GCAM_PROGRAM_TRAIN, err)) return -1;
     t->guided = s->train.saliency;
+    t->fresh = t->guided && s->train.source == GCAM_SOURCE_FRESH;
+    t->cached = t->guided && !t->fresh && s->train.guided.source != GCAM_GUIDE_ORACLE;
+    t->mixing = s->train.mix_prob > 0;
     if (load_inputs(t, err) || start_loaders(t, err) || prepare_backup(t, err)) return -1;
     network *dn = t->dn;
     t->per_pass = dn->batch;
@@ -184,6 +213,14 @@ static int trainer_init(trainer *t, const gcam_settings *s, gcam_error *err) {
     t->params = gcam_xcalloc((size_t)t->n_params + 1, sizeof *t->params);
     gcam_darknet_parameters(dn, t->params);
     t->best_top1 = -1;
+    if (t->fresh || t->mixing) {
+        t->images = gcam_try_malloc(sizeof(float) * (size_t)dn->inputs * t->per_pass,
+                                    "a batch of images", err);
+        if (!t->images) return -1;
+        t->truth = gcam_xmalloc(sizeof(float) * (size_t)dn->truths * t->per_pass);
+        t->maps = gcam_xmalloc(sizeof(float) * (size_t)dn->w * dn->h * t->per_pass);
+        t->has_map = gcam_xcalloc((size_t)t->per_pass, sizeof(int));
+    }
     return 0;
 }
 
@@ -191,11 +228,11 @@ static int trainer_init(trainer *t, const gcam_settings *s, gcam_error *err) {
 static void resume(trainer *t) {
     if (!t->s->train.weights[0] || t->start == 0) return;
     int momentum, maps;
-    gcam_checkpoint_restore(t->dn, t->guided ? &t->saliency.cache : NULL, t->s->train.weights,
+    gcam_checkpoint_restore(t->dn, t->cached ? &t->saliency.cache : NULL, t->s->train.weights,
                             &momentum, &maps);
     fprintf(stderr, "gcam-train: resuming at iteration %ld (%s)\n", t->start,
             momentum ? "momentum restored" : "no matching momentum file; momentum restarts");
-    if (!t->guided) return;
+    if (!t->cached) return;
     fprintf(stderr, "gcam-train: %s\n",
             maps ? "saliency maps restored"
                  : "no matching saliency map file; the map cache starts empty");
@@ -217,19 +254,52 @@ static int all_finite(const trainer *t, int updates) {
     return isfinite(total);
 }
 
+/* A sub-batch as the network trains on it: the loader's images and labels, then the
+ * transforms of fresh maps and the mixing, into the network's input and truth. */
+static int prepare_batch(trainer *t, const gcam_batch *b, int64_t index, double *fresh_seconds,
+                         gcam_error *err) {
+    network *dn = t->dn;
+    size_t image_floats = (size_t)dn->inputs * t->per_pass;
+    size_t truth_floats = (size_t)dn->truths * t->per_pass;
+    if (!t->fresh && !t->mixing) {
+        memcpy(dn->input, b->x, sizeof(float) * image_floats);
+        memcpy(dn->truth, b->truth, sizeof(float) * truth_floats);
+        return 0;
+    }
+    memcpy(t->images, b->x, sizeof(float) * image_floats);
+    memcpy(t->truth, b->truth, sizeof(float) * truth_floats);
+    const float *maps = b->maps;
+    const int *has_map = b->has_map;
+    if (t->fresh) {
+        double seconds;
+        if (gcam_train_saliency_fresh(&t->saliency, t->net, &t->train, t->images, b->labels, b->n,
+                                      b, index, t->maps, t->has_map, &seconds, err))
+            return -1;
+        *fresh_seconds += seconds;
+        maps = t->maps, has_map = t->has_map;
+    }
+    if (t->mixing)
+        gcam_mix_batch(&t->s->train, (uint64_t)t->s->seed, index, t->images, t->truth, b->n, dn->c,
+                       dn->h, dn->w, dn->truths, maps, has_map, &t->mix);
+    memcpy(dn->input, t->images, sizeof(float) * image_floats);
+    memcpy(dn->truth, t->truth, sizeof(float) * truth_floats);
+    return 0;
+}
+
 /* Forward and backward over the iteration's sub-batches, the finiteness checks, and the
  * update. *last is the last sub-batch (a refresh maps its images). */
 static int train_step(trainer *t, long iter, double *loss, const gcam_batch **last,
-                      gcam_error *err) {
+                      double *fresh_seconds, gcam_error *err) {
     network *dn = t->dn;
     *loss = 0;
+    *fresh_seconds = 0;
     for (int sub = 0; sub < t->subdivisions; ++sub) {
         const gcam_batch *b =
             gcam_loader_get(t->train_loader, (int64_t)iter * t->subdivisions + sub, err);
         if (!b) return -1;
-        if (t->guided) gcam_train_saliency_count(&t->saliency, b);
-        memcpy(dn->input, b->x, sizeof(float) * (size_t)dn->inputs * t->per_pass);
-        memcpy(dn->truth, b->truth, sizeof(float) * (size_t)dn->truths * t->per_pass);
+        if (t->guided && !t->fresh) gcam_train_saliency_count(&t->saliency, b);
+        if (prepare_batch(t, b, (int64_t)iter * t->subdivisions + sub, fresh_seconds, err))
+            return -1;
         *dn->seen += (size_t)t->per_pass;
         dn->train = 1;
         forward_network(dn);
@@ -256,15 +326,39 @@ static int train_step(trainer *t, long iter, double *loss, const gcam_batch **la
     return 0;
 }
 
+/* The scores of a validation batch: the network's outputs, or with valid_tta the logits
+ * averaged with a test-time crop's (scores (n, classes)). */
+static const float *valid_scores(trainer *t, const gcam_batch *batch, float *scores,
+                                 gcam_error *err) {
+    gcam_tta_mode mode = t->s->train.valid_tta;
+    if (mode == GCAM_TTA_NONE) return gcam_net_predict(t->net, batch->x, batch->n);
+    float(*boxes)[4] = gcam_xmalloc(sizeof *boxes * (size_t)batch->n);
+    gcam_net_info in = gcam_net_get_info(t->net);
+    for (int i = 0; i < batch->n; ++i) { /* the whole image was resized to the input */
+        const float *box = gcam_boxes_find(&t->valid_boxes, t->valid.paths[batch->sample_ids[i]]);
+        float sx = (float)in.w / batch->src_w[i], sy = (float)in.h / batch->src_h[i];
+        boxes[i][0] = box ? box[0] * sx : NAN, boxes[i][1] = box ? box[1] * sy : NAN;
+        boxes[i][2] = box ? box[2] * sx : NAN, boxes[i][3] = box ? box[3] * sy : NAN;
+    }
+    int status = gcam_tta_logits(t->net, &t->s->tta, &t->s->saliency, &mode, 1, batch->x, batch->n,
+                                 (const float(*)[4])boxes, batch->sample_ids, scores, err);
+    free(boxes);
+    return status ? NULL : scores;
+}
+
 /* Top-1 and top-5 on the validation list, in inference mode. */
 static int validate(trainer *t, gcam_train_record *r, int *images, gcam_error *err) {
     int classes = t->net->classes, hits1 = 0, hits5 = 0;
     *images = 0;
+    float *scores = gcam_xmalloc(sizeof(float) * (size_t)classes * t->per_pass);
     int64_t batches = gcam_loader_batches_per_epoch(t->valid_loader);
     for (int64_t b = 0; b < batches; ++b) {
         const gcam_batch *batch = gcam_loader_get(t->valid_loader, b, err);
-        if (!batch) return -1;
-        const float *p = gcam_net_predict(t->net, batch->x, batch->n);
+        const float *p = batch ? valid_scores(t, batch, scores, err) : NULL;
+        if (!p) {
+            free(scores);
+            return -1;
+        }
         for (int i = 0; i < batch->n; ++i) {
             const float *row = p + (size_t)i * classes;
             float truth = row[batch->labels[i]];
@@ -275,6 +369,7 @@ static int validate(trainer *t, gcam_train_record *r, int *images, gcam_error *e
         }
         *images += batch->n;
     }
+    free(scores);
     r->valid_top1 = (double)hits1 / *images;
     r->valid_top5 = (double)hits5 / *images;
     return 0;
@@ -284,7 +379,7 @@ static int save(trainer *t, const char *suffix, int resumable, gcam_error *err) 
     char path[GCAM_PATH_MAX];
     if (snprintf(path, sizeof path, "%s/%s%s", t->backup, t->base, suffix) >= (int)sizeof path)
         return gcam_fail(err, "%s: backup folder path too long", t->backup);
-    return gcam_checkpoint_save(t->dn, t->guided ? &t->saliency.cache : NULL, path, resumable, err);
+    return gcam_checkpoint_save(t->dn, t->cached ? &t->saliency.cache : NULL, path, resumable, err);
 }
 
 /* Validation when it is due, the best checkpoint, and the chart. */
@@ -324,6 +419,33 @@ static int write_heatmap_grid_if_due(trainer *t, long done, gcam_error *err) {
     return gcam_train_saliency_grid(&t->saliency, t->net, path, err);
 }
 
+/* The saliency columns of an iteration's record: the share of the training images with a
+ * cached map (or of the iteration's samples with a map, for fresh and oracle maps), and
+ * the maps' quality against the boxes when this iteration computed maps. */
+static void record_saliency(const trainer *t, gcam_train_record *r, long samples_before,
+                            long with_map_before, int computed_maps) {
+    const gcam_train_saliency *ts = &t->saliency;
+    r->saliency = t->guided;
+    long samples = ts->samples - samples_before;
+    r->coverage = t->cached ? (double)ts->cache.covered / ts->cache.n
+                            : (samples ? (double)(ts->with_map - with_map_before) / samples : 0);
+    r->map_hit = r->map_mass = -1;
+    if (computed_maps) gcam_train_saliency_quality(ts, &r->map_hit, &r->map_mass);
+}
+
+static void print_mix_summary(const trainer *t) {
+    const gcam_mix_stats *m = &t->mix;
+    fprintf(stderr,
+            "gcam-train: mixing (%s labels, %s boxes): %ld of %ld samples mixed (%.1f%%), mean "
+            "box %.1f%% of the image, mean partner weight %.3f; %ld saliency labels fell back "
+            "to area\n",
+            t->s->train.mix_label == GCAM_MIX_LABEL_SALIENCY ? "saliency" : "area",
+            t->s->train.mix_box == GCAM_MIX_BOX_SALIENCY ? "saliency" : "random", m->mixed,
+            m->samples, m->samples ? 100.0 * m->mixed / m->samples : 0,
+            m->mixed ? 100 * m->area_sum / m->mixed : 0, m->mixed ? m->weight_b_sum / m->mixed : 0,
+            m->area_fallbacks);
+}
+
 /* ---- the loop --------------------------------------------------------------------- */
 
 int gcam_train_run(const gcam_settings *s, const volatile sig_atomic_t *stop, gcam_error *err) {
@@ -348,13 +470,16 @@ int gcam_train_run(const gcam_settings *s, const volatile sig_atomic_t *stop, gc
     for (long iter = t.start; iter < t.max && !status; ++iter) {
         double t0 = gcam_now_seconds(), loss;
         const gcam_batch *last = NULL;
-        if ((status = train_step(&t, iter, &loss, &last, err))) break;
+        long samples = t.saliency.samples, with_map = t.saliency.with_map;
+        gcam_train_saliency_quality_start(&t.saliency);
+        gcam_train_record r = {.iteration = iter + 1, .max_iteration = t.max};
+        if ((status = train_step(&t, iter, &loss, &last, &r.refresh_seconds, err))) break;
         done = iter + 1;
-        gcam_train_record r = {.iteration = done, .max_iteration = t.max};
-        if (t.guided && done % s->train.saliency_every == 0 &&
-            (status = gcam_train_saliency_refresh(&t.saliency, t.net, &t.train, last, done,
-                                                  &r.refresh_seconds, err)))
+        int refreshed = t.cached && done % s->train.saliency_every == 0;
+        if (refreshed && (status = gcam_train_saliency_refresh(&t.saliency, t.net, &t.train, last,
+                                                               done, &r.refresh_seconds, err)))
             break;
+        record_saliency(&t, &r, samples, with_map, refreshed || t.fresh);
         double seconds = gcam_now_seconds() - t0;
         avg_loss = avg_loss < 0 ? loss : 0.9 * avg_loss + 0.1 * loss;
         avg_seconds = avg_seconds < 0 ? seconds : 0.95 * avg_seconds + 0.05 * seconds;
@@ -362,8 +487,6 @@ int gcam_train_run(const gcam_settings *s, const volatile sig_atomic_t *stop, gc
         r.loss = loss, r.avg_loss = avg_loss, r.rate = get_current_rate(t.dn);
         r.images_per_second = t.images_per_iteration / seconds;
         r.eta_seconds = avg_seconds * (double)(t.max - done);
-        r.saliency = t.guided;
-        r.coverage = t.guided ? (double)t.saliency.cache.covered / t.saliency.cache.n : 0;
         if (!s->quiet) gcam_train_log_print(stdout, &r);
         if ((status = validate_if_due(&t, &r, err))) break;
         fflush(stdout);
@@ -374,7 +497,7 @@ int gcam_train_run(const gcam_settings *s, const volatile sig_atomic_t *stop, gc
         if (!status && (r.valid_top1 >= 0 || done == t.max))
             status = gcam_train_log_chart(&t.log, err);
         if (!status) status = write_heatmap_grid_if_due(&t, done, err);
-        if (!status && t.guided) gcam_train_saliency_commit(&t.saliency, t.train_loader);
+        if (!status && t.cached) gcam_train_saliency_commit(&t.saliency, t.train_loader);
         if (!status && stopping) {
             fprintf(stderr, "gcam-train: interrupted at iteration %ld; saved %s/%s_last.weights\n",
                     done, t.backup, t.base);
@@ -384,6 +507,7 @@ int gcam_train_run(const gcam_settings *s, const volatile sig_atomic_t *stop, gc
     if (t.guided)
         gcam_train_saliency_summary(stderr, &t.saliency, &s->train.guided,
                                     gcam_now_seconds() - run_start, done);
+    if (t.mixing) print_mix_summary(&t);
     int bad = gcam_loader_bad_images(t.train_loader);
     if (bad) fprintf(stderr, "gcam-train: %d unreadable training images were skipped\n", bad);
     trainer_free(&t);

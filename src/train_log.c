@@ -11,7 +11,8 @@
 #include <string.h>
 
 static const char csv_header[] = "iter,epoch,loss,avg_loss,lr,images_per_s,valid_top1,"
-                                 "valid_top5,seconds,saliency_seconds,coverage\n";
+                                 "valid_top5,seconds,saliency_seconds,coverage,map_hit,"
+                                 "map_mass\n";
 
 enum {
     COL_ITER,
@@ -87,7 +88,11 @@ void gcam_train_log_append(gcam_train_log *log, const gcam_train_record *r) {
         fprintf(f, ",,");
     fprintf(f, "%.2f,", r->seconds);
     if (r->saliency)
-        fprintf(f, "%.3f,%.4f\n", r->refresh_seconds, r->coverage);
+        fprintf(f, "%.3f,%.4f,", r->refresh_seconds, r->coverage);
+    else
+        fprintf(f, ",,");
+    if (r->map_hit >= 0)
+        fprintf(f, "%.4f,%.4f\n", r->map_hit, r->map_mass);
     else
         fprintf(f, ",\n");
     fflush(f);
@@ -102,14 +107,17 @@ static void format_duration(char *out, size_t size, double seconds) {
 }
 
 void gcam_train_log_print(FILE *out, const gcam_train_record *r) {
-    char eta[32], saliency[64] = "";
+    char eta[32], saliency[64] = "", quality[64] = "";
     format_duration(eta, sizeof eta, r->eta_seconds);
     if (r->saliency)
         snprintf(saliency, sizeof saliency, "  refresh %5.2fs  maps %5.1f%%", r->refresh_seconds,
                  100 * r->coverage);
-    fprintf(out, "%7ld/%ld  epoch %6.2f  loss %.4f  avg %.4f  lr %.6f  %6.0f img/s  ETA %s%s\n",
+    if (r->map_hit >= 0)
+        snprintf(quality, sizeof quality, "  hit %5.1f%%  mass in box %5.1f%%", 100 * r->map_hit,
+                 100 * r->map_mass);
+    fprintf(out, "%7ld/%ld  epoch %6.2f  loss %.4f  avg %.4f  lr %.6f  %6.0f img/s  ETA %s%s%s\n",
             r->iteration, r->max_iteration, r->epoch, r->loss, r->avg_loss, r->rate,
-            r->images_per_second, eta, saliency);
+            r->images_per_second, eta, saliency, quality);
 }
 
 void gcam_train_log_print_validation(FILE *out, const gcam_train_record *r, int images) {

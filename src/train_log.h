@@ -18,6 +18,7 @@ typedef struct gcam_train_record {
     double eta_seconds;
     int saliency; /* 1: the two saliency columns are filled */
     double refresh_seconds, coverage;
+    double map_hit, map_mass; /* the maps' quality against the boxes; negative: not measured */
 } gcam_train_record;
 
 typedef struct gcam_train_log {

@@ -5,8 +5,12 @@
 
 #include "clock.h"
 #include "error.h"
+#include "guided.h"
 #include "heatmap.h"
+#include "image_ops.h"
+#include "metrics.h"
 #include "network.h"
+#include "rng.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -32,10 +36,13 @@ static int load_grid_images(gcam_train_saliency *ts, const gcam_dataset *ds, int
 
 int gcam_train_saliency_init(gcam_train_saliency *ts, const gcam_settings *s, gcam_net *net,
                              const gcam_dataset *train, const gcam_dataset *grid_data,
-                             char *const *class_names, gcam_error *err) {
+                             char *const *class_names, const gcam_boxes *boxes, gcam_error *err) {
     memset(ts, 0, sizeof *ts);
     const gcam_train_options *t = &s->train;
-    if (gcam_settings_check(s, err)) return -1;
+    ts->guided = &t->guided;
+    ts->boxes = boxes;
+    ts->seed = (uint64_t)s->seed;
+
     ts->options = s->saliency;
     ts->options.groups = t->refresh_groups;
     ts->max_images = t->saliency_images;
@@ -53,7 +60,11 @@ int gcam_train_saliency_init(gcam_train_saliency *ts, const gcam_settings *s, gc
     ts->classes = gcam_xmalloc(sizeof(int) * (size_t)capacity);
     ts->ids = gcam_xmalloc(sizeof(int) * (size_t)capacity);
     ts->constant = gcam_xmalloc(sizeof(int) * (size_t)capacity);
-    if (gcam_map_cache_init(&ts->cache, train->n, t->guided.map_size, capacity, err)) return -1;
+    ts->view = gcam_xmalloc(sizeof(float) * (size_t)info.inputs);
+    /* fresh maps and the oracle's boxes need no cache */
+    int cached = t->source == GCAM_SOURCE_CACHE && t->guided.source != GCAM_GUIDE_ORACLE;
+    if (gcam_map_cache_init(&ts->cache, cached ? train->n : 0, t->guided.map_size, capacity, err))
+        return -1;
     if (t->heatmap_every > 0) {
         int want = (int)(t->heatmap_images < capacity ? t->heatmap_images : capacity);
         if (load_grid_images(ts, grid_data, want, err)) return -1;
@@ -68,6 +79,7 @@ void gcam_train_saliency_free(gcam_train_saliency *ts) {
     free(ts->classes);
     free(ts->ids);
     free(ts->constant);
+    free(ts->view);
     free(ts->grid_maps);
     free(ts->grid_images);
     free(ts->grid_classes);
@@ -85,6 +97,48 @@ void gcam_train_saliency_count(gcam_train_saliency *ts, const gcam_batch *b) {
         ts->cutouts += (f & GCAM_GUIDED_CUTOUT) != 0;
         ts->crop_fraction_sum += b->crop_fractions[i];
     }
+}
+
+/* The pointing-game hit and the share of the mass inside box (x0 y0 x1 y1 in source
+ * pixels) of map (h, w), whose pixel centres come from a src_w x src_h source through
+ * warp: a hit when the map's maximum falls within the pointing game's tolerance (15 px at
+ * 224, scaled) of the box. */
+static void box_quality(const float *map, int h, int w, const gcam_warp *warp, int src_w, int src_h,
+                        const float box[4], int *hit, double *mass) {
+    float tolerance = 15.f * (h < w ? h : w) / 224 * (float)src_w / w;
+    double inside = 0, total = 0, peak = -1;
+    float peak_x = 0, peak_y = 0;
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x) {
+            float px = (warp->flipped ? w - x - 1 : x) + 0.5f, py = y + 0.5f;
+            float sx = warp->ax * px + warp->bx * py + warp->cx;
+            float sy = warp->ay * px + warp->by * py + warp->cy;
+            double v = map[(size_t)y * w + x];
+            total += v;
+            if (sx >= box[0] && sx < box[2] && sy >= box[1] && sy < box[3]) inside += v;
+            if (v > peak) peak = v, peak_x = sx, peak_y = sy;
+        }
+    (void)src_h;
+    *hit = gcam_point_in_box(peak_x, peak_y, box, tolerance);
+    *mass = total > 0 ? inside / total : 0;
+}
+
+/* Counts one map's quality, in the window and in the run's totals. */
+static void add_quality(gcam_train_saliency *ts, int hit, double mass) {
+    ++ts->window_maps, ts->window_hits += hit, ts->window_mass += mass;
+    ++ts->quality_maps, ts->quality_hits += hit, ts->quality_mass += mass;
+}
+
+void gcam_train_saliency_quality_start(gcam_train_saliency *ts) {
+    ts->window_maps = 0;
+    ts->window_hits = ts->window_mass = 0;
+}
+
+int gcam_train_saliency_quality(const gcam_train_saliency *ts, double *hit, double *mass) {
+    if (!ts->window_maps) return 0;
+    *hit = ts->window_hits / ts->window_maps;
+    *mass = ts->window_mass / ts->window_maps;
+    return 1;
 }
 
 int gcam_train_saliency_refresh(gcam_train_saliency *ts, gcam_net *net, const gcam_dataset *ds,
@@ -114,8 +168,83 @@ int gcam_train_saliency_refresh(gcam_train_saliency *ts, gcam_net *net, const gc
             ++ts->maps_constant;
             continue;
         }
-        gcam_map_cache_stage(&ts->cache, ts->ids[i], ts->maps + map_floats * i, ts->h, ts->w);
+        const float *map = ts->maps + map_floats * i;
+        gcam_map_cache_stage(&ts->cache, ts->ids[i], map, ts->h, ts->w);
+        const float *box = gcam_boxes_find(ts->boxes, ds->paths[ts->ids[i]]);
+        if (box) { /* the refreshed image was the whole source resized to the input */
+            int src_w = batch->src_w[i], src_h = batch->src_h[i], hit;
+            double mass;
+            gcam_warp whole = {(float)src_w / ts->w, 0, 0, 0, (float)src_h / ts->h, 0, 0};
+            box_quality(map, ts->h, ts->w, &whole, src_w, src_h, box, &hit, &mass);
+            add_quality(ts, hit, mass);
+        }
     }
+    ++ts->refreshes;
+    *seconds = gcam_now_seconds() - t0;
+    ts->refresh_seconds += *seconds;
+    return 0;
+}
+
+/* Mixed into the seed of the fresh transforms' generators. */
+#define FRESH_STREAM_KEY 0x51ed270b27cfa1c5ULL
+
+int gcam_train_saliency_fresh(gcam_train_saliency *ts, gcam_net *net, const gcam_dataset *ds,
+                              float *images, const int *labels, int n, const gcam_batch *batch,
+                              int64_t batch_index, float *maps, int *has_map, double *seconds,
+                              gcam_error *err) {
+    double t0 = gcam_now_seconds();
+    const gcam_guided_config *g = ts->guided;
+    size_t hw = (size_t)ts->h * ts->w, image_floats = hw * ts->c;
+    size_t cells = (size_t)g->map_size * g->map_size;
+    if (gcam_saliency(net, images, n, labels, &ts->options, ts->maps, NULL, ts->constant, err))
+        return -1;
+    unsigned char *bytes = gcam_xmalloc(cells);       /* (size, size) */
+    float *map = gcam_xmalloc(sizeof(float) * cells); /* (size, size) */
+    for (int i = 0; i < n; ++i) {
+        gcam_rng rng = gcam_rng_init(ts->seed ^ FRESH_STREAM_KEY, (uint64_t)batch_index * n + i);
+        has_map[i] = 0;
+        ++ts->samples;
+        /* this image's map, or for the shuffled control another image's of the batch */
+        int source = i;
+        if (g->source == GCAM_GUIDE_SHUFFLED && n > 1) {
+            int other = (int)(gcam_rng_next(&rng) % (uint32_t)(n - 1));
+            source = other >= i ? other + 1 : other;
+        }
+        const float *box = gcam_boxes_find(ts->boxes, ds->paths[batch->sample_ids[i]]);
+        if (box && !ts->constant[i]) { /* the image's own map, in the loader's view */
+            int hit;
+            double mass;
+            box_quality(ts->maps + hw * i, ts->h, ts->w, &batch->warps[i], batch->src_w[i],
+                        batch->src_h[i], box, &hit, &mass);
+            add_quality(ts, hit, mass);
+        }
+        if (ts->constant[i] || ts->constant[source]) {
+            ts->maps_constant += ts->constant[i];
+            continue;
+        }
+        gcam_map_cells(ts->maps + hw * source, ts->h, ts->w, g->map_size, bytes);
+        for (size_t k = 0; k < cells; ++k) map[k] = bytes[k] / 255.f;
+        gcam_guided_sample sample = {map, GCAM_GUIDED_HAD_MAP, 0};
+        gcam_warp warp = {1, 0, 0, 0, 1, 0, 0}; /* the view itself */
+        gcam_guided_crop(g, ts->w, ts->h, ts->w, ts->h, &rng, &warp, &sample);
+        float *x = images + image_floats * i;
+        if (sample.flags & GCAM_GUIDED_CROP) { /* the view re-zoomed to the box */
+            memcpy(ts->view, x, sizeof(float) * image_floats);
+            gcam_warp_apply(&warp, ts->view, ts->c, ts->w, ts->h, x, ts->w, ts->h);
+        }
+        gcam_guided_masks(g, &warp, ts->w, ts->h, x, ts->c, ts->h, ts->w, &rng, &sample);
+        gcam_guided_warp_map(map, g->map_size, &warp, ts->w, ts->h, maps + hw * i, ts->w, ts->h);
+        has_map[i] = 1;
+        ++ts->with_map;
+        ts->crops += (sample.flags & GCAM_GUIDED_CROP) != 0;
+        ts->drops += (sample.flags & GCAM_GUIDED_DROP) != 0;
+        ts->keeps += (sample.flags & GCAM_GUIDED_KEEP) != 0;
+        ts->cutouts += (sample.flags & GCAM_GUIDED_CUTOUT) != 0;
+        ts->crop_fraction_sum += sample.crop_fraction;
+        ++ts->maps_stored;
+    }
+    free(bytes);
+    free(map);
     ++ts->refreshes;
     *seconds = gcam_now_seconds() - t0;
     ts->refresh_seconds += *seconds;

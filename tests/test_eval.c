@@ -264,8 +264,9 @@ static void check_on_network(void) {
     snprintf(o.out_dir, sizeof o.out_dir, "%s", dir);
     gcam_eval_result r;
     /* One image: the mean curves are its curves. Their ends against plain forwards. */
-    CHECK(gcam_evaluate(net, &o, &saliency, N, paths, labels, &boxes, NULL, &r, &err) == 0, "%s",
-          err.message);
+    CHECK(gcam_evaluate(net, &o, &saliency, &settings.tta, N, paths, labels, &boxes, NULL, &r,
+                        &err) == 0,
+          "%s", err.message);
     int P = r.points;
     CHECK(P == 29 && r.step == 37, "%d points of %d pixels", P, r.step);
     size_t floats = 3 * 32 * 32;
@@ -312,8 +313,9 @@ static void check_on_network(void) {
     /* All images (each map also written), a CSV, then the report and the sanity check. */
     o.limit = 0;
     o.raw = 1;
-    CHECK(gcam_evaluate(net, &o, &saliency, N, paths, labels, &boxes, NULL, &r, &err) == 0, "%s",
-          err.message);
+    CHECK(gcam_evaluate(net, &o, &saliency, &settings.tta, N, paths, labels, &boxes, NULL, &r,
+                        &err) == 0,
+          "%s", err.message);
     CHECK(r.n_images == N && r.with_boxes == N, "%d images, %d with boxes", r.n_images,
           r.with_boxes);
     check_raw_maps(net, &saliency, paths[N - 1], labels[N - 1], dir);
@@ -348,7 +350,8 @@ static void check_on_network(void) {
     /* Grad-CAM's maps must change once every layer is random */
     double last = r.sanity_mean[r.sanity_depths - 1];
     CHECK(last < 0.9, "Grad-CAM still correlates %g with every layer randomised", last);
-    gcam_report_context ctx = {"net.cfg", "net.weights", "x.data", paths, NULL, 10, 32, 32};
+    gcam_report_context ctx = {
+        "net.cfg", "net.weights", "x.data", &settings.tta, paths, NULL, 10, 32, 32};
     char html[800], why[200] = "";
     snprintf(html, sizeof html, "%s/report.html", dir);
     CHECK(gcam_eval_write_html(html, &ctx, &o, &r, items, n_items, &err) == 0, "%s", err.message);

@@ -110,7 +110,7 @@ static void check_crop_box(void) {
     gcam_guided_sample sample = {map, 0, 0};
     gcam_warp warp = {1, 0, 0, 0, 1, 0, 1}; /* flipped: the crop keeps the flip */
     gcam_rng rng = gcam_rng_init(1, 2);
-    gcam_guided_geometry(&cfg, &cache, 1, src, src, net, net, &rng, &warp, &sample);
+    gcam_guided_geometry(&cfg, &cache, 1, NULL, src, src, net, net, &rng, &warp, &sample);
     CHECK(sample.flags == (GCAM_GUIDED_HAD_MAP | GCAM_GUIDED_CROP), "flags %d", sample.flags);
     CHECK(fabsf(warp.ax - 0.5f) < 1e-6f && fabsf(warp.by - 0.5f) < 1e-6f && warp.bx == 0 &&
               warp.ay == 0 && fabsf(warp.cx - 16) < 1e-4f && fabsf(warp.cy - 40) < 1e-4f,
@@ -122,7 +122,7 @@ static void check_crop_box(void) {
     cfg.crop_enlarge = 3, cfg.crop_jitter = 0.5f;
     double smallest = 1, largest = 0;
     for (int trial = 0; trial < 50; ++trial) {
-        gcam_guided_geometry(&cfg, &cache, 1, src, src, net, net, &rng, &warp, &sample);
+        gcam_guided_geometry(&cfg, &cache, 1, NULL, src, src, net, net, &rng, &warp, &sample);
         float side = warp.ax * net;
         smallest = fmin(smallest, sample.crop_fraction);
         largest = fmax(largest, sample.crop_fraction);
@@ -135,7 +135,7 @@ static void check_crop_box(void) {
     /* An image without a map keeps its warp and gets no transform. */
     gcam_warp before = {0.3f, 0.1f, 2, -0.1f, 0.3f, 5, 0};
     warp = before;
-    gcam_guided_geometry(&cfg, &cache, 0, src, src, net, net, &rng, &warp, &sample);
+    gcam_guided_geometry(&cfg, &cache, 0, NULL, src, src, net, net, &rng, &warp, &sample);
     CHECK(sample.flags == 0 && !memcmp(&warp, &before, sizeof warp), "unmapped image changed");
     gcam_map_cache_free(&cache);
 }
@@ -159,19 +159,19 @@ static void check_shuffled_guide(void) {
     gcam_rng rng = gcam_rng_init(3, 4);
     gcam_warp warp = {1, 0, 0, 0, 1, 0, 0};
     gcam_map_cache_store(&cache, 1, own[1], size, size, 0);
-    gcam_guided_geometry(&cfg, &cache, 1, 32, 32, 32, 32, &rng, &warp, &sample);
+    gcam_guided_geometry(&cfg, &cache, 1, NULL, 32, 32, 32, 32, &rng, &warp, &sample);
     CHECK(sample.flags == 0, "the only mapped image got a map (flags %d)", sample.flags);
     gcam_map_cache_store(&cache, 3, own[3], size, size, 0);
-    gcam_guided_geometry(&cfg, &cache, 0, 32, 32, 32, 32, &rng, &warp, &sample);
+    gcam_guided_geometry(&cfg, &cache, 0, NULL, 32, 32, 32, 32, &rng, &warp, &sample);
     CHECK(sample.flags == 0, "an image without a map got one (flags %d)", sample.flags);
-    gcam_guided_geometry(&cfg, &cache, 1, 32, 32, 32, 32, &rng, &warp, &sample);
+    gcam_guided_geometry(&cfg, &cache, 1, NULL, 32, 32, 32, 32, &rng, &warp, &sample);
     CHECK(sample.flags & GCAM_GUIDED_HAD_MAP && map[3 * size + 3] == 1 && map[size + 1] == 0,
           "image 1 did not get image 3's map");
 
     for (int i = 0; i < n; ++i) gcam_map_cache_store(&cache, i, own[i], size, size, 0);
     int drawn[n] = {0}, draws = 4000;
     for (int t = 0; t < draws; ++t) {
-        gcam_guided_geometry(&cfg, &cache, 2, 32, 32, 32, 32, &rng, &warp, &sample);
+        gcam_guided_geometry(&cfg, &cache, 2, NULL, 32, 32, 32, 32, &rng, &warp, &sample);
         for (int i = 0; i < n; ++i) drawn[i] += map[i * size + i] == 1;
     }
     CHECK(drawn[2] == 0, "image 2 got its own map %d times", drawn[2]);

@@ -10,6 +10,7 @@
 #include "guided.h"
 #include "image_ops.h"
 #include "loader.h"
+#include "train_saliency.h"
 #include "testutil.h"
 
 #define STB_IMAGE_WRITE_IMPLEMENTATION
@@ -26,7 +27,7 @@
 #define N_TRAIN 40
 #define N_VALID 8
 static char dir[] = "/tmp/gcam-train-XXXXXX";
-static char cfg_path[600], data_path[600];
+static char cfg_path[600], data_path[600], boxes_path[600];
 static const char *labels[3] = {"alpha", "beta", "gamma"};
 
 /* 16x16 images: a bright square whose corner depends on the class, plus noise. */
@@ -38,6 +39,8 @@ static void make_data_set(void) {
     lists[0] = fopen(list_path, "w");
     snprintf(list_path, sizeof list_path, "%s/valid.list", dir);
     lists[1] = fopen(list_path, "w");
+    snprintf(boxes_path, sizeof boxes_path, "%s/boxes.txt", dir);
+    FILE *boxes = fopen(boxes_path, "w");
     for (int i = 0; i < N_TRAIN + N_VALID; ++i) {
         int cls = i % 3;
         unsigned char px[16 * 16 * 3];
@@ -52,9 +55,13 @@ static void make_data_set(void) {
         snprintf(path, sizeof path, "%s/%03d_%s.png", dir, i, labels[cls]);
         stbi_write_png(path, 16, 16, 3, px, 48);
         fprintf(lists[i >= N_TRAIN], "%s\n", path);
+        /* the bright square: the class's evidence */
+        fprintf(boxes, "%s %d %d %d %d\n", path, cls == 1 ? 8 : 0, cls == 2 ? 8 : 0,
+                cls == 1 ? 16 : (cls == 0 ? 8 : 16), cls == 2 ? 16 : 8);
     }
     fclose(lists[0]);
     fclose(lists[1]);
+    fclose(boxes);
     snprintf(path, sizeof path, "%s/labels.txt", dir);
     FILE *f = fopen(path, "w");
     fprintf(f, "alpha\nbeta\ngamma\n");
@@ -322,7 +329,10 @@ static void check_saliency_training(void) {
     char line[512], last[512] = "";
     while (f && fgets(line, sizeof line, f)) strcpy(last, line);
     if (f) fclose(f);
-    double coverage = strrchr(last, ',') ? atof(strrchr(last, ',') + 1) : -1;
+    const char *field = last; /* coverage: the 11th column */
+    for (int k = 1; k < 11 && field; ++k)
+        field = strchr(field, ',') ? strchr(field, ',') + 1 : NULL;
+    double coverage = field ? atof(field) : -1;
     /* 7 refreshes of 4 images in the cache by then (the 8th is pending), some maps
      * constant, some images refreshed twice: 0.3 to 0.7 of the 40 images */
     CHECK(coverage > 0.3 && coverage < 0.7, "coverage %g in '%s'", coverage, last);
@@ -338,6 +348,172 @@ static void check_saliency_training(void) {
     CHECK_ERROR_MENTIONS(train_with("bad", 1, 2, NULL, both_masks, &err), err, "keep_prob");
     const char *const bad_layer[] = {"saliency=1", "saliency_layer=40", NULL};
     CHECK_ERROR_MENTIONS(train_with("bad", 1, 2, NULL, bad_layer, &err), err, "saliency_layer");
+}
+
+/* Counts the rows of <backup>/tiny.csv whose map_hit and map_mass (columns 12 and 13) are
+ * filled, and checks that each filled value is a fraction. */
+static int telemetry_rows(const char *backup, int *rows) {
+    char path[800], line[512];
+    snprintf(path, sizeof path, "%s/%s/tiny.csv", dir, backup);
+    FILE *f = fopen(path, "r");
+    int filled = 0, bad = 0;
+    *rows = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        if (!(*rows)++) continue; /* the header */
+        const char *field = line;
+        for (int k = 1; k < 12 && field; ++k) {
+            field = strchr(field, ',');
+            if (field) ++field;
+        }
+        if (!field || *field == ',' || *field == '\n') continue;
+        char *end;
+        double hit = strtod(field, &end), mass = *end == ',' ? strtod(end + 1, NULL) : -1;
+        bad += !(hit >= 0 && hit <= 1 && mass >= 0 && mass <= 1);
+        ++filled;
+    }
+    if (f) fclose(f);
+    --*rows;
+    CHECK(bad == 0, "%s: %d rows with a map_hit or map_mass outside [0, 1]", backup, bad);
+    return filled;
+}
+
+/* A run with these settings: the same with 1 and 3 loader threads, not the plain run, and
+ * 4 iterations plus 4 resumed from _last equal to 8 straight. */
+static void check_run(const char *name, const char *const *options) {
+    gcam_error err = {0};
+    check_thread_independent(name, options);
+    char straight[128], resumed[128], last[160];
+    snprintf(straight, sizeof straight, "%s1/tiny_final.weights", name);
+    CHECK(!files_equal("one/tiny_final.weights", straight), "%s changed nothing", name);
+    snprintf(resumed, sizeof resumed, "%s_resumed", name);
+    snprintf(last, sizeof last, "%s/tiny_last.weights", resumed);
+    CHECK(train_with(resumed, 2, 4, NULL, options, &err) == 0, "%s", err.message);
+    CHECK(train_with(resumed, 2, 8, last, options, &err) == 0, "%s", err.message);
+    snprintf(resumed, sizeof resumed, "%s_resumed/tiny_final.weights", name);
+    CHECK(files_equal(straight, resumed), "%s: a resumed run differs from the straight one", name);
+}
+
+/* Fresh maps are the maps of the batch's own augmented images at their true classes, with
+ * the current weights: recomputed here for the same batch, they are the same, cell for
+ * cell (transforms off, so each view is its own); under the shuffled guide each image gets
+ * another image's map of the batch. */
+static void check_fresh_maps(void) {
+    enum { H = 16, W = 16, C = 3 };
+    gcam_error err = {0};
+    gcam_settings s;
+    gcam_settings_default(&s);
+    CHECK(gcam_settings_read_cfg(&s, cfg_path, &err) == 0, "%s", err.message);
+    s.train.saliency = 1;
+    s.train.source = GCAM_SOURCE_FRESH;
+    s.saliency.method = GCAM_METHOD_GRADCAM;
+    s.train.guided.crop_prob = 0;
+    gcam_net *net = NULL;
+    gcam_load_options lo = gcam_load_options_default();
+    CHECK(gcam_net_load(&net, cfg_path, &lo, &err) == 0, "%s", err.message);
+    gcam_dataset ds;
+    char list[700];
+    snprintf(list, sizeof list, "%s/train.list", dir);
+    CHECK(gcam_dataset_load(&ds, list, (char **)labels, 3, 3, &err) == 0, "%s", err.message);
+    if (!net) return;
+    network *dn = net->dn;
+    gcam_loader_config lc = {.data = &ds, .batch = dn->batch, .train = 1, .seed = 4, .threads = 1};
+    lc.augment = (gcam_augment_config){W, H, C, 16, 20, 1.1f, 5, 0.1f, 1.5f, 1.5f, 1};
+    gcam_loader *loader = NULL;
+    CHECK(gcam_loader_init(&loader, &lc, &err) == 0, "%s", err.message);
+    const gcam_batch *b = loader ? gcam_loader_get(loader, 0, &err) : NULL;
+    int n = b ? b->n : 0;
+    enum { CAP = 16 };
+    float images[CAP * C * H * W], hand[CAP * H * W], maps[2][CAP * H * W], recomputed[H * W];
+    int has_map[CAP];
+    for (int guide = 0; guide < 2 && b; ++guide) {
+        s.train.guided.source = guide ? GCAM_GUIDE_SHUFFLED : GCAM_GUIDE_SALIENCY;
+        gcam_train_saliency ts;
+        CHECK(gcam_train_saliency_init(&ts, &s, net, &ds, &ds, NULL, NULL, &err) == 0, "%s",
+              err.message);
+        memcpy(images, b->x, sizeof(float) * (size_t)n * C * H * W);
+        double seconds;
+        CHECK(gcam_train_saliency_fresh(&ts, net, &ds, images, b->labels, n, b, 0, maps[guide],
+                                        has_map, &seconds, &err) == 0,
+              "%s", err.message);
+        CHECK(!memcmp(images, b->x, sizeof(float) * (size_t)n * C * H * W),
+              "fresh maps changed the images with every transform off");
+        gcam_train_saliency_free(&ts);
+    }
+    /* by hand: the maps of the loader's images at their labels, as cached cells */
+    gcam_saliency_options so = s.saliency;
+    so.groups = s.train.refresh_groups;
+    int constant[CAP], own = 0, other = 0;
+    CHECK(b && gcam_saliency(net, b->x, n, b->labels, &so, hand, NULL, constant, &err) == 0, "%s",
+          err.message);
+    int size = s.train.guided.map_size;
+    gcam_warp view = {1, 0, 0, 0, 1, 0, 0};
+    for (int i = 0; i < n; ++i) {
+        unsigned char cells[256];
+        float cell_values[256];
+        gcam_map_cells(hand + i * H * W, H, W, size, cells);
+        for (int k = 0; k < size * size; ++k) cell_values[k] = cells[k] / 255.f;
+        gcam_guided_warp_map(cell_values, size, &view, W, H, recomputed, W, H);
+        own += !constant[i] && !memcmp(recomputed, maps[0] + i * H * W, sizeof recomputed);
+        other += !constant[i] && memcmp(recomputed, maps[1] + i * H * W, sizeof recomputed);
+        own += constant[i], other += constant[i];
+    }
+    CHECK(n == 4 && own == n, "%d of %d fresh maps equal the maps recomputed by hand", own, n);
+    CHECK(other == n, "%d of %d shuffled fresh maps are another image's", other, n);
+    gcam_loader_free(loader);
+    gcam_dataset_free(&ds);
+    gcam_net_free(net);
+}
+
+/* Fresh maps, saliency mixing, the oracle guide, test-time crops in validation and the maps'
+ * telemetry against the boxes. */
+static void check_outcome_features(void) {
+    char train_boxes[700], valid_boxes[700];
+    snprintf(train_boxes, sizeof train_boxes, "train_boxes=%s", boxes_path);
+    snprintf(valid_boxes, sizeof valid_boxes, "valid_boxes=%s", boxes_path);
+    const char *const fresh[] = {"saliency=1",
+                                 "saliency_source=fresh",
+                                 "saliency_method=gradcam",
+                                 "crop_prob=0.5",
+                                 "keep_prob=0.3",
+                                 "cutout_prob=0.3",
+                                 "mix_prob=0.5",
+                                 "mix_label=saliency",
+                                 "mix_box=saliency",
+                                 "valid_tta=crop",
+                                 train_boxes,
+                                 "heatmap_every=0",
+                                 NULL};
+    check_run("fresh", fresh);
+    /* an iteration whose maps are all constant (an untrained network's dead units) has no
+     * hit to report: most iterations do */
+    int rows, filled = telemetry_rows("fresh1", &rows);
+    CHECK(rows == 8 && filled >= 6, "fresh maps: telemetry on %d of %d rows", filled, rows);
+    const char *const oracle[] = {"saliency=1",       "saliency_guide=oracle",
+                                  train_boxes,        "crop_prob=0.5",
+                                  "mix_prob=0.5",     "mix_label=saliency",
+                                  "valid_tta=oracle", valid_boxes,
+                                  "heatmap_every=0",  NULL};
+    check_run("oracle", oracle);
+    /* mixing with the cached maps, warped into each view by the loader */
+    const char *const cached[] = {
+        "saliency=1",         "saliency_every=1", "crop_prob=0",     "mix_prob=0.7",
+        "mix_label=saliency", train_boxes,        "heatmap_every=0", NULL};
+    check_run("cached_mix", cached);
+    filled = telemetry_rows("cached_mix1", &rows);
+    CHECK(rows == 8 && filled >= 6, "refresh every iteration: telemetry on %d of %d rows", filled,
+          rows);
+    const char *const every_other[] = {"saliency=1", "saliency_every=2", "crop_prob=0",
+                                       train_boxes,  "heatmap_every=0",  NULL};
+    gcam_error err = {0};
+    CHECK(train_with("every_other", 1, 8, NULL, every_other, &err) == 0, "%s", err.message);
+    filled = telemetry_rows("every_other", &rows);
+    CHECK(rows == 8 && filled >= 3 && filled <= 4,
+          "refresh every 2 iterations: telemetry on %d of %d rows", filled, rows);
+    /* the oracle without boxes, and mixing by saliency without maps, are refused */
+    const char *const no_boxes[] = {"saliency=1", "saliency_guide=oracle", NULL};
+    CHECK_ERROR_MENTIONS(train_with("bad", 1, 2, NULL, no_boxes, &err), err, "train_boxes");
+    const char *const no_maps[] = {"mix_prob=0.5", "mix_label=saliency", NULL};
+    CHECK_ERROR_MENTIONS(train_with("bad", 1, 2, NULL, no_maps, &err), err, "saliency=1");
 }
 
 /* A stop request (as a program sets from SIGTERM) ends the run after the iteration that
@@ -534,6 +710,8 @@ int main(void) {
 
     check_refresh_class();
     check_saliency_training();
+    check_fresh_maps();
+    check_outcome_features();
 
     /* Weights holding a NaN: the run stops at its first loss, and the checkpoint already
      * in the backup folder is not overwritten. */

@@ -45,7 +45,12 @@ typedef struct gcam_eval_result {
     double *sanity_mean; /* (n_methods, sanity_depths) */
     double *sanity_se;   /* (n_methods, sanity_depths) */
     int sanity_images;
-    double seconds; /* wall-clock of the whole evaluation */
+    int *labels; /* (n_images) the true classes */
+    /* test-time crops (eval tta): each mode's predicted class */
+    int tta_n_modes;
+    gcam_tta_mode tta_modes[GCAM_TTA_MODE_COUNT];
+    int *tta_predicted; /* (n_images, tta_n_modes) */
+    double seconds;     /* wall-clock of the whole evaluation */
 } gcam_eval_result;
 
 GCAM_API void gcam_eval_result_free(gcam_eval_result *r);
@@ -53,11 +58,12 @@ GCAM_API void gcam_eval_result_free(gcam_eval_result *r);
 /* Evaluates the images (n, paths and labels) on net with eo's methods, computing maps with
  * so (its method replaced by each of eo's, its RISE masks by eo->rise_n). boxes may be
  * NULL. With eo->raw, every map is written to <eo->out_dir>/maps/<stem>_<method>.npy.
- * progress (may be NULL) gets a progress bar with an ETA. */
+ * With eo->tta (and labels), each test-time crop mode of tta (oracle with boxes) predicts
+ * every image too. progress (may be NULL) gets a progress bar with an ETA. */
 GCAM_API int gcam_evaluate(gcam_net *net, const gcam_eval_options *eo,
-                           const gcam_saliency_options *so, int n, char *const *paths,
-                           const int *labels, const gcam_boxes *boxes, FILE *progress,
-                           gcam_eval_result *r, gcam_error *err);
+                           const gcam_saliency_options *so, const gcam_tta_options *tta, int n,
+                           char *const *paths, const int *labels, const gcam_boxes *boxes,
+                           FILE *progress, gcam_eval_result *r, gcam_error *err);
 
 /* The sanity check (Adebayo et al. 2018) on the first eo->sanity_images evaluated images,
  * at the classes of r's records: randomises net's weighted layers one by one from the
@@ -70,6 +76,16 @@ GCAM_API int gcam_eval_sanity(gcam_net *net, const gcam_eval_options *eo,
  * seconds; paths quoted as RFC 4180 says. Atomic. */
 GCAM_API int gcam_eval_write_csv(const char *path, const gcam_eval_options *eo,
                                  const gcam_eval_result *r, char *const *paths, gcam_error *err);
+
+/* The top-1 of each test-time crop mode, and the crop's paired differences from the others
+ * with their 95 % intervals (nothing without test-time crops). */
+GCAM_API void gcam_eval_print_tta(FILE *out, const gcam_tta_options *tta,
+                                  const gcam_eval_result *r);
+
+/* <out_dir>/tta.csv: image,label, then each mode's predicted class; for paired tests. */
+GCAM_API int gcam_eval_write_tta_csv(const char *path, const gcam_eval_options *eo,
+                                     const gcam_eval_result *r, char *const *paths,
+                                     gcam_error *err);
 
 /* The table of mean +- standard error per metric and method, and the protocol. */
 GCAM_API void gcam_eval_print_table(FILE *out, const gcam_eval_options *eo,

@@ -65,12 +65,49 @@ typedef struct gcam_saliency_options {
 } gcam_saliency_options;
 
 typedef enum gcam_guide_source {
-    GCAM_GUIDE_SALIENCY, /* the cached saliency maps */
+    GCAM_GUIDE_SALIENCY, /* the image's own saliency map */
     /* The unguided control of equal strength: a sample whose image has a map gets the map
      * of another training image, drawn at random, so the transforms apply as often and
      * with the same box sizes and mask shapes, only not where this image's evidence is. */
-    GCAM_GUIDE_SHUFFLED
+    GCAM_GUIDE_SHUFFLED,
+    /* The bound: a map that is 1 inside the image's ground-truth box (train_boxes) and 0
+     * outside, from the first iteration. */
+    GCAM_GUIDE_ORACLE
 } gcam_guide_source;
+
+/* When the maps that guide a batch are computed. */
+typedef enum gcam_map_source {
+    GCAM_SOURCE_CACHE, /* refreshed every saliency_every iterations, kept per image */
+    GCAM_SOURCE_FRESH  /* of the batch's own augmented images, just before it trains */
+} gcam_map_source;
+
+/* Where a mixed-in box is cut from the partner image. */
+typedef enum gcam_mix_box { GCAM_MIX_BOX_RANDOM, GCAM_MIX_BOX_SALIENCY } gcam_mix_box;
+
+/* How a mixed sample's label is weighted. */
+typedef enum gcam_mix_label {
+    GCAM_MIX_LABEL_AREA,    /* CutMix: by the box's area */
+    GCAM_MIX_LABEL_SALIENCY /* SnapMix: by the saliency mass each image keeps */
+} gcam_mix_label;
+
+/* Test-time crops: the logits of the whole image averaged with those of a crop. */
+typedef enum gcam_tta_mode {
+    GCAM_TTA_NONE,   /* the whole image alone */
+    GCAM_TTA_CROP,   /* a box around the map at the predicted class */
+    GCAM_TTA_CENTER, /* the same box size, centred (control) */
+    GCAM_TTA_RANDOM, /* the same box size, at a random place (control) */
+    GCAM_TTA_ORACLE, /* the ground-truth box (needs boxes) */
+    GCAM_TTA_MODE_COUNT
+} gcam_tta_mode;
+/* The name of a test-time crop mode ("none", "crop", ...). */
+GCAM_API const char *gcam_tta_mode_name(gcam_tta_mode mode);
+
+typedef struct gcam_tta_options {
+    gcam_method method; /* the map the crop follows */
+    float threshold;    /* the box covers the pixels >= threshold * the map's maximum */
+    float margin;       /* the box's sides are enlarged by this factor */
+    unsigned long seed; /* the random control's boxes */
+} gcam_tta_options;
 
 typedef enum gcam_fill { GCAM_FILL_MEAN, GCAM_FILL_BLUR } gcam_fill;
 
@@ -109,9 +146,18 @@ typedef struct gcam_train_options {
     long saliency_every;            /* iterations between map refreshes */
     long saliency_images;           /* images of the batch refreshed; 0: all */
     int refresh_groups;             /* Group-CAM groups of a refresh (cheaper than heatmaps') */
+    gcam_map_source source;         /* cached (refreshed) or fresh maps */
     gcam_guided_config guided;
-    long heatmap_every;  /* <backup>/heatmaps/<iter>.png every N iterations; 0: never */
-    long heatmap_images; /* validation images in that grid */
+    char train_boxes[GCAM_PATH_MAX]; /* ground-truth boxes of the training images: the oracle
+                                        guide and the maps' telemetry; empty: none */
+    float mix_prob;                  /* a sample receives a partner's box with this probability */
+    float mix_alpha;                 /* box area fraction ~ Beta(alpha, alpha) */
+    gcam_mix_box mix_box;            /* where the box is cut from the partner */
+    gcam_mix_label mix_label;        /* how the mixed label is weighted */
+    gcam_tta_mode valid_tta;         /* test-time crop in validation */
+    char valid_boxes[GCAM_PATH_MAX]; /* boxes of the validation images (valid_tta=oracle) */
+    long heatmap_every;              /* <backup>/heatmaps/<iter>.png every N iterations; 0: never */
+    long heatmap_images;             /* validation images in that grid */
 } gcam_train_options;
 
 /* gcam-heatmap */
@@ -139,12 +185,15 @@ typedef struct gcam_eval_options {
     unsigned long sanity_seed;   /* sanity-check randomisation */
     int gallery;                 /* best and worst images per method in the report */
     int raw;                     /* also write every evaluated map as .npy */
+    int tta;                     /* also the top-1 of every test-time crop mode */
 } gcam_eval_options;
 
 /* gcam-predict */
 typedef struct gcam_predict_options {
     int top;                   /* classes printed per image; 0: the .data file's top=, else 5 */
     char probs[GCAM_PATH_MAX]; /* all probabilities as .npy; empty: none */
+    gcam_tta_mode tta;         /* test-time crop */
+    char boxes[GCAM_PATH_MAX]; /* ground-truth boxes (tta oracle) */
 } gcam_predict_options;
 
 typedef struct gcam_settings {
@@ -153,6 +202,7 @@ typedef struct gcam_settings {
     long seed;                     /* training: shuffling, augmentation, dropout; gcam-init */
     int quiet;                     /* no per-iteration line or progress bar */
     gcam_saliency_options saliency;
+    gcam_tta_options tta; /* test-time crops, for prediction, evaluation and validation */
     gcam_train_options train;
     gcam_heatmap_options heatmap;
     gcam_eval_options eval;
@@ -197,8 +247,9 @@ GCAM_API int gcam_settings_set(gcam_settings *s, const char *key, const char *va
  * ignored; errors name the file, line and key. */
 GCAM_API int gcam_settings_read_cfg(gcam_settings *s, const char *cfg_path, gcam_error *err);
 
-/* Checks the settings against each other (after the cfg and the command line). */
-GCAM_API int gcam_settings_check(const gcam_settings *s, gcam_error *err);
+/* Checks the settings `program` reads against each other (after the cfg and the command
+ * line; gcam_settings_from_command_line does it). */
+GCAM_API int gcam_settings_check(const gcam_settings *s, gcam_program program, gcam_error *err);
 
 /* The value of key as text (as --help and logs print it), into out. -1 if unknown. */
 GCAM_API int gcam_settings_format(const gcam_settings *s, const char *key, char *out, size_t size);
