@@ -43,7 +43,7 @@ PROGRAMS := $(patsubst src/cli/%.c,$(BIN)/%,$(wildcard src/cli/*.c))
 TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/bench_*.c))
 
-.PHONY: all deps deps-check data cluttered test bench fuzz run format clean
+.PHONY: all deps deps-check data cluttered transfer test bench fuzz run format clean
 all: deps-check $(LIB) $(PROGRAMS)
 
 # `make` only checks: it names the missing packages and stops. deps installs them (as
@@ -91,6 +91,11 @@ $(BUILD)/fmnist_to_png: scripts/fmnist_to_png.c | deps-check
 # The experiment data set: Cluttered Fashion-MNIST (scripts/make_cluttered.sh).
 cluttered: deps $(BUILD)/make_cluttered
 	@./scripts/make_cluttered.sh
+
+# The transfer regime: pretraining on six classes, fine-tuning on the four upper-body
+# garments (scripts/make_transfer.sh).
+transfer: deps $(BUILD)/make_cluttered
+	@./scripts/make_transfer.sh
 
 $(BUILD)/make_cluttered: scripts/make_cluttered.c src/rng.h | deps-check
 	@mkdir -p $(dir $@)

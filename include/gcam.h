@@ -7,11 +7,13 @@
  *   gcam/saliency.h  saliency maps (six methods) and heatmap pictures
  *   gcam/train.h     training and fine-tuning, with saliency-guided augmentation
  *   gcam/eval.h      how faithful the maps are, with a table, CSV, plots and a report
- *   gcam/predict.h   class probabilities of images
+ *   gcam/predict.h   class probabilities of images, and test-time crops
+ *   gcam/compare.h   training arms compared over seeds, with paired intervals
  * Every exported symbol starts with gcam_. */
 #ifndef GCAM_H
 #define GCAM_H
 
+#include "gcam/compare.h"
 #include "gcam/core.h"
 #include "gcam/data.h"
 #include "gcam/eval.h"

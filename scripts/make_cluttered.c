@@ -3,12 +3,18 @@
  * position varies and part of the image is misleading. Deterministic for a given seed.
  *
  * usage: make_cluttered IMAGES.idx3 LABELS.idx1 OUT_DIR LIST_FILE BOXES_FILE COUNT SEED
- *                       [CANVAS]
+ *                       [CANVAS [CLASSES PER_CLASS SKIP]]
  *
  * Writes COUNT PNG files "<index>_<label>.png" (grey, CANVAS x CANVAS, default 64), item i
  * drawn from source item i (mod the source count), their paths to LIST_FILE, and one
  * line per item to BOXES_FILE: "path x0 y0 x1 y1", the item's tight bounding box in
- * pixels (inclusive x0, y0; exclusive x1, y1) on the canvas. */
+ * pixels (inclusive x0, y0; exclusive x1, y1) on the canvas.
+ *
+ * With CLASSES (comma-separated class indices, or "all"), only source items of those
+ * classes are drawn, in source order: per class, the first SKIP are passed over and the
+ * next PER_CLASS (0: all) are drawn, until COUNT canvases are made or the source runs out.
+ * Disjoint sets of one class come from the same source with different SKIPs. Clutter
+ * fragments still come from any item. */
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #define STB_IMAGE_WRITE_STATIC
 #pragma GCC diagnostic ignored "-Wunused-function"
@@ -75,12 +81,28 @@ static void draw(unsigned char *canvas, int canvas_side, const unsigned char *it
 }
 
 int main(int argc, char **argv) {
-    if (argc != 8 && argc != 9) {
+    if (argc != 8 && argc != 9 && argc != 12) {
         fprintf(stderr,
                 "usage: %s IMAGES.idx3 LABELS.idx1 OUT_DIR LIST_FILE BOXES_FILE COUNT SEED "
-                "[CANVAS]\n",
+                "[CANVAS [CLASSES PER_CLASS SKIP]]\n",
                 argv[0]);
         return 2;
+    }
+    int wanted[10] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1}, per_class = 0, skip = 0;
+    if (argc == 12) {
+        if (strcmp(argv[9], "all")) {
+            memset(wanted, 0, sizeof wanted);
+            for (const char *p = argv[9]; *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] != 0)) {
+                int c = atoi(p);
+                if (c < 0 || c > 9) {
+                    fprintf(stderr, "make_cluttered: class %d is not in 0..9\n", c);
+                    return 2;
+                }
+                wanted[c] = 1;
+            }
+        }
+        per_class = atoi(argv[10]);
+        skip = atoi(argv[11]);
     }
     int count = atoi(argv[6]), canvas_side = argc == 9 ? atoi(argv[8]) : 64;
     uint64_t seed = strtoull(argv[7], NULL, 10);
@@ -109,9 +131,23 @@ int main(int argc, char **argv) {
         fprintf(stderr, "make_cluttered: truncated input\n");
         return 1;
     }
+    int seen[10] = {0}, taken[10] = {0};
+    uint32_t next_source = 0;
+    int filtered = argc == 12;
     for (int i = 0; i < count; ++i) {
         gcam_rng rng = gcam_rng_init(seed, (uint64_t)i);
         uint32_t id = (uint32_t)i % n;
+        if (filtered) { /* the next source item of a wanted class, past its SKIP */
+            for (; next_source < n; ++next_source) {
+                int c = item_labels[next_source];
+                if (!wanted[c] || seen[c]++ < skip || (per_class && taken[c] >= per_class))
+                    continue;
+                break;
+            }
+            if (next_source >= n) break; /* the source ran out */
+            id = next_source++;
+            ++taken[item_labels[id]];
+        }
         memset(canvas, 0, (size_t)canvas_side * canvas_side);
         for (int f = 0; f < FRAGMENTS; ++f) {
             uint32_t other = gcam_rng_next(&rng) % n;

@@ -193,7 +193,7 @@ int gcam_eval_write_tta_csv(const char *path, const gcam_eval_options *o, const 
     for (int m = 0; m < M; ++m) fprintf(f.stream, ",%s", gcam_tta_mode_name(r->tta_modes[m]));
     fputc('\n', f.stream);
     for (int i = 0; i < r->n_images; ++i) {
-        csv_field(f.stream, paths[r->records[(size_t)i * o->n_methods].image]);
+        csv_field(f.stream, paths[r->images[i]]);
         fprintf(f.stream, ",%d", r->labels[i]);
         for (int m = 0; m < M; ++m) fprintf(f.stream, ",%d", r->tta_predicted[(size_t)i * M + m]);
         fputc('\n', f.stream);
@@ -318,6 +318,7 @@ static int write_figure(const eval_figure *f, const char *dir, const char *name,
 
 int gcam_eval_write_plots(const char *dir, const gcam_eval_options *o, const gcam_eval_result *r,
                           gcam_error *err) {
+    if (!o->n_methods) return 0; /* test-time crops alone: no curves */
     eval_figure f;
     curves_figure(&f, o, r);
     int status = write_figure(&f, dir, "curves", err);
@@ -493,11 +494,13 @@ int gcam_eval_write_html(const char *path, const gcam_report_context *ctx,
         fputs("</pre>\n", f);
         free(tta);
     }
-    fputs("<h2>Mean curves</h2>\n", f);
     eval_figure fig;
-    curves_figure(&fig, o, r);
-    inline_svg(f, &fig);
-    figure_free(&fig);
+    if (o->n_methods) {
+        fputs("<h2>Mean curves</h2>\n", f);
+        curves_figure(&fig, o, r);
+        inline_svg(f, &fig);
+        figure_free(&fig);
+    }
     if (r->sanity_depths > 0) {
         fprintf(f,
                 "<h2>Sanity check</h2>\n<p>Cascading randomisation (Adebayo et al. 2018) on "

@@ -72,7 +72,7 @@ static int write_outputs(gcam_net *net, const gcam_settings *s, const char *weig
         n_items = gcam_eval_pick_gallery(o, r, o->gallery, items);
         render_gallery(net, s, ds->paths, items, n_items);
     }
-    int status = o->sanity_images > 0 ? sanity(net, s, ds, r, out, err) : 0;
+    int status = o->sanity_images > 0 && o->n_methods ? sanity(net, s, ds, r, out, err) : 0;
     if (!status) status = gcam_eval_write_plots(o->out_dir, o, r, err);
     if (!status) {
         gcam_report_context ctx = {.cfg = s->cfg_path,
@@ -90,9 +90,11 @@ static int write_outputs(gcam_net *net, const gcam_settings *s, const char *weig
     for (int k = 0; k < n_items; ++k) free(items[k].png);
     free(items);
     if (!status)
-        fprintf(out, "wrote %s/{per_image.csv,%scurves.png,curves.svg%s,report.html}\n", o->out_dir,
+        fprintf(out, "wrote %s/{per_image.csv,%s%sreport.html}\n", o->out_dir,
                 r->tta_n_modes ? "tta.csv," : "",
-                r->sanity_depths > 0 ? ",sanity.png,sanity.svg" : "");
+                !o->n_methods          ? ""
+                : r->sanity_depths > 0 ? "curves.png,curves.svg,sanity.png,sanity.svg,"
+                                       : "curves.png,curves.svg,");
     return status;
 }
 

@@ -28,6 +28,7 @@
 void gcam_eval_result_free(gcam_eval_result *r) {
     free(r->records);
     free(r->labels);
+    free(r->images);
     free(r->tta_predicted);
     free(r->center);
     free(r->mean_deletion);
@@ -291,7 +292,6 @@ static int evaluate_tta(evaluator *ev, const chunk *ch, gcam_eval_result *r, gca
             gcam_top_classes(logits + classes * ((size_t)m * ch->n + i), (int)classes, 1, &best);
             r->tta_predicted[(size_t)(r->n_images + i) * M + m] = best;
         }
-    for (int i = 0; i < ch->n; ++i) r->labels[r->n_images + i] = ch->label[i];
     free(logits);
     return status;
 }
@@ -312,8 +312,10 @@ int gcam_evaluate(gcam_net *net, const gcam_eval_options *o, const gcam_saliency
                   const gcam_tta_options *tta, int n, char *const *paths, const int *labels,
                   const gcam_boxes *boxes, FILE *progress, gcam_eval_result *r, gcam_error *err) {
     memset(r, 0, sizeof *r);
-    if (o->n_methods < 1 || o->n_methods > GCAM_METHOD_COUNT)
-        return gcam_fail(err, "%d methods: expected 1 to %d", o->n_methods, GCAM_METHOD_COUNT);
+    if (o->n_methods < 0 || o->n_methods > GCAM_METHOD_COUNT)
+        return gcam_fail(err, "%d methods: expected 0 to %d", o->n_methods, GCAM_METHOD_COUNT);
+    if (!o->n_methods && !(o->tta && labels))
+        return gcam_fail(err, "no saliency method and no test-time crop: nothing to evaluate");
     if (o->raw) {
         char maps_dir[GCAM_PATH_MAX + 16];
         snprintf(maps_dir, sizeof maps_dir, "%s/maps", o->out_dir);
@@ -329,6 +331,7 @@ int gcam_evaluate(gcam_net *net, const gcam_eval_options *o, const gcam_saliency
     r->step = ev.step;
     r->tolerance = o->tolerance > 0 ? o->tolerance : 15.f * (ev.H < ev.W ? ev.H : ev.W) / 224;
     r->records = gcam_xcalloc((size_t)n * M + 1, sizeof(gcam_eval_record));
+    r->images = gcam_xcalloc((size_t)n + 1, sizeof(int));
     r->center = gcam_xcalloc((size_t)n + 1, 1);
     r->mean_deletion = gcam_xcalloc((size_t)M * P, sizeof(double));
     r->mean_insertion = gcam_xcalloc((size_t)M * P, sizeof(double));
@@ -350,6 +353,10 @@ int gcam_evaluate(gcam_net *net, const gcam_eval_options *o, const gcam_saliency
         if (r->tta_n_modes) status = evaluate_tta(&ev, &ch, r, err);
         for (int m = 0; m < M && !status; ++m) status = evaluate_method(&ev, &ch, paths, m, r, err);
         score_centre(&ev, &ch, r);
+        for (int i = 0; i < ch.n; ++i) {
+            r->images[r->n_images + i] = ch.index[i];
+            r->labels[r->n_images + i] = ch.label[i];
+        }
         r->n_images += ch.n;
         gcam_progress_bar(progress, next, n, gcam_now_seconds() - t_start);
     }

@@ -81,6 +81,7 @@ enum {
     EVAL = GCAM_PROGRAM_EVAL,
     PREDICT = GCAM_PROGRAM_PREDICT,
     INIT = GCAM_PROGRAM_INIT,
+    COMPARE = GCAM_PROGRAM_COMPARE,
     MAPS = TRAIN | HEATMAP | EVAL /* everything that computes saliency maps */
 };
 
@@ -243,7 +244,8 @@ static const setting_spec specs[] = {
 
     /* gcam-eval */
     ROW_FLAG("eval_methods", "-methods", "LIST", "all", EVAL,
-             "comma-separated methods, or all (groupcam,gradcam,gradcampp,igcam,scorecam,rise)",
+             "comma-separated methods, all (groupcam,gradcam,gradcampp,igcam,scorecam,rise), or "
+             "none (the test-time crops' top-1 alone)",
              VALUE_METHODS, 0, 0, NULL, eval.methods),
     ROW_FLAG("eval_dir", "-o", "DIR", "eval", EVAL, "output folder", VALUE_PATH, 0, 0, NULL,
              eval.out_dir),
@@ -304,6 +306,31 @@ static const setting_spec specs[] = {
     ROW_FLAG("predict_tta", "-tta", "T", "none", PREDICT,
              "test-time crop: the logits of the whole image averaged with a crop's", VALUE_TTA, 0,
              0, NULL, predict.tta),
+    /* gcam-compare */
+    ROW_FLAG("compare_arms", "-arms", "LIST", "", COMPARE,
+             "the arms to compare: run folders <root>/<arm>_s<seed>", VALUE_PATH, 0, 0, NULL,
+             compare.arms),
+    ROW_FLAG("compare_seeds", "-seeds", "LIST", "1 2 3 4 5", COMPARE, "the seeds of every arm",
+             VALUE_PATH, 0, 0, NULL, compare.seeds),
+    ROW_FLAG("compare_reference", "-reference", "ARM", "", COMPARE,
+             "the arm every other arm is compared with", VALUE_PATH, 0, 0, NULL, compare.reference),
+    ROW_FLAG("compare_pairs", "-pairs", "LIST", "", COMPARE,
+             "further comparisons, ARM:CONTROL,... (a saliency arm and its control)", VALUE_PATH, 0,
+             0, NULL, compare.pairs),
+    ROW_FLAG("compare_predictions", "-predictions", "PATH", "test/tta.csv", COMPARE,
+             "each run's per-image predictions (gcam-eval's tta.csv), in its folder", VALUE_PATH, 0,
+             0, NULL, compare.predictions),
+    ROW_FLAG("compare_log", "-log", "PATH", "", COMPARE,
+             "each run's training log (gcam-train's CSV), in its folder, for the maps' quality "
+             "over time; empty: none",
+             VALUE_PATH, 0, 0, NULL, compare.log),
+    ROW_FLAG("compare_dir", "-o", "DIR", "compare", COMPARE, "output folder", VALUE_PATH, 0, 0,
+             NULL, compare.out_dir),
+    ROW_FLAG("compare_bootstrap", "-bootstrap", "N", "2000", COMPARE,
+             "resamples of the test images for the paired intervals", VALUE_INT, 100, 1000000, NULL,
+             compare.bootstrap),
+    ROW_FLAG("compare_seed", "-seed", "S", "1", COMPARE, "seed of the resampling", VALUE_ULONG, 0,
+             4294967295.0, NULL, compare.seed),
     ROW_FLAG("predict_boxes", "-boxes", "FILE", "", PREDICT,
              "'path x0 y0 x1 y1' boxes of the images (-tta oracle)", VALUE_PATH, 0, 0, NULL,
              predict.boxes),
@@ -370,6 +397,10 @@ static void name_choices(value_type type, char *out, size_t size) {
 /* A comma list of distinct methods, or "all". Returns 0, or -1 with what was wrong. */
 static int parse_methods(const char *text, gcam_method *methods, int *count, char *why,
                          size_t why_size) {
+    if (!strcmp(text, "none")) { /* classification alone (the test-time crops) */
+        *count = 0;
+        return 0;
+    }
     if (!strcmp(text, "all")) {
         for (int m = 0; m < GCAM_METHOD_COUNT; ++m) methods[m] = (gcam_method)m;
         *count = GCAM_METHOD_COUNT;
@@ -479,7 +510,7 @@ static int parse_value(const setting_spec *spec, const char *text, gcam_settings
         if (parse_methods(text, methods, &count, why, sizeof why)) {
             char choices[256];
             name_choices(VALUE_METHOD, choices, sizeof choices);
-            snprintf(expected, size, "%s; expected all or a comma list of %s", why, choices);
+            snprintf(expected, size, "%s; expected all, none or a comma list of %s", why, choices);
             return -1;
         }
         /* the count follows the array in gcam_eval_options */
@@ -565,8 +596,8 @@ static void format_value(const setting_spec *spec, const gcam_settings *s, char 
         out[0] = '\0';
         int all = count == GCAM_METHOD_COUNT;
         for (int m = 0; m < count && all; ++m) all = methods[m] == (gcam_method)m;
-        if (all) {
-            snprintf(out, size, "all");
+        if (all || !count) {
+            snprintf(out, size, all ? "all" : "none");
             return;
         }
         for (int m = 0; m < count; ++m)
@@ -682,6 +713,8 @@ static const char *program_name(unsigned program) {
         return "gcam-eval";
     case GCAM_PROGRAM_PREDICT:
         return "gcam-predict";
+    case GCAM_PROGRAM_COMPARE:
+        return "gcam-compare";
     default:
         return "gcam-init";
     }
@@ -690,7 +723,7 @@ static const char *program_name(unsigned program) {
 /* The programs that read spec, as "gcam-train, gcam-eval". */
 static void readers(const setting_spec *spec, char *out, size_t size) {
     out[0] = '\0';
-    for (unsigned p = 1; p <= GCAM_PROGRAM_INIT; p <<= 1)
+    for (unsigned p = 1; p <= GCAM_PROGRAM_COMPARE; p <<= 1)
         if (spec->info.programs & p)
             snprintf(out + strlen(out), size - strlen(out), "%s%s", out[0] ? ", " : "",
                      program_name(p));
@@ -755,8 +788,9 @@ gcam_args_status gcam_settings_from_command_line(gcam_settings *s, gcam_program 
                   args->n_positional < min_positional ? "missing" : "too many");
         return GCAM_ARGS_USAGE;
     }
-    /* Then the cfg's [gcam] section, then the flags over it. */
-    if (args->n_positional > 0 && gcam_settings_read_cfg(s, args->positional[0], err))
+    /* Then the cfg's [gcam] section (gcam-compare has none), then the flags over it. */
+    if (program != GCAM_PROGRAM_COMPARE && args->n_positional > 0 &&
+        gcam_settings_read_cfg(s, args->positional[0], err))
         return GCAM_ARGS_FAILED;
     for (int i = 1; i < argc; ++i) {
         const char *a = argv[i];

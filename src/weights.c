@@ -71,6 +71,27 @@ static int read_header(FILE *f, const char *path, weights_header *h, gcam_error 
     return 0;
 }
 
+/* When a file of `floats` floats holds this network's layers up to its last weighted layer
+ * (a classifier's head) followed by a head of the same shape but another number of
+ * outputs (a backbone pretrained on other classes), the number of layers before the head;
+ * else 0. A weights file has no shapes: the test is that the floats left after the
+ * backbone are a whole number of the head's outputs, each with its weights and bias (and
+ * batch-norm scale, mean and variance, or not). */
+static int backbone_layers(const network *net, long long floats) {
+    int head = -1;
+    for (int i = 0; i < net->n; ++i)
+        if (layer_floats(&net->layers[i])) head = i;
+    if (head < 1) return 0;
+    const layer *l = &net->layers[head];
+    long long per_output = l->type == CONVOLUTIONAL
+                               ? (long long)l->size * l->size * l->c / l->groups
+                               : (long long)l->inputs;
+    long long rest = floats - (long long)gcam_weights_expected_floats(net, head);
+    if (l->type == BATCHNORM || rest <= 0) return 0;
+    int fits = rest % (per_output + 1) == 0 || rest % (per_output + 4) == 0;
+    return fits ? head : 0;
+}
+
 /* Opens path and checks its header and size against net; leaves f after the header. */
 static int open_checked(const network *net, const char *path, int n_layers, FILE **out,
                         weights_header *h, gcam_error *err) {
@@ -95,13 +116,21 @@ static int open_checked(const network *net, const char *path, int n_layers, FILE
         fclose(f);
         const char *what = payload < expected_bytes ? "truncated or for a smaller network"
                                                     : "too large: made for another network";
+        char advice[160] = "";
+        int fit = partial ? 0 : backbone_layers(net, payload / 4);
+        if (fit > 0)
+            snprintf(advice, sizeof advice,
+                     "; the first %d layers fit, with a head for another number of classes: "
+                     "-weights_layers %d",
+                     fit, fit);
+        else if (!partial)
+            snprintf(advice, sizeof advice,
+                     "; to reuse only the first N layers, load them explicitly "
+                     "(-weights_layers N)");
         return gcam_fail(err,
                          "%s: weights do not fit %s: expected %zu floats (%lld bytes after "
                          "the %ld-byte header), found %lld bytes (%s)%s",
-                         path, scope, expected, expected_bytes, h->bytes, payload, what,
-                         partial ? ""
-                                 : "; to reuse only the first N layers, load them "
-                                   "explicitly (-weights_layers N)");
+                         path, scope, expected, expected_bytes, h->bytes, payload, what, advice);
     }
     *out = f;
     return 0;

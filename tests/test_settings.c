@@ -13,11 +13,9 @@
 static const struct {
     gcam_program program;
     const char *binary;
-} programs[] = {{GCAM_PROGRAM_TRAIN, "bin/gcam-train"},
-                {GCAM_PROGRAM_HEATMAP, "bin/gcam-heatmap"},
-                {GCAM_PROGRAM_EVAL, "bin/gcam-eval"},
-                {GCAM_PROGRAM_PREDICT, "bin/gcam-predict"},
-                {GCAM_PROGRAM_INIT, "bin/gcam-init"}};
+} programs[] = {{GCAM_PROGRAM_TRAIN, "bin/gcam-train"}, {GCAM_PROGRAM_HEATMAP, "bin/gcam-heatmap"},
+                {GCAM_PROGRAM_EVAL, "bin/gcam-eval"},   {GCAM_PROGRAM_PREDICT, "bin/gcam-predict"},
+                {GCAM_PROGRAM_INIT, "bin/gcam-init"},   {GCAM_PROGRAM_COMPARE, "bin/gcam-compare"}};
 #define N_PROGRAMS (int)(sizeof programs / sizeof *programs)
 
 static void check_table(void) {

@@ -45,6 +45,7 @@ typedef struct gcam_eval_result {
     double *sanity_mean; /* (n_methods, sanity_depths) */
     double *sanity_se;   /* (n_methods, sanity_depths) */
     int sanity_images;
+    int *images; /* (n_images) each evaluated image's index in the list */
     int *labels; /* (n_images) the true classes */
     /* test-time crops (eval tta): each mode's predicted class */
     int tta_n_modes;

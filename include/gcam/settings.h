@@ -196,6 +196,19 @@ typedef struct gcam_predict_options {
     char boxes[GCAM_PATH_MAX]; /* ground-truth boxes (tta oracle) */
 } gcam_predict_options;
 
+/* gcam-compare */
+typedef struct gcam_compare_options {
+    char arms[GCAM_PATH_MAX];        /* the arms, space- or comma-separated */
+    char seeds[GCAM_PATH_MAX];       /* the seeds, space- or comma-separated */
+    char reference[GCAM_PATH_MAX];   /* the arm every other is compared with; empty: none */
+    char pairs[GCAM_PATH_MAX];       /* "arm:control,..." pairs also compared */
+    char predictions[GCAM_PATH_MAX]; /* each run's tta.csv, relative to its folder */
+    char log[GCAM_PATH_MAX];         /* each run's training log, relative to its folder */
+    char out_dir[GCAM_PATH_MAX];
+    int bootstrap;      /* resamples of the test images */
+    unsigned long seed; /* of the resampling */
+} gcam_compare_options;
+
 typedef struct gcam_settings {
     char cfg_path[GCAM_PATH_MAX];  /* the cfg whose [gcam] section was read (not a key) */
     char data_path[GCAM_PATH_MAX]; /* Darknet .data file */
@@ -207,6 +220,7 @@ typedef struct gcam_settings {
     gcam_heatmap_options heatmap;
     gcam_eval_options eval;
     gcam_predict_options predict;
+    gcam_compare_options compare;
 } gcam_settings;
 
 /* ---- The table -------------------------------------------------------------------- */
@@ -217,7 +231,8 @@ typedef enum gcam_program {
     GCAM_PROGRAM_HEATMAP = 2,
     GCAM_PROGRAM_EVAL = 4,
     GCAM_PROGRAM_PREDICT = 8,
-    GCAM_PROGRAM_INIT = 16
+    GCAM_PROGRAM_INIT = 16,
+    GCAM_PROGRAM_COMPARE = 32
 } gcam_program;
 
 /* One row of the table, as tools and tests see it. */
