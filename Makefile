@@ -16,10 +16,12 @@ CFLAGS := -std=c11 $(OPT) -g -Wall -Wextra -Wno-unused-parameter -fno-strict-ali
           -D_POSIX_C_SOURCE=200809L -Iinclude
 # The library, tests and benchmarks also see the internal headers and the engine's; the
 # programs in src/cli/ are built against include/ alone.
+# Open MPI as Debian installs it (data-parallel training, src/distributed.c).
+MPI_DIR := /usr/lib/$(shell $(CC) -print-multiarch)/openmpi
 INTERNAL_CFLAGS := -Isrc -I$(DARKNET_DIR)/include -I/usr/include/stb -I/usr/include/cairo \
-                   -I/usr/include/freetype2 -I/usr/include/libpng16
-LDFLAGS := -L$(DARKNET_DIR) -Wl,-rpath,$(DARKNET_DIR)
-LDLIBS := -ldarknet -lopenblas -lcairo -lpthread -lm
+                   -I/usr/include/freetype2 -I/usr/include/libpng16 -I$(MPI_DIR)/include
+LDFLAGS := -L$(DARKNET_DIR) -Wl,-rpath,$(DARKNET_DIR) -L$(MPI_DIR)/lib
+LDLIBS := -ldarknet -lopenblas -lcairo -lmpi -lpthread -lm
 ifeq ($(SANITIZER),fuzzer)
 # libFuzzer builds (make fuzz): clang, with ASan and UBSan.
 SANITIZE_FLAGS := -fsanitize=fuzzer-no-link,address,undefined
@@ -34,7 +36,7 @@ endif
 
 # Debian packages the build and tests need; `make deps` installs the missing ones.
 DEB_PACKAGES := darknet libopenblas-dev libstb-dev libcairo2-dev fonts-dejavu-core \
-                dataset-fashion-mnist valgrind clang-format
+                dataset-fashion-mnist valgrind clang-format openmpi-bin libopenmpi-dev
 
 LIB_SRC := $(wildcard src/*.c)
 LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/lib/%.o)

@@ -197,14 +197,14 @@ static void *worker_main(void *arg) {
 }
 
 int64_t gcam_loader_batches_per_epoch(const gcam_loader *l) {
-    int64_t n = l->cfg.data->n, b = l->cfg.batch;
-    return (n + b - 1) / b;
+    int64_t n = l->cfg.data->n - l->cfg.offset, stride = l->cfg.stride;
+    return n > 0 ? (n + stride - 1) / stride : 0;
 }
 
 /* Starts loading batch `index` into `slot`. The pool must be idle. */
 static void submit(gcam_loader *l, int slot, int64_t index) {
     gcam_batch *b = &l->slots[slot];
-    int64_t n = l->cfg.data->n, start = index * l->cfg.batch;
+    int64_t n = l->cfg.data->n, start = index * l->cfg.stride + l->cfg.offset;
     int count = l->cfg.batch;
     if (!l->cfg.train && start + count > n) count = (int)(n - start);
     for (int i = 0; i < count; ++i) {
@@ -293,6 +293,13 @@ int gcam_loader_init(gcam_loader **out, const gcam_loader_config *cfg, gcam_erro
         return gcam_fail(err, "threads=%d: expected 1 to 256", cfg->threads);
     gcam_loader *l = gcam_xcalloc(1, sizeof *l);
     l->cfg = *cfg;
+    if (!l->cfg.stride) l->cfg.stride = cfg->batch;
+    if (l->cfg.offset < 0 || l->cfg.offset + cfg->batch > l->cfg.stride) {
+        int stride = l->cfg.stride;
+        free(l);
+        return gcam_fail(err, "loader slice [%d, %d) is outside the stride of %d", cfg->offset,
+                         cfg->offset + cfg->batch, stride);
+    }
     if (l->cfg.max_bad_fraction <= 0) l->cfg.max_bad_fraction = 0.01;
     int n = cfg->data->n;
     l->bad_limit = (int)(l->cfg.max_bad_fraction * n);

@@ -43,6 +43,10 @@ typedef struct gcam_loader_config {
     const gcam_dataset *data; /* borrowed for the loader's life */
     int batch;
     int train; /* 1: shuffled epochs with augmentation; 0: in order, plain resize */
+    /* One rank of a data-parallel job: batch b holds the positions [b*stride + offset,
+     * b*stride + offset + batch) of the sequence (validation: of the list), its slice of
+     * the job's batch of `stride` images. 0 and 0: stride = batch, offset 0. */
+    int stride, offset;
     gcam_augment_config augment;
     uint64_t seed;
     int threads;
@@ -72,7 +76,8 @@ void gcam_loader_prefetch(gcam_loader *loader, int64_t index);
  * until the next gcam_loader_get. */
 void gcam_loader_wait(gcam_loader *loader);
 
-/* Batches in one pass over the data (validation: the last one may be partial). */
+/* Batches in one pass over the data (validation: the last one may be partial; a rank's
+ * share of them with a stride). */
 int64_t gcam_loader_batches_per_epoch(const gcam_loader *loader);
 /* Distinct images found unreadable so far. */
 int gcam_loader_bad_images(gcam_loader *loader);

@@ -19,6 +19,8 @@ static int pending;
 static gcam_parallel_fn job_fn;
 static void *job_arg;
 static int blas_threads = 1;
+static int requested_parts; /* gcam_parallel_set_parts before the pool started; 0: none */
+static int pool_started;
 
 static void *worker(void *arg) {
     int part = (int)(long)arg;
@@ -38,10 +40,13 @@ static void *worker(void *arg) {
 }
 
 static void pool_start(void) {
+    pool_started = 1;
     const char *env = getenv("GCAM_THREADS");
-    long n = env ? strtol(env, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
+    long n = requested_parts ? requested_parts
+                             : (env ? strtol(env, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN));
     if (n < 1) n = 1;
     if (n > MAX_PARTS) n = MAX_PARTS;
+    if (requested_parts) openblas_set_num_threads((int)n);
     blas_threads = openblas_get_num_threads();
     for (long p = 1; p < n; ++p) {
         pthread_t t;
@@ -49,6 +54,13 @@ static void pool_start(void) {
         pthread_detach(t);
         pool_parts = (int)p + 1;
     }
+}
+
+int gcam_parallel_set_parts(int parts) {
+    if (pool_started) return parts == pool_parts ? 0 : -1;
+    requested_parts = parts < 1 ? 1 : parts;
+    gcam_parallel_parts();
+    return 0;
 }
 
 int gcam_parallel_parts(void) {

@@ -8,6 +8,10 @@
 typedef void (*gcam_parallel_fn)(void *arg, int part, int parts);
 
 int gcam_parallel_parts(void);
+/* Sizes the pool, and OpenBLAS's own threads, to `parts` instead of GCAM_THREADS or the
+ * CPUs (an MPI rank takes its share of its host). Only before the pool's first use:
+ * returns -1 if it had started already with another size. */
+int gcam_parallel_set_parts(int parts);
 void gcam_parallel_run(gcam_parallel_fn fn, void *arg);
 
 /* [*lo, *hi) of n items for `part` of `parts`, in contiguous, near-equal slices. */

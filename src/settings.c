@@ -127,7 +127,12 @@ static const setting_spec specs[] = {
         VALUE_PATH, 0, 0, NULL, train.backup_dir),
     ROW("max_batches", "N", "0", TRAIN, "iterations to train (0: the cfg's max_batches)",
         VALUE_LONG, 0, 1e9, NULL, train.max_batches),
-    ROW("threads", "T", "2", TRAIN, "loader threads", VALUE_INT, 1, 64, NULL, train.threads),
+    ROW("threads", "T", "2", TRAIN, "loader threads (one process; under mpirun see rank_threads)",
+        VALUE_INT, 1, 64, NULL, train.threads),
+    ROW("rank_threads", "T", "0", TRAIN,
+        "under mpirun: compute and loader threads of each rank (0: the host's cores / its "
+        "ranks)",
+        VALUE_INT, 0, 64, NULL, train.rank_threads),
     ROW("valid_every", "N", "0", TRAIN, "iterations between validations (0: each epoch)",
         VALUE_LONG, 0, 1e9, NULL, train.valid_every),
     ROW("checkpoint_every", "N", "100", TRAIN, "iterations between _last checkpoints", VALUE_LONG,

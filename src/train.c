@@ -1,17 +1,26 @@
 /* The training loop (gcam_train_run in gcam/train.h). One iteration is `subdivisions`
  * forward/backward passes of the network's batch followed by one update, as in Darknet.
  * The loop reads top to bottom as named steps; checkpoints (checkpoint.c), the log and
- * chart (train_log.c) and the saliency refreshes (train_saliency.c) live in their own
- * modules. */
+ * chart (train_log.c), the saliency refreshes (train_saliency.c) and the collectives of
+ * data-parallel training (distributed.c) live in their own modules.
+ *
+ * Under mpirun every rank runs this loop on its slice of each pass. The ranks meet at
+ * fixed points of every iteration, in the same order: after the forward and backward
+ * passes (a failure on any rank stops all), the gradient exchange, after a refresh (the
+ * maps are shared), after validation (the counts are summed) and after rank 0's writes.
+ * With one rank each meeting is a no-op. */
 #include "gcam/train.h"
 
+#include "cfg.h"
 #include "checkpoint.h"
 #include "clock.h"
+#include "distributed.h"
 #include "error.h"
 #include "kernels.h"
 #include "loader.h"
 #include "mix.h"
 #include "network.h"
+#include "parallel.h"
 #include "train_log.h"
 #include "train_saliency.h"
 #include "tta.h"
@@ -20,9 +29,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct trainer {
     const gcam_settings *s;
+    gcam_ranks ranks; /* this process in the job; rank 0 of 1 without mpirun */
+    int speaks;       /* rank 0: prints notes and progress, and writes every file */
+    gcam_gradient_exchange exchange;
     gcam_net *net;
     network *dn;
     gcam_data_files files;
@@ -43,7 +56,9 @@ typedef struct trainer {
     gcam_param_buffer *params; /* (n_params) every trained buffer, for the finiteness checks */
     int n_params;
     char backup[GCAM_PATH_MAX], base[GCAM_PATH_MAX];
-    int per_pass, subdivisions, softmax;
+    int per_pass;     /* images per pass on this rank */
+    int job_per_pass; /* on all ranks: per_pass * ranks */
+    int subdivisions, softmax;
     long images_per_iteration, start, max, valid_every;
     double best_top1;
 } trainer;
@@ -71,6 +86,31 @@ static int softmax_layer_index(const network *dn) {
     return -1;
 }
 
+/* The images each rank trains per pass: the cfg's batch / (subdivisions * ranks), which
+ * must be whole; 0 (the cfg's own batch / subdivisions) in a single process. */
+static int rank_pass_size(const trainer *t, int *per_pass, gcam_error *err) {
+    *per_pass = 0;
+    int ranks = t->ranks.size;
+    if (ranks < 2) return 0;
+    gcam_cfg cfg;
+    if (gcam_cfg_read(&cfg, t->s->cfg_path, err) || !cfg.n_sections) {
+        if (!cfg.n_sections) gcam_fail(err, "%s: no [net] section", t->s->cfg_path);
+        gcam_cfg_free(&cfg);
+        return -1;
+    }
+    const gcam_cfg_option *b = gcam_cfg_find(&cfg.sections[0], "batch");
+    const gcam_cfg_option *d = gcam_cfg_find(&cfg.sections[0], "subdivisions");
+    int batch = b ? atoi(b->value) : 1, subdivisions = d ? atoi(d->value) : 1;
+    gcam_cfg_free(&cfg);
+    if (subdivisions < 1 || batch < 1 || batch % (subdivisions * ranks) != 0)
+        return gcam_fail(err,
+                         "%s: batch=%d does not split over %d ranks: the batch is the job's, and "
+                         "must be a multiple of subdivisions x ranks = %d x %d",
+                         t->s->cfg_path, batch, ranks, subdivisions, ranks);
+    *per_pass = batch / (subdivisions * ranks);
+    return 0;
+}
+
 /* The .data file, the network (with the weights to start from) and the data sets. */
 static int load_inputs(trainer *t, gcam_error *err) {
     const gcam_settings *s = t->s;
@@ -88,8 +128,12 @@ static int load_inputs(trainer *t, gcam_error *err) {
     lo.weights_layers = s->train.weights_layers;
     lo.clear = s->train.clear;
     lo.init_seed = (unsigned long)s->seed;
-    if (gcam_net_load(&t->net, s->cfg_path, &lo, err)) return -1;
+    if (rank_pass_size(t, &lo.batch, err) || gcam_net_load(&t->net, s->cfg_path, &lo, err))
+        return -1;
     network *dn = t->dn = t->net->dn;
+    /* Darknet's update divides by batch * subdivisions and counts iterations in
+     * seen / (batch * subdivisions): both must be the job's */
+    dn->subdivisions *= t->ranks.size;
     if (t->net->classes != t->files.classes)
         return gcam_fail(err, "%s has %d outputs but %s says classes=%d", s->cfg_path,
                          t->net->classes, s->data_path, t->files.classes);
@@ -99,13 +143,14 @@ static int load_inputs(trainer *t, gcam_error *err) {
                          "%s: a classifier for gcam-train ends in [softmax] (optionally "
                          "followed by [cost])",
                          s->cfg_path);
-    if (disable_cost_after_softmax(dn))
+    if (disable_cost_after_softmax(dn) && t->speaks)
         fprintf(stderr, "gcam-train: note: [cost] after [softmax] is ignored; training uses "
                         "the softmax cross-entropy gradient alone (Darknet would add both)\n");
     if (s->train.max_batches > 0) dn->max_batches = (int)s->train.max_batches;
     if (dn->max_batches <= 0)
         return gcam_fail(err, "%s: max_batches is not set: give -max_batches N", s->cfg_path);
-    gcam_kernels_set_seed((uint64_t)s->seed);
+    /* dropout's masks: rank 0 draws one process's, the other ranks streams of their own */
+    gcam_kernels_set_seed((uint64_t)s->seed ^ ((uint64_t)t->ranks.rank * 0x9e3779b97f4a7c15ULL));
     if (gcam_dataset_load(&t->train, t->files.train, t->files.labels, t->files.n_labels,
                           t->files.classes, err))
         return -1;
@@ -126,16 +171,18 @@ static int start_loaders(trainer *t, gcam_error *err) {
     gcam_loader_config lc = {0};
     lc.data = &t->train;
     lc.batch = dn->batch;
+    lc.stride = dn->batch * t->ranks.size;
+    lc.offset = dn->batch * t->ranks.rank;
     lc.train = 1;
     lc.seed = (uint64_t)s->seed;
-    lc.threads = s->train.threads;
+    lc.threads = t->ranks.size > 1 ? gcam_parallel_parts() : s->train.threads;
     lc.augment = (gcam_augment_config){dn->w,          dn->h,        dn->c,       dn->min_crop,
                                        dn->max_crop,   dn->aspect,   dn->angle,   dn->hue,
                                        dn->saturation, dn->exposure, t->net->flip};
     if (t->guided) {
         if (gcam_train_saliency_init(&t->saliency, s, t->net, &t->train,
                                      t->valid.n ? &t->valid : &t->train, t->files.labels,
-                                     t->train_boxes.n ? &t->train_boxes : NULL, err))
+                                     t->train_boxes.n ? &t->train_boxes : NULL, t->ranks.size, err))
             return -1;
         /* fresh maps do not exist before the loader is done: the trainer transforms */
         lc.guided = t->fresh ? NULL : &s->train.guided;
@@ -173,6 +220,7 @@ static int prepare_backup(trainer *t, gcam_error *err) {
 }
 
 static void trainer_free(trainer *t) {
+    gcam_gradient_exchange_free(&t->exchange);
     gcam_train_log_close(&t->log);
     gcam_loader_free(t->train_loader);
     gcam_loader_free(t->valid_loader);
@@ -190,10 +238,27 @@ static void trainer_free(trainer *t) {
     gcam_net_free(t->net);
 }
 
-static int trainer_init(trainer *t, const gcam_settings *s, gcam_error *err) {
+/* Under mpirun, each rank's compute and loader threads: rank_threads, or its share of
+ * its host's cores, so that the ranks of a host do not oversubscribe it. */
+static int share_the_host(const trainer *t, gcam_error *err) {
+    if (t->ranks.size < 2) return 0;
+    int threads = t->s->train.rank_threads;
+    if (!threads) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = cores > t->ranks.local_size ? (int)(cores / t->ranks.local_size) : 1;
+    }
+    if (gcam_parallel_set_parts(threads))
+        return gcam_fail(err, "the kernels' threads were started before the ranks' share");
+    return 0;
+}
+
+static int trainer_init(trainer *t, const gcam_settings *s, const gcam_ranks *ranks,
+                        gcam_error *err) {
     memset(t, 0, sizeof *t);
     t->s = s;
-    if (gcam_settings_check(s, GCAM_PROGRAM_TRAIN, err)) return -1;
+    t->ranks = *ranks;
+    t->speaks = ranks->rank == 0;
+    if (gcam_settings_check(s, GCAM_PROGRAM_TRAIN, err) || share_the_host(t, err)) return -1;
     t->guided = s->train.saliency;
     t->fresh = t->guided && s->train.source == GCAM_SOURCE_FRESH;
     t->cached = t->guided && !t->fresh && s->train.guided.source != GCAM_GUIDE_ORACLE;
@@ -201,8 +266,9 @@ static int trainer_init(trainer *t, const gcam_settings *s, gcam_error *err) {
     if (load_inputs(t, err) || start_loaders(t, err) || prepare_backup(t, err)) return -1;
     network *dn = t->dn;
     t->per_pass = dn->batch;
-    t->subdivisions = dn->subdivisions;
-    t->images_per_iteration = (long)t->per_pass * t->subdivisions;
+    t->job_per_pass = dn->batch * t->ranks.size;
+    t->subdivisions = dn->subdivisions / t->ranks.size;
+    t->images_per_iteration = (long)t->job_per_pass * t->subdivisions;
     t->start = (long)(*dn->seen / (size_t)t->images_per_iteration);
     t->max = dn->max_batches;
     t->valid_every = s->train.valid_every > 0
@@ -212,6 +278,8 @@ static int trainer_init(trainer *t, const gcam_settings *s, gcam_error *err) {
     t->n_params = gcam_darknet_parameters(dn, NULL);
     t->params = gcam_xcalloc((size_t)t->n_params + 1, sizeof *t->params);
     gcam_darknet_parameters(dn, t->params);
+    if (gcam_gradient_exchange_init(&t->exchange, &t->ranks, dn, t->params, t->n_params, err))
+        return -1;
     t->best_top1 = -1;
     if (t->fresh || t->mixing) {
         t->images = gcam_try_malloc(sizeof(float) * (size_t)dn->inputs * t->per_pass,
@@ -230,15 +298,48 @@ static void resume(trainer *t) {
     int momentum, maps;
     gcam_checkpoint_restore(t->dn, t->cached ? &t->saliency.cache : NULL, t->s->train.weights,
                             &momentum, &maps);
-    fprintf(stderr, "gcam-train: resuming at iteration %ld (%s)\n", t->start,
-            momentum ? "momentum restored" : "no matching momentum file; momentum restarts");
+    if (t->speaks)
+        fprintf(stderr, "gcam-train: resuming at iteration %ld (%s)\n", t->start,
+                momentum ? "momentum restored" : "no matching momentum file; momentum restarts");
     if (!t->cached) return;
-    fprintf(stderr, "gcam-train: %s\n",
-            maps ? "saliency maps restored"
-                 : "no matching saliency map file; the map cache starts empty");
+    if (t->speaks)
+        fprintf(stderr, "gcam-train: %s\n",
+                maps ? "saliency maps restored"
+                     : "no matching saliency map file; the map cache starts empty");
     /* the first batch saw the cache without the last refresh, as it did before */
     gcam_loader_prefetch(t->train_loader, (int64_t)t->start * t->subdivisions);
     gcam_train_saliency_commit(&t->saliency, t->train_loader);
+}
+
+/* ---- meeting the other ranks ------------------------------------------------------ */
+
+/* Every rank learns whether any failed (status -1): the first failing rank's error is
+ * prefixed with its rank, the others stop with an error naming it. */
+static int agree(const trainer *t, int status, gcam_error *err) {
+    if (t->ranks.size < 2) return status;
+    int failed = gcam_ranks_first_set(&t->ranks, status != 0);
+    if (failed < 0) return 0;
+    if (failed == t->ranks.rank) {
+        char message[sizeof err->message];
+        snprintf(message, sizeof message, "%s", err->message);
+        return gcam_fail(err, "rank %d of %d: %s", t->ranks.rank, t->ranks.size, message);
+    }
+    return gcam_fail(err, "rank %d of %d: stopping because rank %d failed", t->ranks.rank,
+                     t->ranks.size, failed);
+}
+
+/* Every rank trains the same model: the same weights, momentum, rolling statistics,
+ * images seen and map cache (a -weights file that differs between hosts, or a collective
+ * that left the ranks apart, would break this). */
+static int check_same_model(const trainer *t, const char *when, gcam_error *err) {
+    if (t->ranks.size < 2) return 0;
+    uint64_t mine = gcam_model_fingerprint(t->dn, t->params, t->n_params,
+                                           t->cached ? &t->saliency.cache : NULL);
+    if (gcam_ranks_all_equal(&t->ranks, mine)) return 0;
+    return gcam_fail(err,
+                     "the ranks' models or map caches differ %s (is %s the same file on "
+                     "every host?); stopping",
+                     when, t->s->train.weights[0] ? t->s->train.weights : "the cfg");
 }
 
 /* ---- the steps of an iteration ---------------------------------------------------- */
@@ -286,32 +387,48 @@ static int prepare_batch(trainer *t, const gcam_batch *b, int64_t index, double 
     return 0;
 }
 
-/* Forward and backward over the iteration's sub-batches, the finiteness checks, and the
- * update. *last is the last sub-batch (a refresh maps its images). */
-static int train_step(trainer *t, long iter, double *loss, const gcam_batch **last,
-                      double *fresh_seconds, gcam_error *err) {
+/* Forward and backward over this rank's sub-batches of the iteration; *loss gets the sum
+ * of their mean losses. *last is the last sub-batch (a refresh maps its images). */
+static int forward_backward(trainer *t, long iter, double *loss, const gcam_batch **last,
+                            double *fresh_seconds, gcam_error *err) {
     network *dn = t->dn;
     *loss = 0;
     *fresh_seconds = 0;
     for (int sub = 0; sub < t->subdivisions; ++sub) {
-        const gcam_batch *b =
-            gcam_loader_get(t->train_loader, (int64_t)iter * t->subdivisions + sub, err);
+        int64_t pass = (int64_t)iter * t->subdivisions + sub;
+        const gcam_batch *b = gcam_loader_get(t->train_loader, pass, err);
         if (!b) return -1;
         if (t->guided && !t->fresh) gcam_train_saliency_count(&t->saliency, b);
-        if (prepare_batch(t, b, (int64_t)iter * t->subdivisions + sub, fresh_seconds, err))
-            return -1;
-        *dn->seen += (size_t)t->per_pass;
+        /* the random streams of fresh maps and mixing follow the job's sample positions */
+        int64_t stream = pass * t->ranks.size + t->ranks.rank;
+        if (prepare_batch(t, b, stream, fresh_seconds, err)) return -1;
+        *dn->seen += (size_t)t->job_per_pass;
         dn->train = 1;
         forward_network(dn);
         backward_network(dn);
         *loss += dn->layers[t->softmax].cost[0] / t->per_pass;
         *last = b;
     }
-    *loss /= t->subdivisions;
-    const char *after = "stopping without saving (the last checkpoint in";
     if (!isfinite(*loss))
-        return gcam_fail(err, "iteration %ld: the loss is %s; %s %s is from before it)", iter + 1,
-                         isnan(*loss) ? "NaN" : "infinite", after, t->backup);
+        return gcam_fail(err,
+                         "iteration %ld: the loss is %s; stopping without saving (the last "
+                         "checkpoint in %s is from before it)",
+                         iter + 1, isnan(*loss) ? "NaN" : "infinite", t->backup);
+    return 0;
+}
+
+/* The iteration's passes on every rank, the gradient exchange, the finiteness checks and
+ * the update; *loss is the mean loss of the job's sub-batches. */
+static int train_step(trainer *t, long iter, double *loss, const gcam_batch **last,
+                      double *fresh_seconds, gcam_error *err) {
+    gcam_gradient_exchange_begin(&t->exchange);
+    int status = forward_backward(t, iter, loss, last, fresh_seconds, err);
+    if ((status = agree(t, status, err))) return status;
+    gcam_gradient_exchange_run(&t->exchange);
+    gcam_ranks_sum_doubles(&t->ranks, loss, 1);
+    *loss /= (double)t->subdivisions * t->ranks.size;
+    const char *after = "stopping without saving (the last checkpoint in";
+    network *dn = t->dn;
     if (!all_finite(t, 1))
         return gcam_fail(err,
                          "iteration %ld: the gradients are not finite (they exploded); %s %s is "
@@ -346,9 +463,10 @@ static const float *valid_scores(trainer *t, const gcam_batch *batch, float *sco
     return status ? NULL : scores;
 }
 
-/* Top-1 and top-5 on the validation list, in inference mode. */
+/* Top-1 and top-5 on the validation list, in inference mode; each rank scores its slice
+ * of every batch of the job. */
 static int validate(trainer *t, gcam_train_record *r, int *images, gcam_error *err) {
-    int classes = t->net->classes, hits1 = 0, hits5 = 0;
+    int classes = t->net->classes, hits1 = 0, hits5 = 0, status = 0;
     *images = 0;
     float *scores = gcam_xmalloc(sizeof(float) * (size_t)classes * t->per_pass);
     int64_t batches = gcam_loader_batches_per_epoch(t->valid_loader);
@@ -356,8 +474,8 @@ static int validate(trainer *t, gcam_train_record *r, int *images, gcam_error *e
         const gcam_batch *batch = gcam_loader_get(t->valid_loader, b, err);
         const float *p = batch ? valid_scores(t, batch, scores, err) : NULL;
         if (!p) {
-            free(scores);
-            return -1;
+            status = -1;
+            break;
         }
         for (int i = 0; i < batch->n; ++i) {
             const float *row = p + (size_t)i * classes;
@@ -370,8 +488,12 @@ static int validate(trainer *t, gcam_train_record *r, int *images, gcam_error *e
         *images += batch->n;
     }
     free(scores);
-    r->valid_top1 = (double)hits1 / *images;
-    r->valid_top5 = (double)hits5 / *images;
+    if ((status = agree(t, status, err))) return status;
+    double counts[3] = {hits1, hits5, *images};
+    gcam_ranks_sum_doubles(&t->ranks, counts, 3);
+    *images = (int)counts[2];
+    r->valid_top1 = counts[0] / counts[2];
+    r->valid_top5 = counts[1] / counts[2];
     return 0;
 }
 
@@ -382,13 +504,15 @@ static int save(trainer *t, const char *suffix, int resumable, gcam_error *err) 
     return gcam_checkpoint_save(t->dn, t->cached ? &t->saliency.cache : NULL, path, resumable, err);
 }
 
-/* Validation when it is due, the best checkpoint, and the chart. */
+/* Validation when it is due (every rank), and on rank 0 its line and the best
+ * checkpoint. */
 static int validate_if_due(trainer *t, gcam_train_record *r, gcam_error *err) {
     long done = r->iteration;
     r->valid_top1 = r->valid_top5 = -1;
     if (!t->valid_loader || (done % t->valid_every != 0 && done != t->max)) return 0;
     int images;
     if (validate(t, r, &images, err)) return -1;
+    if (!t->speaks) return 0;
     gcam_train_log_print_validation(stdout, r, images);
     if (r->valid_top1 > t->best_top1) {
         t->best_top1 = r->valid_top1;
@@ -421,16 +545,77 @@ static int write_heatmap_grid_if_due(trainer *t, long done, gcam_error *err) {
 
 /* The saliency columns of an iteration's record: the share of the training images with a
  * cached map (or of the iteration's samples with a map, for fresh and oracle maps), and
- * the maps' quality against the boxes when this iteration computed maps. */
-static void record_saliency(const trainer *t, gcam_train_record *r, long samples_before,
+ * the maps' quality against the boxes when this iteration computed maps; all over the
+ * job's samples (the quality window is summed over the ranks in place). */
+static void record_saliency(trainer *t, gcam_train_record *r, long samples_before,
                             long with_map_before, int computed_maps) {
-    const gcam_train_saliency *ts = &t->saliency;
+    gcam_train_saliency *ts = &t->saliency;
     r->saliency = t->guided;
-    long samples = ts->samples - samples_before;
+    double counts[5] = {ts->samples - samples_before, ts->with_map - with_map_before,
+                        ts->window_maps, ts->window_hits, ts->window_mass};
+    if (t->guided) gcam_ranks_sum_doubles(&t->ranks, counts, 5);
+    ts->window_maps = (long)counts[2], ts->window_hits = counts[3], ts->window_mass = counts[4];
     r->coverage = t->cached ? (double)ts->cache.covered / ts->cache.n
-                            : (samples ? (double)(ts->with_map - with_map_before) / samples : 0);
+                            : (counts[0] > 0 ? counts[1] / counts[0] : 0);
     r->map_hit = r->map_mass = -1;
     if (computed_maps) gcam_train_saliency_quality(ts, &r->map_hit, &r->map_mass);
+}
+
+/* The run's statistics of guided transforms, maps and mixing, over the job: each rank
+ * counted its own samples (the maps a cached refresh stored are every rank's already). */
+static void sum_statistics_over_ranks(trainer *t) {
+    if (t->ranks.size < 2) return;
+    gcam_train_saliency *ts = &t->saliency;
+    gcam_mix_stats *m = &t->mix;
+    double v[] = {ts->samples,
+                  ts->with_map,
+                  ts->crops,
+                  ts->drops,
+                  ts->keeps,
+                  ts->cutouts,
+                  ts->crop_fraction_sum,
+                  ts->maps_constant,
+                  ts->quality_maps,
+                  ts->quality_hits,
+                  ts->quality_mass,
+                  t->cached ? 0 : ts->maps_stored,
+                  m->samples,
+                  m->mixed,
+                  m->area_fallbacks,
+                  m->area_sum,
+                  m->weight_b_sum};
+    gcam_ranks_sum_doubles(&t->ranks, v, (int)(sizeof v / sizeof v[0]));
+    ts->samples = (long)v[0], ts->with_map = (long)v[1], ts->crops = (long)v[2];
+    ts->drops = (long)v[3], ts->keeps = (long)v[4], ts->cutouts = (long)v[5];
+    ts->crop_fraction_sum = v[6], ts->maps_constant = (long)v[7];
+    ts->quality_maps = (long)v[8], ts->quality_hits = v[9], ts->quality_mass = v[10];
+    if (!t->cached) ts->maps_stored = (long)v[11];
+    m->samples = (long)v[12], m->mixed = (long)v[13], m->area_fallbacks = (long)v[14];
+    m->area_sum = v[15], m->weight_b_sum = v[16];
+}
+
+/* On rank 0: the log's row, the checkpoints due, the chart and the heatmap grid. */
+static int write_outputs(trainer *t, gcam_train_record *r, double run_start, int stopping,
+                         gcam_error *err) {
+    if (!t->speaks) return 0;
+    long done = r->iteration;
+    r->seconds = t->log.seconds_before + gcam_now_seconds() - run_start;
+    gcam_train_log_append(&t->log, r);
+    if (save_checkpoints(t, done, stopping, err)) return -1;
+    if ((r->valid_top1 >= 0 || done == t->max) && gcam_train_log_chart(&t->log, err)) return -1;
+    return write_heatmap_grid_if_due(t, done, err);
+}
+
+/* A refresh when one is due: this rank's maps, then every rank's shared. */
+static int refresh_if_due(trainer *t, const gcam_batch *last, long done, double *seconds,
+                          int *refreshed, gcam_error *err) {
+    *refreshed = t->cached && done % t->s->train.saliency_every == 0;
+    if (!*refreshed) return 0;
+    int status = gcam_train_saliency_refresh(&t->saliency, t->net, &t->train, last,
+                                             t->per_pass * t->ranks.rank, done, seconds, err);
+    if ((status = agree(t, status, err))) return status;
+    gcam_ranks_share_staged_maps(&t->ranks, &t->saliency.cache);
+    return 0;
 }
 
 static void print_mix_summary(const trainer *t) {
@@ -448,22 +633,53 @@ static void print_mix_summary(const trainer *t) {
 
 /* ---- the loop --------------------------------------------------------------------- */
 
-int gcam_train_run(const gcam_settings *s, const volatile sig_atomic_t *stop, gcam_error *err) {
-    trainer t;
-    if (trainer_init(&t, s, err)) {
-        trainer_free(&t);
-        return -1;
-    }
-    resume(&t);
-    if (gcam_train_log_open(&t.log, t.backup, t.base, t.start, err)) {
-        trainer_free(&t);
-        return -1;
-    }
+/* The run's first lines: the data, the batch and, under mpirun, the ranks. */
+static void print_start(const trainer *t) {
     fprintf(stderr,
             "gcam-train: %s: %d train images, %d valid, batch %d x %d subdivisions, "
             "iterations %ld..%ld, backup %s\n",
-            s->cfg_path, t.train.n, t.valid.n, t.per_pass, t.subdivisions, t.start, t.max,
-            t.backup);
+            t->s->cfg_path, t->train.n, t->valid.n, t->job_per_pass, t->subdivisions, t->start,
+            t->max, t->backup);
+    if (t->ranks.size > 1)
+        fprintf(stderr,
+                "gcam-train: %d ranks, %d images per rank per pass, %d threads each; %.3f MB of "
+                "gradients and statistics summed per iteration in %ld MPI_Allreduce call(s)\n",
+                t->ranks.size, t->per_pass, gcam_parallel_parts(),
+                4e-6 * (double)t->exchange.floats,
+                (long)((t->exchange.floats + t->exchange.buffer_floats - 1) /
+                       t->exchange.buffer_floats));
+}
+
+static void print_exchange_summary(const trainer *t, double run_seconds) {
+    const gcam_gradient_exchange *x = &t->exchange;
+    if (t->ranks.size < 2 || !x->exchanges) return;
+    fprintf(stderr,
+            "gcam-train: gradient exchange: %ld iterations, %.3f MB each, %.4f s each in "
+            "MPI_Allreduce, %.1f%% of the run\n",
+            x->exchanges, 4e-6 * (double)x->floats, x->seconds / x->exchanges,
+            run_seconds > 0 ? 100 * x->seconds / run_seconds : 0);
+}
+
+/* Setting up on every rank: the trainer, the checkpoint to resume from, and the log; then
+ * every rank checks that all start from the same model. */
+static int start(trainer *t, const gcam_settings *s, const gcam_ranks *ranks, gcam_error *err) {
+    int status = trainer_init(t, s, ranks, err);
+    if (!status) resume(t);
+    if (!status && t->speaks)
+        status = gcam_train_log_open(&t->log, t->backup, t->base, t->start, err);
+    if ((status = agree(t, status, err))) return status;
+    if ((status = check_same_model(t, "at the start", err))) return status;
+    if (t->speaks) print_start(t);
+    return 0;
+}
+
+int gcam_train_run(const gcam_settings *s, const volatile sig_atomic_t *stop, gcam_error *err) {
+    gcam_ranks ranks = gcam_ranks_get();
+    trainer t;
+    if (start(&t, s, &ranks, err)) {
+        trainer_free(&t);
+        return -1;
+    }
     int status = 0;
     double avg_loss = -1, avg_seconds = -1, run_start = gcam_now_seconds();
     long done = t.start;
@@ -475,10 +691,8 @@ int gcam_train_run(const gcam_settings *s, const volatile sig_atomic_t *stop, gc
         gcam_train_record r = {.iteration = iter + 1, .max_iteration = t.max};
         if ((status = train_step(&t, iter, &loss, &last, &r.refresh_seconds, err))) break;
         done = iter + 1;
-        int refreshed = t.cached && done % s->train.saliency_every == 0;
-        if (refreshed && (status = gcam_train_saliency_refresh(&t.saliency, t.net, &t.train, last,
-                                                               done, &r.refresh_seconds, err)))
-            break;
+        int refreshed;
+        if ((status = refresh_if_due(&t, last, done, &r.refresh_seconds, &refreshed, err))) break;
         record_saliency(&t, &r, samples, with_map, refreshed || t.fresh);
         double seconds = gcam_now_seconds() - t0;
         avg_loss = avg_loss < 0 ? loss : 0.9 * avg_loss + 0.1 * loss;
@@ -487,29 +701,34 @@ int gcam_train_run(const gcam_settings *s, const volatile sig_atomic_t *stop, gc
         r.loss = loss, r.avg_loss = avg_loss, r.rate = get_current_rate(t.dn);
         r.images_per_second = t.images_per_iteration / seconds;
         r.eta_seconds = avg_seconds * (double)(t.max - done);
-        if (!s->quiet) gcam_train_log_print(stdout, &r);
+        if (!s->quiet && t.speaks) gcam_train_log_print(stdout, &r);
         if ((status = validate_if_due(&t, &r, err))) break;
         fflush(stdout);
-        r.seconds = t.log.seconds_before + gcam_now_seconds() - run_start;
-        gcam_train_log_append(&t.log, &r);
-        int stopping = stop && *stop;
-        if (!status) status = save_checkpoints(&t, done, stopping, err);
-        if (!status && (r.valid_top1 >= 0 || done == t.max))
-            status = gcam_train_log_chart(&t.log, err);
-        if (!status) status = write_heatmap_grid_if_due(&t, done, err);
-        if (!status && t.cached) gcam_train_saliency_commit(&t.saliency, t.train_loader);
-        if (!status && stopping) {
-            fprintf(stderr, "gcam-train: interrupted at iteration %ld; saved %s/%s_last.weights\n",
-                    done, t.backup, t.base);
-            status = *stop;
+        /* a signal reaches the ranks at different moments: they stop at the same iteration */
+        int stopping = gcam_ranks_max_int(&t.ranks, stop ? *stop : 0);
+        if ((status = agree(&t, write_outputs(&t, &r, run_start, stopping, err), err))) break;
+        if (done % s->train.checkpoint_every == 0 &&
+            (status = check_same_model(&t, "after an update", err)))
+            break;
+        if (t.cached) gcam_train_saliency_commit(&t.saliency, t.train_loader);
+        if (stopping) {
+            if (t.speaks)
+                fprintf(stderr,
+                        "gcam-train: interrupted at iteration %ld; saved %s/%s_last.weights\n",
+                        done, t.backup, t.base);
+            status = stopping;
         }
     }
-    if (t.guided)
-        gcam_train_saliency_summary(stderr, &t.saliency, &s->train.guided,
-                                    gcam_now_seconds() - run_start, done);
-    if (t.mixing) print_mix_summary(&t);
-    int bad = gcam_loader_bad_images(t.train_loader);
-    if (bad) fprintf(stderr, "gcam-train: %d unreadable training images were skipped\n", bad);
+    sum_statistics_over_ranks(&t);
+    double run_seconds = gcam_now_seconds() - run_start;
+    if (t.guided && t.speaks)
+        gcam_train_saliency_summary(stderr, &t.saliency, &s->train.guided, run_seconds, done);
+    if (t.mixing && t.speaks) print_mix_summary(&t);
+    if (t.speaks) print_exchange_summary(&t, run_seconds);
+    double bad = gcam_loader_bad_images(t.train_loader);
+    gcam_ranks_sum_doubles(&t.ranks, &bad, 1);
+    if (bad > 0 && t.speaks)
+        fprintf(stderr, "gcam-train: %.0f unreadable training images were skipped\n", bad);
     trainer_free(&t);
     return status;
 }

@@ -36,7 +36,8 @@ static int load_grid_images(gcam_train_saliency *ts, const gcam_dataset *ds, int
 
 int gcam_train_saliency_init(gcam_train_saliency *ts, const gcam_settings *s, gcam_net *net,
                              const gcam_dataset *train, const gcam_dataset *grid_data,
-                             char *const *class_names, const gcam_boxes *boxes, gcam_error *err) {
+                             char *const *class_names, const gcam_boxes *boxes, int ranks,
+                             gcam_error *err) {
     memset(ts, 0, sizeof *ts);
     const gcam_train_options *t = &s->train;
     ts->guided = &t->guided;
@@ -63,7 +64,8 @@ int gcam_train_saliency_init(gcam_train_saliency *ts, const gcam_settings *s, gc
     ts->view = gcam_xmalloc(sizeof(float) * (size_t)info.inputs);
     /* fresh maps and the oracle's boxes need no cache */
     int cached = t->source == GCAM_SOURCE_CACHE && t->guided.source != GCAM_GUIDE_ORACLE;
-    if (gcam_map_cache_init(&ts->cache, cached ? train->n : 0, t->guided.map_size, capacity, err))
+    if (gcam_map_cache_init(&ts->cache, cached ? train->n : 0, t->guided.map_size, capacity * ranks,
+                            err))
         return -1;
     if (t->heatmap_every > 0) {
         int want = (int)(t->heatmap_images < capacity ? t->heatmap_images : capacity);
@@ -142,11 +144,12 @@ int gcam_train_saliency_quality(const gcam_train_saliency *ts, double *hit, doub
 }
 
 int gcam_train_saliency_refresh(gcam_train_saliency *ts, gcam_net *net, const gcam_dataset *ds,
-                                const gcam_batch *batch, long iteration, double *seconds,
-                                gcam_error *err) {
+                                const gcam_batch *batch, int first_index, long iteration,
+                                double *seconds, gcam_error *err) {
     double t0 = gcam_now_seconds();
     int n = batch->n;
-    if (ts->max_images > 0 && ts->max_images < n) n = (int)ts->max_images;
+    if (ts->max_images > 0 && ts->max_images - first_index < n)
+        n = ts->max_images > first_index ? (int)(ts->max_images - first_index) : 0;
     size_t image_floats = (size_t)ts->c * ts->h * ts->w, map_floats = (size_t)ts->h * ts->w;
     int k = 0; /* readable images, packed */
     for (int i = 0; i < n; ++i) {

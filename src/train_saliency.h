@@ -50,21 +50,24 @@ typedef struct gcam_train_saliency {
 
 /* Checks the settings against the network and allocates the cache (for train's images)
  * and the buffers of a refresh; loads the grid's images from grid_data when the settings
- * ask for a grid. Fails with the size when memory runs out. */
+ * ask for a grid. The cache stages the refreshes of `ranks` processes (each a batch of
+ * the network's capacity). Fails with the size when memory runs out. */
 int gcam_train_saliency_init(gcam_train_saliency *ts, const gcam_settings *s, gcam_net *net,
                              const gcam_dataset *train, const gcam_dataset *grid_data,
-                             char *const *class_names, const gcam_boxes *boxes, gcam_error *err);
+                             char *const *class_names, const gcam_boxes *boxes, int ranks,
+                             gcam_error *err);
 void gcam_train_saliency_free(gcam_train_saliency *ts);
 
 /* Counts what the guided transforms did to a batch. */
 void gcam_train_saliency_count(gcam_train_saliency *ts, const gcam_batch *batch);
 
-/* Computes the maps of the first images of `batch` (re-read without augmentation from ds,
- * so that the maps are in each image's own coordinates) and stages them in the cache.
- * *seconds gets the refresh's time. */
+/* Computes the maps of the first saliency_images images of the job's batch (re-read
+ * without augmentation from ds, so that the maps are in each image's own coordinates)
+ * that are in `batch`, whose first image is image `first_index` of the job's batch (0 in
+ * a single process), and stages them in the cache. *seconds gets the refresh's time. */
 int gcam_train_saliency_refresh(gcam_train_saliency *ts, gcam_net *net, const gcam_dataset *ds,
-                                const gcam_batch *batch, long iteration, double *seconds,
-                                gcam_error *err);
+                                const gcam_batch *batch, int first_index, long iteration,
+                                double *seconds, gcam_error *err);
 
 /* Fresh maps (saliency_source=fresh): computes the maps of the n augmented images of a
  * batch (images (n, c, h, w), at their true classes `labels`), applies the guided

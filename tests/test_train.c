@@ -428,7 +428,7 @@ static void check_fresh_maps(void) {
     for (int guide = 0; guide < 2 && b; ++guide) {
         s.train.guided.source = guide ? GCAM_GUIDE_SHUFFLED : GCAM_GUIDE_SALIENCY;
         gcam_train_saliency ts;
-        CHECK(gcam_train_saliency_init(&ts, &s, net, &ds, &ds, NULL, NULL, &err) == 0, "%s",
+        CHECK(gcam_train_saliency_init(&ts, &s, net, &ds, &ds, NULL, NULL, 1, &err) == 0, "%s",
               err.message);
         memcpy(images, b->x, sizeof(float) * (size_t)n * C * H * W);
         double seconds;

@@ -139,6 +139,7 @@ typedef struct gcam_train_options {
     int clear;                      /* reset `seen` after loading */
     long max_batches;               /* 0: the cfg's max_batches */
     int threads;                    /* loader threads */
+    int rank_threads;               /* under mpirun: threads per rank; 0: cores / local ranks */
     long valid_every;               /* iterations; 0: once per epoch */
     long checkpoint_every;          /* _last.weights every K iterations */
     long save_every;                /* <cfg>_<iter>.weights every K iterations; 0: never */

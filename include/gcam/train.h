@@ -29,6 +29,22 @@ extern "C" {
 GCAM_API int gcam_train_run(const gcam_settings *s, const volatile sig_atomic_t *stop,
                             gcam_error *err);
 
+/* Data-parallel training: under `mpirun -np N`, gcam_train_run trains as one of N ranks.
+ * The cfg's batch is the job's: each rank trains batch / (subdivisions * N) images per
+ * pass, its slice of the same seeded sequence one process would train on, and the
+ * gradients are summed over the ranks before every update, so N ranks train the model one
+ * process would (up to the order of float sums; batch norm uses each rank's own batch
+ * statistics, its rolling statistics are averaged). Rank 0 writes every file; an error on
+ * any rank stops all of them, and the message names the rank.
+ *
+ * gcam_distributed_start starts MPI when this process is one of several that mpirun
+ * started (Open MPI sets OMPI_COMM_WORLD_SIZE); call it first in main, before any thread
+ * exists. It returns the number of ranks (1: a single process, MPI untouched), or -1 on an
+ * error. gcam_distributed_stop ends MPI if it was started; every rank calls it before
+ * exiting. */
+GCAM_API int gcam_distributed_start(int *argc, char ***argv, gcam_error *err);
+GCAM_API void gcam_distributed_stop(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -20,6 +20,12 @@ static const char usage[] =
     "reported and skipped; more than 1% of the data set (at least 10 images) stops the run.\n"
     "Exit status: 0 done, 1 error, 2 bad arguments.\n"
     "\n"
+    "Data-parallel training: mpirun -np N gcam-train CFG [options] trains with N ranks\n"
+    "(add --allow-run-as-root as root; across hosts, -hostfile HOSTS, with the cfg, data\n"
+    "and backup paths visible on every host). The cfg's batch is the job's: each rank\n"
+    "trains batch / (subdivisions x N) images per pass and the gradients are summed before\n"
+    "every update. Rank 0 writes every file; an error on any rank stops the job.\n"
+    "\n"
     "Saliency-guided augmentation (saliency=1): every saliency_every iterations, maps of\n"
     "the batch just trained on (true classes, current weights, inference mode) go into a\n"
     "per-image cache of saliency_map_size^2-cell maps in the images' own coordinates.\n"
@@ -36,22 +42,28 @@ static void on_signal(int sig) {
 }
 
 int main(int argc, char **argv) {
+    gcam_error err;
+    if (gcam_distributed_start(&argc, &argv, &err) < 0) {
+        fprintf(stderr, "gcam-train: %s\n", err.message);
+        return 1;
+    }
     gcam_settings s;
     gcam_args args;
     int exit_status =
         gcam_settings_parse_program(&s, GCAM_PROGRAM_TRAIN, usage, argc, argv, 1, 1, &args);
-    if (exit_status >= 0) return exit_status;
+    if (exit_status >= 0) {
+        gcam_distributed_stop();
+        return exit_status;
+    }
     gcam_args_free(&args);
+    /* after MPI's start, whose handlers these replace */
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    gcam_error err;
     int status = gcam_train_run(&s, &stop_request, &err);
-    if (status < 0) {
-        fprintf(stderr, "gcam-train: %s\n", err.message);
-        return 1;
-    }
-    return status > 0 ? 128 + status : 0;
+    if (status < 0) fprintf(stderr, "gcam-train: %s\n", err.message);
+    gcam_distributed_stop();
+    return status < 0 ? 1 : (status > 0 ? 128 + status : 0);
 }
