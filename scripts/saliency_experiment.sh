@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The issue-5 experiment: trains one cfg several ways, several seeds each, and prints
+# The saliency experiment: trains one cfg several ways, several seeds each, and prints
 # final valid top-1 (mean +- standard error over seeds) and wall-clock time per way.
 #
 # usage: scripts/saliency_experiment.sh CFG "WAY ..." "SEED ..." [OUT_DIR]
