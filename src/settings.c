@@ -116,9 +116,10 @@ static const setting_spec specs[] = {
         1, NULL, quiet),
 
     /* gcam-train */
-    ROW("weights", "FILE", "", TRAIN, "start from these weights (resume from <cfg>_last.weights)",
-        VALUE_PATH, 0, 0, NULL, train.weights),
-    ROW("weights_layers", "N", "0", TRAIN,
+    ROW("weights", "FILE", "", TRAIN | INIT,
+        "start from these weights (gcam-train resumes from <cfg>_last.weights)", VALUE_PATH, 0, 0,
+        NULL, train.weights),
+    ROW("weights_layers", "N", "0", TRAIN | INIT,
         "load only the first N layers of weights, for a new head (0: all)", VALUE_INT, 0, 100000,
         NULL, train.weights_layers),
     ROW("clear", NULL, "0", TRAIN, "reset the images-seen count (start a fine-tuning schedule)",

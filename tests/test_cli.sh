@@ -40,6 +40,18 @@ $predict a b c -frobnicate 2>&1 | grep -q "unknown option -frobnicate"; check "u
 $init "$work/net.cfg" "$work/w1.weights" -seed 7; check "init writes weights" $?
 $init "$work/net.cfg" "$work/w2.weights" -seed 7
 cmp -s "$work/w1.weights" "$work/w2.weights"; check "init is reproducible from its seed" $?
+# the starting point of a fine-tuning: layer 0 (biases, scales, rolling mean and variance
+# of 8 filters, then 8x3x3x3 weights: 248 floats after the 20-byte header) from w1, the
+# head fresh from the seed
+$init "$work/net.cfg" "$work/start.weights" -seed 8 -weights "$work/w1.weights" -weights_layers 1
+check "init -weights -weights_layers writes weights" $?
+$init "$work/net.cfg" "$work/w8.weights" -seed 8
+cmp -s -n $((20 + 4 * 248)) "$work/start.weights" "$work/w1.weights"
+check "the first layer comes from -weights" $?
+cmp -s -i $((20 + 4 * 248)) "$work/start.weights" "$work/w8.weights"
+check "the head is the seed's fresh one" $?
+cmp -s -i $((20 + 4 * 248)) "$work/start.weights" "$work/w1.weights"
+check "the head is not the file's" $((! $?))
 
 out=$($predict "$work/net.cfg" "$work/w1.weights" "$dog" "$eagle" -data "$work/net.data" -probs "$work/p.npy")
 check "predict exits 0" $?
