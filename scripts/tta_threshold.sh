@@ -6,7 +6,7 @@
 # model that has seen zoomed items), then evaluates the held-out canvases with every
 # threshold and margin, printing top-1 without a crop, with the crop and with the random
 # crop of the same size. The test figure (10,000 validation canvases) is printed only for
-# the chosen pair, given as CHOSEN="THRESHOLD MARGIN".
+# the chosen pair, given as CHOSEN="THRESHOLD MARGIN" (crops alone: -methods none).
 #
 # usage: scripts/tta_threshold.sh [OUT_DIR]     (default experiments/tta_threshold)
 # THRESHOLDS and MARGINS override the grids; GCAM_TRAIN and GCAM_EVAL name the binaries.
@@ -53,7 +53,7 @@ if [ -n "${CHOSEN:-}" ]; then
   read -r t m <<< "$CHOSEN"
   log="$out/test_t${t}_m${m}.txt"
   [ -s "$log" ] || "$eval" cfg/cluttered.cfg "$weights" -data "$out/test.data" \
-    -boxes data/cluttered/valid_boxes.txt -methods gradcam -sanity 0 -gallery 0 -quiet \
+    -boxes data/cluttered/valid_boxes.txt -methods none -quiet \
     -set tta_threshold="$t" -set tta_margin="$m" -o "$out/test_t${t}_m${m}" > "$log" 2>&1
   echo "test (10,000 validation canvases), threshold $t, margin $m:"
   grep -A6 "^test-time crops" "$log"
