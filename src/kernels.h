@@ -44,6 +44,13 @@ void gcam_bn_forward(layer *l, int train, float *x, int batch, int channels, int
  * gradient with respect to the pre-normalisation values. Training also accumulates
  * bias_updates and scale_updates. */
 void gcam_bn_backward(layer *l, int train, float *delta, int batch, int channels, int spatial);
+/* Synchronised batch norm across the ranks of a data-parallel job: in training, the
+ * per-channel sums behind the mean and variance (forward) and behind the gradient's mean
+ * and coupling (backward) go through sum(context, values, n), which must sum them over
+ * `ranks` processes with the same batch each, so that every rank normalises with the
+ * job's statistics. The weight updates keep each rank's own share. NULL turns it off. */
+typedef void (*gcam_bn_sum_fn)(void *context, double *values, int n);
+void gcam_bn_set_sync(gcam_bn_sum_fn sum, void *context, int ranks);
 
 /* ---- layer kernels (Darknet signatures) ---- */
 void gcam_conv_forward(layer l, network net);

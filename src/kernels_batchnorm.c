@@ -9,8 +9,23 @@
  * Inference backward is the per-channel scale gamma / (sqrt(rolling_var) + eps). */
 #include "kernels.h"
 
+#include "error.h"
+
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* Synchronised batch statistics (gcam_bn_set_sync): the sum over the job's ranks, or NULL
+ * in a single process. */
+static gcam_bn_sum_fn sync_sum;
+static void *sync_context;
+static int sync_ranks = 1;
+
+void gcam_bn_set_sync(gcam_bn_sum_fn sum, void *context, int ranks) {
+    sync_sum = sum;
+    sync_context = context;
+    sync_ranks = sum ? ranks : 1;
+}
 
 /* Per-channel multiplier and offset of the inference transform y = a x + b. */
 static void inference_affine(const layer *l, int c, float *a, float *b) {
@@ -30,9 +45,10 @@ void gcam_bn_forward(layer *l, int train, float *x, int batch, int channels, int
         }
         return;
     }
-    double count = (double)batch * spatial;
+    double count = (double)batch * spatial * sync_ranks;
+    double *sums = gcam_xmalloc(sizeof(double) * (size_t)channels); /* (channels) */
+    /* Two passes in double: activations of a random init can have a large mean. */
     for (int c = 0; c < channels; ++c) {
-        /* Two passes in double: activations of a random init can have a large mean. */
         double sum = 0;
         for (int n = 0; n < batch; ++n) {
             const float *p = x + ((size_t)n * channels + c) * spatial;
@@ -40,7 +56,12 @@ void gcam_bn_forward(layer *l, int train, float *x, int batch, int channels, int
             for (int i = 0; i < spatial; ++i) partial += p[i];
             sum += partial;
         }
-        float mean = (float)(sum / count);
+        sums[c] = sum;
+    }
+    if (sync_sum) sync_sum(sync_context, sums, channels);
+    for (int c = 0; c < channels; ++c) l->mean[c] = (float)(sums[c] / count);
+    for (int c = 0; c < channels; ++c) {
+        float mean = l->mean[c];
         double sq = 0;
         for (int n = 0; n < batch; ++n) {
             const float *p = x + ((size_t)n * channels + c) * spatial;
@@ -48,8 +69,12 @@ void gcam_bn_forward(layer *l, int train, float *x, int batch, int channels, int
             for (int i = 0; i < spatial; ++i) partial += (p[i] - mean) * (p[i] - mean);
             sq += partial;
         }
-        float var = count > 1 ? (float)(sq / (count - 1)) : 0.f;
-        l->mean[c] = mean;
+        sums[c] = sq;
+    }
+    if (sync_sum) sync_sum(sync_context, sums, channels);
+    for (int c = 0; c < channels; ++c) {
+        float mean = l->mean[c];
+        float var = count > 1 ? (float)(sums[c] / (count - 1)) : 0.f;
         l->variance[c] = var;
         l->rolling_mean[c] = 0.99f * l->rolling_mean[c] + 0.01f * mean;
         l->rolling_variance[c] = 0.99f * l->rolling_variance[c] + 0.01f * var;
@@ -65,6 +90,7 @@ void gcam_bn_forward(layer *l, int train, float *x, int batch, int channels, int
             }
         }
     }
+    free(sums);
 }
 
 void gcam_bn_backward(layer *l, int train, float *delta, int batch, int channels, int spatial) {
@@ -79,7 +105,8 @@ void gcam_bn_backward(layer *l, int train, float *delta, int batch, int channels
         }
         return;
     }
-    double count = (double)batch * spatial;
+    double count = (double)batch * spatial * sync_ranks;
+    double *sums = gcam_xmalloc(sizeof(double) * 2 * (size_t)channels); /* (2, channels) */
     for (int c = 0; c < channels; ++c) {
         double sum_d = 0, sum_dxh = 0;
         for (int n = 0; n < batch; ++n) {
@@ -93,8 +120,14 @@ void gcam_bn_backward(layer *l, int train, float *delta, int batch, int channels
             sum_d += pd;
             sum_dxh += pdx;
         }
+        /* the updates take this rank's share: the gradient exchange sums them */
         l->bias_updates[c] += (float)sum_d;
         l->scale_updates[c] += (float)sum_dxh;
+        sums[c] = sum_d, sums[channels + c] = sum_dxh;
+    }
+    if (sync_sum) sync_sum(sync_context, sums, 2 * channels);
+    for (int c = 0; c < channels; ++c) {
+        double sum_d = sums[c], sum_dxh = sums[channels + c];
         float gamma = l->scales[c];
         float s = sqrtf(l->variance[c]);
         float inv = 1.f / (s + GCAM_BN_EPSILON);
@@ -108,6 +141,7 @@ void gcam_bn_backward(layer *l, int train, float *delta, int batch, int channels
                 d[i] = (gamma * d[i] - mean_g) * inv - xn[i] * coupling;
         }
     }
+    free(sums);
 }
 
 /* A standalone [batchnorm] layer: output = BN(input); its input gradient is added. */

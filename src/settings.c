@@ -134,6 +134,10 @@ static const setting_spec specs[] = {
         "under mpirun: compute and loader threads of each rank (0: the host's cores / its "
         "ranks)",
         VALUE_INT, 0, 64, NULL, train.rank_threads),
+    ROW("sync_bn", NULL, "0", TRAIN,
+        "under mpirun: batch norm with the job's batch statistics (summed over the ranks at "
+        "every layer) instead of each rank's",
+        VALUE_BOOL, 0, 1, NULL, train.sync_bn),
     ROW("valid_every", "N", "0", TRAIN, "iterations between validations (0: each epoch)",
         VALUE_LONG, 0, 1e9, NULL, train.valid_every),
     ROW("checkpoint_every", "N", "100", TRAIN, "iterations between _last checkpoints", VALUE_LONG,

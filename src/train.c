@@ -220,6 +220,7 @@ static int prepare_backup(trainer *t, gcam_error *err) {
 }
 
 static void trainer_free(trainer *t) {
+    gcam_bn_set_sync(NULL, NULL, 1);
     gcam_gradient_exchange_free(&t->exchange);
     gcam_train_log_close(&t->log);
     gcam_loader_free(t->train_loader);
@@ -236,6 +237,11 @@ static void trainer_free(trainer *t) {
     gcam_data_files_free(&t->files);
     free(t->params);
     gcam_net_free(t->net);
+}
+
+/* sync_bn's sums of batch statistics over the ranks. */
+static void sum_over_ranks(void *ranks, double *values, int n) {
+    gcam_ranks_sum_doubles(ranks, values, n);
 }
 
 /* Under mpirun, each rank's compute and loader threads: rank_threads, or its share of
@@ -280,6 +286,8 @@ static int trainer_init(trainer *t, const gcam_settings *s, const gcam_ranks *ra
     gcam_darknet_parameters(dn, t->params);
     if (gcam_gradient_exchange_init(&t->exchange, &t->ranks, dn, t->params, t->n_params, err))
         return -1;
+    if (s->train.sync_bn && t->ranks.size > 1)
+        gcam_bn_set_sync(sum_over_ranks, &t->ranks, t->ranks.size);
     t->best_top1 = -1;
     if (t->fresh || t->mixing) {
         t->images = gcam_try_malloc(sizeof(float) * (size_t)dn->inputs * t->per_pass,

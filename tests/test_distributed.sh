@@ -5,8 +5,9 @@
 #   another order), with the same loss sequence; a different seed misses the tolerance by
 #   far, so the check can fail;
 # - with batch norm: the rolling means of 2 ranks are the one process's (the mean of the
-#   ranks' batch means is the mean of the job's batch, when the weights stay fixed), and a
-#   resumed 2-rank run equals a straight one, bit for bit;
+#   ranks' batch means is the mean of the job's batch, when the weights stay fixed), a
+#   resumed 2-rank run equals a straight one, bit for bit, and with sync_bn=1 2 ranks
+#   train one process's weights;
 # - saliency-guided: after refreshes the map cache of 2 ranks equals one process's byte
 #   for byte, and every rank's cache is the same (the ranks compare fingerprints at every
 #   checkpoint and stop if they differ);
@@ -143,7 +144,17 @@ runN 2 "$work/bn_fixed.cfg" "$work/bn_seed" -seed 4 -max_batches 6
 d=$(relative_difference "$work/bn_one/bn_fixed_final.weights" "$work/bn_seed/bn_fixed_final.weights" 17 8)
 below 1e-3 "$d"; check "another seed's rolling means miss the tolerance ($d)" $?
 
+# sync_bn: every rank normalises with the job's batch statistics, so 2 ranks train one
+# process's batch-norm network (same tolerance as without batch norm); without it they do not
+run1 "$work/bn.cfg" "$work/bn_single" -seed 5; check "one process trains with BN" $?
+runN 2 "$work/bn.cfg" "$work/bn_sync" -seed 5 -set sync_bn=1; check "2 ranks train with sync_bn" $?
+d=$(relative_difference "$work/bn_single/bn_final.weights" "$work/bn_sync/bn_final.weights")
+echo "   2 ranks, sync_bn: relative weight difference $d"
+below "$d" 1e-4; check "2 ranks with sync_bn train one process's BN weights ($d)" $?
 runN 2 "$work/bn.cfg" "$work/bn_straight" -seed 5; check "2 ranks train with BN" $?
+d=$(relative_difference "$work/bn_single/bn_final.weights" "$work/bn_straight/bn_final.weights")
+echo "   2 ranks, own batch statistics: relative weight difference $d"
+below 1e-3 "$d"; check "without sync_bn the ranks' own statistics train other weights ($d)" $?
 runN 2 "$work/bn.cfg" "$work/bn_resumed" -seed 5 -max_batches 8; check "2 ranks stop at 8" $?
 runN 2 "$work/bn.cfg" "$work/bn_resumed" -seed 5 -weights "$work/bn_resumed/bn_last.weights"
 check "2 ranks resume" $?

@@ -140,6 +140,7 @@ typedef struct gcam_train_options {
     long max_batches;               /* 0: the cfg's max_batches */
     int threads;                    /* loader threads */
     int rank_threads;               /* under mpirun: threads per rank; 0: cores / local ranks */
+    int sync_bn;                    /* under mpirun: batch statistics over the job's batch */
     long valid_every;               /* iterations; 0: once per epoch */
     long checkpoint_every;          /* _last.weights every K iterations */
     long save_every;                /* <cfg>_<iter>.weights every K iterations; 0: never */
