@@ -125,7 +125,7 @@ fuzz: deps
 build-fuzzer/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(LIB)
 	$(CC) $(CFLAGS) $(INTERNAL_CFLAGS) -fsanitize=fuzzer $< $(LIB) -o $@ $(LDFLAGS) $(LDLIBS)
 
-run: deps all data
+run: deps all transfer
 	./scripts/run_main.sh
 
 format:

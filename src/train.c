@@ -512,20 +512,14 @@ static int save(trainer *t, const char *suffix, int resumable, gcam_error *err) 
     return gcam_checkpoint_save(t->dn, t->cached ? &t->saliency.cache : NULL, path, resumable, err);
 }
 
-/* Validation when it is due (every rank), and on rank 0 its line and the best
- * checkpoint. */
+/* Validation when it is due (every rank), and on rank 0 its line. */
 static int validate_if_due(trainer *t, gcam_train_record *r, gcam_error *err) {
     long done = r->iteration;
     r->valid_top1 = r->valid_top5 = -1;
     if (!t->valid_loader || (done % t->valid_every != 0 && done != t->max)) return 0;
     int images;
     if (validate(t, r, &images, err)) return -1;
-    if (!t->speaks) return 0;
-    gcam_train_log_print_validation(stdout, r, images);
-    if (r->valid_top1 > t->best_top1) {
-        t->best_top1 = r->valid_top1;
-        if (save(t, "_best.weights", 0, err)) return -1;
-    }
+    if (t->speaks) gcam_train_log_print_validation(stdout, r, images);
     return 0;
 }
 
@@ -602,10 +596,15 @@ static void sum_statistics_over_ranks(trainer *t) {
     m->area_sum = v[15], m->weight_b_sum = v[16];
 }
 
-/* On rank 0: the log's row, the checkpoints due, the chart and the heatmap grid. */
+/* On rank 0: the best checkpoint after a better validation, the log's row, the
+ * checkpoints due, the chart and the heatmap grid. */
 static int write_outputs(trainer *t, gcam_train_record *r, double run_start, int stopping,
                          gcam_error *err) {
     if (!t->speaks) return 0;
+    if (r->valid_top1 > t->best_top1) {
+        t->best_top1 = r->valid_top1;
+        if (save(t, "_best.weights", 0, err)) return -1;
+    }
     long done = r->iteration;
     r->seconds = t->log.seconds_before + gcam_now_seconds() - run_start;
     gcam_train_log_append(&t->log, r);
