@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Copies the small outputs of an experiment's finished runs into a committed folder:
 # for each run folder <experiment>/<run>/, its training log (train.log), its CSV log
-# (*.csv), its chart, its evaluation's output (*.log, *.txt) and every gcam-eval
+# (*.csv), its evaluation's output (*.log, *.txt) and every gcam-eval
 # per-image prediction file (tta.csv, gzipped, under the same relative path), and the
-# experiment's own comparison folder (compare/). Checkpoints, map caches and reports stay
-# behind. `gunzip -r` on the copy gives back a folder that gcam-compare reads as it reads
+# experiment's own comparison folder (compare/, with its plots). Checkpoints, map caches,
+# reports and each run's chart stay behind. `gunzip -r` on the copy gives back a folder that gcam-compare reads as it reads
 # the experiment.
 #
 # usage: scripts/collect_results.sh EXPERIMENT_DIR RESULTS_DIR
@@ -16,7 +16,7 @@ for run in "$src"/*/; do
   name=$(basename "$run")
   mkdir -p "$dst/$name"
   find "$run" -maxdepth 1 -type f \( -name '*.log' -o -name '*.csv' -o -name '*.txt' -o \
-    -name 'chart.png' -o -name '*.md' -o -name '*.svg' -o -name '*.png' \) \
+    -name '*.md' -o \( \( -name '*.svg' -o -name '*.png' \) ! -name 'chart.*' \) \) \
     -exec cp {} "$dst/$name/" \;
   while IFS= read -r tta; do
     rel=${tta#"$run"}

@@ -17,8 +17,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=backup/run
 seed=1
-# the best recipe of the fine-tuning experiment (README, "Does saliency guidance pay?")
-recipe=(-set saliency=1 -set crop_prob=0.5 -set cutout_prob=0.5 -set mix_prob=0)
+# the fine-tuning experiment's best saliency arm without ground-truth boxes (README, "Does
+# saliency guidance pay?"): SnapMix-style labels from fresh Grad-CAM maps of each batch
+recipe=(-set saliency=1 -set saliency_source=fresh -set saliency_method=gradcam
+        -set crop_prob=0 -set cutout_prob=0 -set mix_prob=0.5 -set mix_label=saliency)
+# the test-time crop's box chosen on the held-out canvases (results/transfer/tta_sweep.txt)
+tta=(-set tta_threshold=0.3 -set tta_margin=1.2)
 train=./bin/gcam-train
 cfg=cfg/transfer_finetune.cfg
 
@@ -38,7 +42,7 @@ cat results/transfer/headline.txt
 ./bin/gcam-init "$cfg" "$out/start.weights" -seed "$seed" \
   -weights weights/transfer_pretrain.weights -weights_layers 9
 ./bin/gcam-eval "$cfg" "$out/start.weights" -data "$out/test.data" -methods none -quiet \
-  -boxes "$out/test_boxes.txt" -o "$out/before" > "$out/before.txt"
+  -boxes "$out/test_boxes.txt" "${tta[@]}" -o "$out/before" > "$out/before.txt"
 "$train" "$cfg" -weights weights/transfer_pretrain.weights -weights_layers 9 -clear \
   -seed "$seed" -backup "$out" "${recipe[@]}"
 final="$out/transfer_finetune_final.weights"
@@ -52,7 +56,7 @@ mapfile -t images < <(head -8 "$out/test.list")
 echo
 echo "== 3/4 gcam-eval report on the 400 test canvases (Group-CAM and Grad-CAM)"
 ./bin/gcam-eval "$cfg" "$final" -data "$out/test.data" -boxes "$out/test_boxes.txt" \
-  -methods groupcam,gradcam -o "$out/eval" | tee "$out/after.txt"
+  -methods groupcam,gradcam "${tta[@]}" -o "$out/eval" | tee "$out/after.txt"
 
 echo
 echo "== 4/4 results"

@@ -22,8 +22,10 @@
 # never on the test set (scripts/transfer_tta_sweep.sh): the test evaluation runs only
 # when TTA="THRESHOLD MARGIN" gives it. A finished run is not run again and an
 # interrupted one resumes from its last checkpoint. SUMMARY_ONLY=1 trains and evaluates
-# nothing and prints the comparison of the finished runs. GCAM_TRAIN, GCAM_EVAL and
-# GCAM_COMPARE name the binaries (copies keep a long experiment safe from rebuilds).
+# nothing and prints the comparison of the finished runs. MAX_BATCHES=N fine-tunes N
+# iterations instead of the cfg's 250 (the learning-rate schedule stretches with it).
+# GCAM_TRAIN, GCAM_EVAL and GCAM_COMPARE name the binaries (copies keep a long experiment
+# safe from rebuilds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 arms=$1
@@ -68,11 +70,13 @@ run_one() { # ARM SEED
   mkdir -p "$run"
   if [ ! -s "$final" ]; then
     local resume=(-weights weights/transfer_pretrain.weights -weights_layers 9 -clear)
+    local schedule=()
+    [ -n "${MAX_BATCHES:-}" ] && schedule=(-max_batches "$MAX_BATCHES")
     [ -s "$run/transfer_finetune_last.weights" ] && resume=(-weights "$run/transfer_finetune_last.weights")
     echo "== $1 seed $2: training" >&2
     # shellcheck disable=SC2046
     "$train" cfg/transfer_finetune.cfg -seed "$2" -backup "$run" -quiet "${resume[@]}" \
-      $(sets_for "$1") >> "$run/train.log" 2>&1
+      "${schedule[@]}" $(sets_for "$1") >> "$run/train.log" 2>&1
   fi
   if [ -n "${TTA:-}" ] && [ ! -s "$run/test/tta.csv" ]; then
     read -r threshold margin <<< "$TTA"

@@ -394,13 +394,13 @@ static int plot_quality(const table *t, const gcam_compare_options *o, const cha
             gcam_plot_series *s = &hits[n_hits++];
             memset(s, 0, sizeof *s);
             s->label = t->arm[a], s->x = hx + base, s->y = hy + base, s->n = nh;
-            gcam_plot_colour(a, s->rgb);
+            gcam_plot_style(a, s);
         }
         if (ng) {
             gcam_plot_series *s = &gaps[n_gaps++];
             memset(s, 0, sizeof *s);
             s->label = t->arm[a], s->x = gx + base, s->y = gy + base, s->n = ng;
-            gcam_plot_colour(a, s->rgb);
+            gcam_plot_style(a, s);
         }
     }
     char gap_label[GCAM_PATH_MAX + 64];

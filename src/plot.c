@@ -53,6 +53,12 @@ void gcam_plot_colour(int k, unsigned char rgb[3]) {
     memcpy(rgb, palette[((k % n) + n) % n], 3);
 }
 
+void gcam_plot_style(int k, gcam_plot_series *s) {
+    int n = (int)(sizeof palette / sizeof palette[0]);
+    gcam_plot_colour(k, s->rgb);
+    s->dashed = k >= 0 && (k / n) % 2 == 1;
+}
+
 /* ---- backends ----------------------------------------------------------------------- */
 
 typedef struct box {

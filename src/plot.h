@@ -52,4 +52,8 @@ char *gcam_plot_svg(const gcam_plot *p, size_t *size);
  * repeated for k >= 8. */
 void gcam_plot_colour(int k, unsigned char rgb[3]);
 
+/* Series k's colour, and a dashed line for k = 8..15 (and every other eight after), so
+ * that a plot of more than 8 series tells the ones that share a colour apart. */
+void gcam_plot_style(int k, gcam_plot_series *s);
+
 #endif

@@ -318,6 +318,14 @@ static void check_palette(void) {
     CHECK(distinct, "the palette repeats within 8 colours");
     gcam_plot_colour(8, again);
     CHECK(memcmp(again, colours[0], 3) == 0, "colour 8 is not colour 0 again");
+    /* series that share a colour differ in their line: solid, then dashed, then solid */
+    for (int k = 0; k < 24; ++k) {
+        gcam_plot_series s;
+        memset(&s, 0, sizeof s);
+        gcam_plot_style(k, &s);
+        CHECK(memcmp(s.rgb, colours[k % 8], 3) == 0, "series %d: not colour %d", k, k % 8);
+        CHECK(s.dashed == (k >= 8 && k < 16), "series %d: dashed %d", k, s.dashed);
+    }
 }
 
 int main(void) {
