@@ -62,6 +62,9 @@ void gcam_connected_update(layer l, update_args a);
 void gcam_batchnorm_forward(layer l, network net);
 void gcam_batchnorm_backward(layer l, network net);
 void gcam_maxpool_forward(layer l, network net);
+/* Residual layers: one fused, threaded sweep, bit for bit Darknet's result. */
+void gcam_shortcut_forward(layer l, network net);
+void gcam_shortcut_backward(layer l, network net);
 void gcam_maxpool_backward(layer l, network net);
 /* Dropout forward with a mask drawn from gcam's generator, seeded by (the run's seed,
  * images seen, layer index) instead of Darknet's global rand(). */

@@ -35,6 +35,10 @@ void gcam_kernels_install(network *net, gcam_kernels kernels) {
             l->forward = fast ? gcam_maxpool_forward : forward_maxpool_layer;
             l->backward = fast ? gcam_maxpool_backward : backward_maxpool_layer;
             break;
+        case SHORTCUT:
+            l->forward = fast ? gcam_shortcut_forward : forward_shortcut_layer;
+            l->backward = fast ? gcam_shortcut_backward : backward_shortcut_layer;
+            break;
         case DROPOUT:
             l->forward = fast ? gcam_dropout_forward : forward_dropout_layer;
             l->backward = fast ? gcam_dropout_backward : backward_dropout_layer;

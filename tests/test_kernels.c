@@ -164,8 +164,109 @@ static void check_maxpool_nan(void) {
     gcam_net_free(net);
 }
 
+/* A shortcut layer's forward and backward give Darknet's bits: the same random outputs,
+ * deltas and input deltas through both kernels, compared byte for byte. `cfg` ends with the
+ * shortcut; its input and the layer it adds are filled at random (half negative), so
+ * every activation branch runs. */
+static void check_shortcut(const char *name, const char *cfg, int train) {
+    gcam_net *net = load_cfg_text(cfg, GCAM_KERNELS_FAST, 0);
+    if (!net) {
+        CHECK(0, "%s: cfg did not load", name);
+        return;
+    }
+    network *dn = net->dn;
+    int at = dn->n - 1;
+    layer *l = &dn->layers[at], *below = &dn->layers[at - 1], *from = &dn->layers[l->index];
+    size_t n_out = (size_t)l->outputs * l->batch, n_below = (size_t)below->outputs * l->batch,
+           n_from = (size_t)from->outputs * l->batch;
+    gcam_rng rng = gcam_rng_init(7, (uint64_t)at);
+    fill_uniform(&rng, below->output, n_below, -1, 1);
+    if (from != below) fill_uniform(&rng, from->output, n_from, -1, 1);
+    network state = *dn;
+    state.index = at, state.train = train, state.input = below->output, state.delta = below->delta;
+
+    float *ours = malloc(sizeof(float) * n_out);
+    gcam_shortcut_forward(*l, state);
+    memcpy(ours, l->output, sizeof(float) * n_out);
+    forward_shortcut_layer(*l, state);
+    CHECK(memcmp(ours, l->output, sizeof(float) * n_out) == 0, "%s: forward differs from Darknet's",
+          name);
+
+    /* backward: the same deltas in, all three deltas out compared */
+    float *delta_in = malloc(sizeof(float) * n_out), *below_in = malloc(sizeof(float) * n_below),
+          *from_in = malloc(sizeof(float) * n_from);
+    fill_uniform(&rng, delta_in, n_out, -1, 1);
+    fill_uniform(&rng, below_in, n_below, -1, 1);
+    fill_uniform(&rng, from_in, n_from, -1, 1);
+    float *saved[3];
+    size_t sizes[3] = {n_out, n_below, n_from};
+    float *buffers[3] = {l->delta, below->delta, from->delta};
+    for (int pass = 0; pass < 2; ++pass) {
+        memcpy(l->delta, delta_in, sizeof(float) * n_out);
+        if (from != below) memcpy(from->delta, from_in, sizeof(float) * n_from);
+        memcpy(below->delta, below_in, sizeof(float) * n_below);
+        if (pass == 0) {
+            gcam_shortcut_backward(*l, state);
+            for (int k = 0; k < 3; ++k) {
+                saved[k] = malloc(sizeof(float) * sizes[k]);
+                memcpy(saved[k], buffers[k], sizeof(float) * sizes[k]);
+            }
+        } else {
+            backward_shortcut_layer(*l, state);
+        }
+    }
+    const char *which[3] = {"its delta", "the input's delta", "the added layer's delta"};
+    for (int k = 0; k < 3; ++k) {
+        CHECK(memcmp(saved[k], buffers[k], sizeof(float) * sizes[k]) == 0,
+              "%s: backward: %s differs from Darknet's", name, which[k]);
+        free(saved[k]);
+    }
+    free(ours), free(delta_in), free(below_in), free(from_in);
+    gcam_net_free(net);
+}
+
+static void check_shortcuts(void) {
+    /* 2 x 16 x 48 x 48 = 73,728 values: the threaded path; 1 x 4 x 6 x 6: one thread */
+#define SC_NET(batch, c, hw)                                                                       \
+    "[net]\nbatch=" #batch "\nheight=" #hw "\nwidth=" #hw "\nchannels=" #c "\n"
+#define SC_CONV(filters, stride)                                                                   \
+    "[convolutional]\nfilters=" #filters "\nsize=1\nstride=" #stride "\n"
+    static const char *activations[] = {"leaky", "linear", "logistic", "relu"};
+    char cfg[1024], name[128];
+    for (int a = 0; a < 4; ++a)
+        for (int big = 0; big < 2; ++big) {
+            snprintf(cfg, sizeof cfg,
+                     "%s" SC_CONV(16, 1) SC_CONV(16, 1) "[shortcut]\nfrom=-2\nactivation=%s\n",
+                     big ? SC_NET(2, 16, 48) : SC_NET(1, 16, 6), activations[a]);
+            snprintf(name, sizeof name, "shortcut, same shape, %s, %s", activations[a],
+                     big ? "threaded" : "one thread");
+            check_shortcut(name, cfg, 1);
+        }
+    check_shortcut("shortcut, alpha and beta, inference",
+                   SC_NET(2, 16, 48) SC_CONV(16, 1) SC_CONV(
+                       16, 1) "[shortcut]\nfrom=-2\nactivation=leaky\nalpha=0.5\nbeta=-1.5\n",
+                   0);
+    check_shortcut("shortcut from the layer below (one delta buffer)",
+                   SC_NET(2, 16, 48) SC_CONV(16, 1) "[shortcut]\nfrom=-1\nactivation=leaky\n", 1);
+    check_shortcut(
+        "shortcut, subsampled and fewer channels (a stage's start)",
+        SC_NET(2, 8, 48) SC_CONV(8, 1) SC_CONV(16, 2) "[shortcut]\nfrom=-2\nactivation=leaky\n", 1);
+    check_shortcut("shortcut, subsampled and more channels",
+                   SC_NET(2, 8, 48) SC_CONV(16, 1)
+                       SC_CONV(8, 2) "[shortcut]\nfrom=-2\nactivation=logistic\n",
+                   1);
+    check_shortcut("shortcut, spread from a smaller layer",
+                   SC_NET(2, 8, 48)
+                       SC_CONV(8, 1) "[maxpool]\nsize=2\nstride=2\n[route]\nlayers=-2\n"
+                                     "[shortcut]\nfrom=-2\nactivation=linear\n",
+                   1);
+#undef SC_NET
+#undef SC_CONV
+}
+
 int main(void) {
     check_maxpool_nan();
+    check_shortcuts();
     check_conv_forward(3, 9, 4, 3, 1, 1, 1);
     check_conv_forward(3, 9, 4, 3, 2, 1, 1);
     check_conv_forward(4, 8, 6, 1, 1, 0, 1);
