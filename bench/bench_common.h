@@ -8,6 +8,7 @@
 #include "kernels.h"
 #include "network.h"
 
+#include <cblas.h>
 #include <stdlib.h>
 
 static int compare_doubles(const void *a, const void *b) {
@@ -74,6 +75,24 @@ static inline gcam_net *load_at_size(const char *cfg, int size, int batch) {
         exit(1);
     }
     return net;
+}
+
+/* The practical ceiling of the machine's GEMM: GFLOP/s of a 2048^2 SGEMM through OpenBLAS on
+ * all its threads, median of 5 after a warm-up. */
+static inline double sgemm_ceiling_gflops(void) {
+    int n = 2048;
+    size_t nn = (size_t)n * n;
+    float *a = malloc(sizeof(float) * nn), *b = malloc(sizeof(float) * nn),
+          *c = malloc(sizeof(float) * nn);
+    for (size_t i = 0; i < nn; ++i) a[i] = (float)(i % 7) / 7.f, b[i] = (float)(i % 5) / 5.f;
+    double t[5];
+    for (int r = 0; r <= 5; ++r) {
+        double start = gcam_now_seconds();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.f, a, n, b, n, 0.f, c, n);
+        if (r) t[r - 1] = gcam_now_seconds() - start;
+    }
+    free(a), free(b), free(c);
+    return 2.0 * n * n * n / median(t, 5) / 1e9;
 }
 
 #endif

@@ -12,7 +12,6 @@
 #include "bench_common.h"
 #include "rng.h"
 
-#include <cblas.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -80,22 +79,6 @@ static double kind_flops(const network *dn, int kind) {
             flops += 2.0 * l->inputs * l->outputs;
     }
     return flops;
-}
-
-static double sgemm_ceiling(void) {
-    int n = 2048;
-    float *a = malloc(sizeof(float) * n * n), *b = malloc(sizeof(float) * n * n),
-          *c = malloc(sizeof(float) * n * n);
-    gcam_rng rng = gcam_rng_init(3, 3);
-    for (int i = 0; i < n * n; ++i) a[i] = gcam_rng_uniform(&rng), b[i] = gcam_rng_uniform(&rng);
-    double t[5];
-    for (int r = 0; r <= 5; ++r) {
-        double start = gcam_now_seconds();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.f, a, n, b, n, 0.f, c, n);
-        if (r) t[r - 1] = gcam_now_seconds() - start;
-    }
-    free(a), free(b), free(c);
-    return 2.0 * n * n * n / median(t, 5) / 1e9;
 }
 
 static void profile(const char *cfg, int batch, int train, int runs, double ceiling) {
@@ -169,8 +152,9 @@ int main(int argc, char **argv) {
                      {"r50-forward-32", "/usr/share/darknet/cfg/resnet50.cfg", 32, 0},
                      {"r18-train-8", "/usr/share/darknet/cfg/resnet18.cfg", 8, 1},
                      {"r50-train-8", "/usr/share/darknet/cfg/resnet50.cfg", 8, 1}};
-    double ceiling = sgemm_ceiling();
-    printf("SGEMM ceiling (2048^2, OpenBLAS, all cores): %.1f GFLOP/s\n", ceiling);
+    double ceiling = sgemm_ceiling_gflops();
+    printf("SGEMM ceiling (2048^2, OpenBLAS %s kernels, all cores): %.1f GFLOP/s\n",
+           gcam_blas_kernels(), ceiling);
     int ran = 0;
     for (size_t w = 0; w < sizeof workloads / sizeof workloads[0]; ++w)
         if (!only || !strcmp(only, workloads[w].name)) {

@@ -4,12 +4,17 @@
 
 #include "darknet_internal.h"
 
+#include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
 
 gcam_kernels gcam_kernels_from_env(void) {
     const char *v = getenv("GCAM_KERNELS");
     return v && strcmp(v, "darknet") == 0 ? GCAM_KERNELS_DARKNET : GCAM_KERNELS_FAST;
+}
+
+const char *gcam_blas_kernels(void) {
+    return openblas_get_corename();
 }
 
 void gcam_kernels_install(network *net, gcam_kernels kernels) {

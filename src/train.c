@@ -644,9 +644,9 @@ static void print_mix_summary(const trainer *t) {
 static void print_start(const trainer *t) {
     fprintf(stderr,
             "gcam-train: %s: %d train images, %d valid, batch %d x %d subdivisions, "
-            "iterations %ld..%ld, backup %s\n",
+            "iterations %ld..%ld, backup %s; OpenBLAS %s GEMMs\n",
             t->s->cfg_path, t->train.n, t->valid.n, t->job_per_pass, t->subdivisions, t->start,
-            t->max, t->backup);
+            t->max, t->backup, gcam_blas_kernels());
     if (t->ranks.size > 1)
         fprintf(stderr,
                 "gcam-train: %d ranks, %d images per rank per pass, %d threads each; %.3f MB of "

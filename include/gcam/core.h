@@ -52,6 +52,12 @@ typedef enum gcam_kernels {
  * anything else (or unset) ours. */
 GCAM_API gcam_kernels gcam_kernels_from_env(void);
 
+/* The name of the GEMM kernels OpenBLAS runs, for example "Haswell" (AVX2) or "Cooperlake"
+ * (AVX-512). OpenBLAS picks them from the CPU when it loads, unless the environment
+ * variable OPENBLAS_CORETYPE names them; the choice changes the speed of every
+ * convolution and the rounding of its sums. */
+GCAM_API const char *gcam_blas_kernels(void);
+
 /* ---- Networks --------------------------------------------------------------------- */
 
 typedef struct gcam_load_options {
