@@ -60,7 +60,9 @@ $(BUILD)/lib/%.o: src/%.c $(wildcard src/*.h include/*.h include/gcam/*.h) | dep
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(INTERNAL_CFLAGS) -fvisibility=hidden -c $< -o $@
 
+# rebuilt from scratch: `ar r` would keep the objects of deleted sources
 $(LIB): $(LIB_OBJ)
+	rm -f $@
 	ar rcs $@ $^
 
 $(BIN)/%: src/cli/%.c $(LIB)
