@@ -53,8 +53,17 @@ typedef void (*gcam_bn_sum_fn)(void *context, double *values, int n);
 void gcam_bn_set_sync(gcam_bn_sum_fn sum, void *context, int ranks);
 
 /* ---- layer kernels (Darknet signatures) ---- */
+/* Convolutions on oneDNN where it runs the layer (ungrouped), else on OpenBLAS; the
+ * _blas pair always on OpenBLAS (GCAM_KERNELS=blas). */
 void gcam_conv_forward(layer l, network net);
 void gcam_conv_backward(layer l, network net);
+void gcam_conv_forward_blas(layer l, network net);
+void gcam_conv_backward_blas(layer l, network net);
+/* The convolution alone (no bias, batch norm or activation) on oneDNN: output = (forward),
+ * weight_updates += and net.delta += (backward). 0 if oneDNN does not run this layer (the
+ * caller then uses OpenBLAS), 1 when done. */
+int gcam_dnnl_conv_forward(const layer *l, const network *net);
+int gcam_dnnl_conv_backward(const layer *l, const network *net);
 void gcam_conv_update(layer l, update_args a);
 void gcam_connected_forward(layer l, network net);
 void gcam_connected_backward(layer l, network net);

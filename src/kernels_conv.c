@@ -307,12 +307,19 @@ static int split_images(const layer *l) {
     return l->batch >= 2 && gcam_parallel_parts() > 1;
 }
 
-void gcam_conv_forward(layer l, network net) {
-    conv_job job = {&l, &net};
-    if (split_images(&l))
+/* The convolution itself, output = weights * input: oneDNN's kernels when asked for and
+ * able, else im2col and OpenBLAS with the images split between the threads. */
+static void convolve(layer *l, network *net, int dnnl) {
+    if (dnnl && gcam_dnnl_conv_forward(l, net)) return;
+    conv_job job = {l, net};
+    if (split_images(l))
         gcam_parallel_run(forward_part, &job);
     else
-        forward_images(&l, &net, 0, l.batch, 0);
+        forward_images(l, net, 0, l->batch, 0);
+}
+
+static void conv_forward(layer l, network net, int dnnl) {
+    convolve(&l, &net, dnnl);
     int spatial = l.out_h * l.out_w;
     if (l.batch_normalize)
         gcam_bn_forward(&l, net.train, l.output, l.batch, l.out_c, spatial);
@@ -321,24 +328,46 @@ void gcam_conv_forward(layer l, network net) {
     gcam_act_forward(l.output, (size_t)l.outputs * l.batch, l.activation);
 }
 
-void gcam_conv_backward(layer l, network net) {
+void gcam_conv_forward(layer l, network net) {
+    conv_forward(l, net, 1);
+}
+
+void gcam_conv_forward_blas(layer l, network net) {
+    conv_forward(l, net, 0);
+}
+
+/* The convolution's gradients: weights (training) and input (when net.delta is set). */
+static void convolve_backward(layer *l, network *net, int dnnl) {
+    if (dnnl && gcam_dnnl_conv_backward(l, net)) return;
+    conv_job job = {l, net};
+    if (!split_images(l)) {
+        backward_images(l, net, 0, l->batch, 0, l->weight_updates);
+        return;
+    }
+    gcam_parallel_run(backward_part, &job);
+    if (!net->train) return;
+    for (int part = 1; part < gcam_parallel_parts() && part < l->batch; ++part) {
+        const float *dw = scratch_buffers[part][SCRATCH_WEIGHT_GRADIENT];
+        for (int i = 0; i < l->nweights; ++i) l->weight_updates[i] += dw[i];
+    }
+}
+
+static void conv_backward(layer l, network net, int dnnl) {
     int spatial = l.out_h * l.out_w;
     gcam_act_backward(l.output, (size_t)l.outputs * l.batch, l.activation, l.delta);
     if (l.batch_normalize)
         gcam_bn_backward(&l, net.train, l.delta, l.batch, l.out_c, spatial);
     else if (net.train)
         accumulate_bias_gradient(l.bias_updates, l.delta, l.batch, l.n, spatial);
-    conv_job job = {&l, &net};
-    if (!split_images(&l)) {
-        backward_images(&l, &net, 0, l.batch, 0, l.weight_updates);
-        return;
-    }
-    gcam_parallel_run(backward_part, &job);
-    if (!net.train) return;
-    for (int part = 1; part < gcam_parallel_parts() && part < l.batch; ++part) {
-        const float *dw = scratch_buffers[part][SCRATCH_WEIGHT_GRADIENT];
-        for (int i = 0; i < l.nweights; ++i) l.weight_updates[i] += dw[i];
-    }
+    convolve_backward(&l, &net, dnnl);
+}
+
+void gcam_conv_backward(layer l, network net) {
+    conv_backward(l, net, 1);
+}
+
+void gcam_conv_backward_blas(layer l, network net) {
+    conv_backward(l, net, 0);
 }
 
 /* Darknet's SGD with momentum and decay (update_convolutional_layer), fused into one pass:

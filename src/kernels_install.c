@@ -10,7 +10,9 @@
 
 gcam_kernels gcam_kernels_from_env(void) {
     const char *v = getenv("GCAM_KERNELS");
-    return v && strcmp(v, "darknet") == 0 ? GCAM_KERNELS_DARKNET : GCAM_KERNELS_FAST;
+    if (v && strcmp(v, "darknet") == 0) return GCAM_KERNELS_DARKNET;
+    if (v && strcmp(v, "blas") == 0) return GCAM_KERNELS_BLAS;
+    return GCAM_KERNELS_FAST;
 }
 
 const char *gcam_blas_kernels(void) {
@@ -18,13 +20,17 @@ const char *gcam_blas_kernels(void) {
 }
 
 void gcam_kernels_install(network *net, gcam_kernels kernels) {
-    int fast = kernels == GCAM_KERNELS_FAST;
+    int fast = kernels != GCAM_KERNELS_DARKNET, dnnl = kernels == GCAM_KERNELS_FAST;
     for (int i = 0; i < net->n; ++i) {
         layer *l = &net->layers[i];
         switch (l->type) {
         case CONVOLUTIONAL:
-            l->forward = fast ? gcam_conv_forward : forward_convolutional_layer;
-            l->backward = fast ? gcam_conv_backward : backward_convolutional_layer;
+            l->forward = !fast  ? forward_convolutional_layer
+                         : dnnl ? gcam_conv_forward
+                                : gcam_conv_forward_blas;
+            l->backward = !fast  ? backward_convolutional_layer
+                          : dnnl ? gcam_conv_backward
+                                 : gcam_conv_backward_blas;
             l->update = fast ? gcam_conv_update : update_convolutional_layer;
             break;
         case CONNECTED:

@@ -4,6 +4,8 @@
 set -u
 # LeakSanitizer: fontconfig's process-lifetime cache is not ours (tests/lsan.supp).
 export LSAN_OPTIONS="suppressions=$(cd "$(dirname "$0")" && pwd)/lsan.supp:print_suppressions=0"
+# ThreadSanitizer: oneDNN's OpenMP threads synchronise in code TSan cannot see (tests/tsan.supp).
+export TSAN_OPTIONS="suppressions=$(cd "$(dirname "$0")" && pwd)/tsan.supp"
 passed=0; failed=0; broken=0
 for t in "$@"; do
   name=$(basename "$t")

@@ -230,15 +230,19 @@ static const grad_case cases[] = {
 };
 
 int main(void) {
-    printf("%-28s %12s %12s   %12s %12s\n", "case", "ours: input", "params", "stock: input",
-           "params");
+    printf("%-28s %12s %12s   %12s %12s   %12s %12s\n", "case", "ours: input", "params",
+           "OpenBLAS: input", "params", "stock: input", "params");
     for (size_t i = 0; i < sizeof cases / sizeof *cases; ++i) {
         const grad_case *gc = &cases[i];
-        double fi, fp, si, sp;
+        double fi, fp, bi, bp, si, sp;
         double fast = check_case(gc, GCAM_KERNELS_FAST, &fi, &fp);
+        double blas = check_case(gc, GCAM_KERNELS_BLAS, &bi, &bp);
         double stock = check_case(gc, GCAM_KERNELS_DARKNET, &si, &sp);
-        printf("%-28s %12.2e %12.2e   %12.2e %12.2e\n", gc->name, fi, fp, si, sp);
+        printf("%-28s %12.2e %12.2e   %12.2e %12.2e   %12.2e %12.2e\n", gc->name, fi, fp, bi, bp,
+               si, sp);
         CHECK(fast <= GRAD_TOLERANCE, "%s: relative gradient error %g", gc->name, fast);
+        CHECK(blas <= GRAD_TOLERANCE, "%s: OpenBLAS path: relative gradient error %g", gc->name,
+              blas);
         if (strstr(gc->name, "bottleneck") || strcmp(gc->name, "batch norm, inference") == 0)
             CHECK(stock > 0.1, "%s: stock Darknet was expected to fail, error %g", gc->name, stock);
     }

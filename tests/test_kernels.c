@@ -32,13 +32,14 @@ static void naive_conv(const float *in, int c, int h, int w, const float *weight
             }
 }
 
-static void check_conv_forward(int c, int hw, int n, int size, int stride, int pad, int groups) {
+static void check_conv_forward_with(gcam_kernels kernels, int c, int hw, int n, int size,
+                                    int stride, int pad, int groups) {
     char text[512];
     snprintf(text, sizeof text,
              "[net]\nbatch=2\nheight=%d\nwidth=%d\nchannels=%d\n[convolutional]\nfilters=%d\n"
              "size=%d\nstride=%d\npadding=%d\ngroups=%d\nactivation=linear\n",
              hw, hw, c, n, size, stride, pad, groups);
-    gcam_net *net = load_cfg_text(text, GCAM_KERNELS_FAST, 0);
+    gcam_net *net = load_cfg_text(text, kernels, 0);
     if (!net) {
         CHECK(0, "cfg did not load");
         return;
@@ -63,11 +64,18 @@ static void check_conv_forward(int c, int hw, int n, int size, int stride, int p
         }
     }
     /* float32 sums of up to c*size*size products of values in [-1, 1] */
-    CHECK(worst < 1e-4, "conv c=%d %dx%d stride %d pad %d groups %d: max error %g", c, size, size,
-          stride, pad, groups, worst);
+    CHECK(worst < 1e-4, "%s conv c=%d %dx%d stride %d pad %d groups %d: max error %g",
+          kernels == GCAM_KERNELS_BLAS ? "OpenBLAS" : "oneDNN", c, size, size, stride, pad, groups,
+          worst);
     free(ref);
     free(input);
     gcam_net_free(net);
+}
+
+/* Both convolution paths: oneDNN (the default kernels) and OpenBLAS. */
+static void check_conv_forward(int c, int hw, int n, int size, int stride, int pad, int groups) {
+    check_conv_forward_with(GCAM_KERNELS_FAST, c, hw, n, size, stride, pad, groups);
+    check_conv_forward_with(GCAM_KERNELS_BLAS, c, hw, n, size, stride, pad, groups);
 }
 
 /* <gcam_im2col(x), y> must equal <x, col2im(y)> for random x, y; rows of the column matrix

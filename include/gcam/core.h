@@ -44,12 +44,15 @@ GCAM_API void gcam_set_oom_handler(gcam_oom_handler handler);
 /* ---- Kernels ---------------------------------------------------------------------- */
 
 typedef enum gcam_kernels {
-    GCAM_KERNELS_FAST,   /* ours: OpenBLAS GEMMs, fused loops, correct gradients */
-    GCAM_KERNELS_DARKNET /* Darknet's own layer functions, for comparisons */
+    GCAM_KERNELS_FAST,    /* ours: convolutions on oneDNN, the rest fused loops and
+                             OpenBLAS GEMMs, correct gradients */
+    GCAM_KERNELS_DARKNET, /* Darknet's own layer functions, for comparisons */
+    GCAM_KERNELS_BLAS     /* ours with every convolution on OpenBLAS: the results of gcam
+                             before oneDNN, bit for bit (the reference for its rounding) */
 } gcam_kernels;
 
 /* The kernel set selected by the environment: GCAM_KERNELS=darknet selects Darknet's,
- * anything else (or unset) ours. */
+ * GCAM_KERNELS=blas ours on OpenBLAS alone, anything else (or unset) ours. */
 GCAM_API gcam_kernels gcam_kernels_from_env(void);
 
 /* The name of the GEMM kernels OpenBLAS runs, for example "Haswell" (AVX2) or "Cooperlake"
