@@ -7,6 +7,7 @@
 # mixing alone (CutMix boxes and labels), and saliency mixing with the cached maps against
 # the guided run without mixing (the mixing's own cost). Overhead = (time with - time of
 # the baseline) / time of the baseline; medians of REPEATS pairs of runs (default 3).
+# ROWS="NAME ..." measures only those settings (the names printed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 iterations=${ITERATIONS:-100}
@@ -39,8 +40,10 @@ declare -A settings=(
   [mix_saliency_cached]="-set saliency=1 -set mix_prob=0.5 -set mix_label=saliency"
 )
 declare -A baselines=([mix_saliency_cached]="-set saliency=1")
-for name in groupcam_g8_32img gradcam_64img groupcam_g32_64img fresh_gradcam mix_area \
-  mix_saliency_cached; do
+rows=${ROWS:-"groupcam_g8_32img gradcam_64img groupcam_g32_64img fresh_gradcam mix_area
+  mix_saliency_cached"}
+for name in $rows; do
+  [ -n "${settings[$name]:-}" ] || { echo "bench_guided: unknown row '$name'" >&2; exit 2; }
   : > "$work/$name.ratios"
   for r in $(seq "$repeats"); do
     rm -rf "$work/off" "$work/on"

@@ -11,15 +11,17 @@
 #   3. the gcam-eval report (deletion and insertion curves, pointing game, sanity check,
 #      test-time crops) on those 400 test canvases;
 #   4. the paths of the report, the heatmaps and the training chart.
-# The recipe is the fine-tuning experiment's best saliency arm (results/transfer/); the
-# line it prints about that arm's measured effect comes from results/transfer/headline.txt.
+# The recipe is the fine-tuning experiment's best saliency arm on its longer schedule
+# (1,000 iterations, results/transfer_long/); the line it prints about that arm's measured
+# effect comes from results/transfer_long/headline.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=backup/run
 seed=1
 # the fine-tuning experiment's best saliency arm without ground-truth boxes (README, "Does
-# saliency guidance pay?"): SnapMix-style labels from fresh Grad-CAM maps of each batch
-recipe=(-set saliency=1 -set saliency_source=fresh -set saliency_method=gradcam
+# saliency guidance pay?"): SnapMix-style labels from fresh Grad-CAM maps of each batch,
+# on the schedule where mixing pays (the cfg's 250 iterations underfit)
+recipe=(-max_batches 1000 -set saliency=1 -set saliency_source=fresh -set saliency_method=gradcam
         -set crop_prob=0 -set cutout_prob=0 -set mix_prob=0.5 -set mix_label=saliency)
 # the test-time crop's box chosen on the held-out canvases (results/transfer/tta_sweep.txt)
 tta=(-set tta_threshold=0.3 -set tta_margin=1.2)
@@ -38,7 +40,7 @@ top1() { # GCAM-EVAL-OUTPUT MODE -> top-1 of that test-time mode
 }
 
 echo "== 1/4 fine-tuning $cfg from weights/transfer_pretrain.weights (new 4-class head)"
-cat results/transfer/headline.txt
+cat results/transfer_long/headline.txt
 ./bin/gcam-init "$cfg" "$out/start.weights" -seed "$seed" \
   -weights weights/transfer_pretrain.weights -weights_layers 9
 ./bin/gcam-eval "$cfg" "$out/start.weights" -data "$out/test.data" -methods none -quiet \
