@@ -61,6 +61,9 @@ $(BUILD)/lib/%.o: src/%.c $(wildcard src/*.h include/*.h include/gcam/*.h) | dep
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(INTERNAL_CFLAGS) -fvisibility=hidden -c $< -o $@
 
+# The kernel pool runs on OpenMP's threads, those of oneDNN (src/parallel.c).
+$(BUILD)/lib/parallel.o: CFLAGS += -fopenmp
+
 # rebuilt from scratch: `ar r` would keep the objects of deleted sources
 $(LIB): $(LIB_OBJ)
 	rm -f $@
