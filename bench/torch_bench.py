@@ -22,23 +22,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+sys.path.insert(0, __file__.rsplit("/", 2)[0] + "/scripts")
+from darknet_cfg import conv_geometry, maxpool_geometry, read_cfg  # noqa: E402
+
 CFG = {"r50": "/usr/share/darknet/cfg/resnet50.cfg", "r18": "/usr/share/darknet/cfg/resnet18.cfg"}
-
-
-def read_cfg(path):
-    sections = []
-    for raw in open(path):
-        line = "".join(raw.split())
-        if "#" in line:
-            line = line[: line.index("#")]
-        if not line or line[0] == ";":
-            continue
-        if line.startswith("["):
-            sections.append((line[1:-1], {}))
-        else:
-            key, value = line.split("=", 1)
-            sections[-1][1][key] = value
-    return sections
 
 
 def activation(name):
@@ -69,24 +56,19 @@ class Shortcut(nn.Module):
 class DarknetModel(nn.Module):
     def __init__(self, cfg):
         super().__init__()
-        sections = [s for s in read_cfg(cfg) if s[0] != "gcam"]
+        sections = read_cfg(cfg)
         c = int(sections[0][1]["channels"])
         self.kinds, self.blocks, shapes = [], nn.ModuleList(), []
         for name, o in sections[1:]:
             if name in ("convolutional", "conv"):
-                n, size = int(o.get("filters", 1)), int(o.get("size", 1))
-                stride = int(o.get("stride", 1))
-                pad = size // 2 if int(o.get("pad", 0)) else int(o.get("padding", 0))
-                bn = int(o.get("batch_normalize", 0))
-                layers = [nn.Conv2d(c, n, size, stride, pad, bias=not bn)]
+                n, size, stride, pad, groups, bn = conv_geometry(o)
+                layers = [nn.Conv2d(c, n, size, stride, pad, groups=groups, bias=not bn)]
                 if bn:
                     layers.append(nn.BatchNorm2d(n))
                 layers.append(activation(o.get("activation", "logistic")))
                 block, c = nn.Sequential(*layers), n
             elif name in ("maxpool", "max"):
-                stride = int(o.get("stride", 1))
-                size = int(o.get("size", stride))
-                pad = int(o.get("padding", size - 1))
+                size, stride, pad = maxpool_geometry(o)
                 lo = pad // 2
                 block = nn.Sequential(nn.ConstantPad2d((lo, pad - lo, lo, pad - lo), float("-inf")),
                                       nn.MaxPool2d(size, stride))

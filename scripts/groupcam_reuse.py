@@ -27,21 +27,7 @@ import sys
 
 import numpy as np
 
-
-def read_cfg(path):
-    sections = []
-    for raw in open(path):
-        line = "".join(raw.split())
-        if "#" in line:
-            line = line[: line.index("#")]
-        if not line or line[0] == ";":
-            continue
-        if line.startswith("["):
-            sections.append((line[1:-1], {}))
-        else:
-            key, value = line.split("=", 1)
-            sections[-1][1][key] = value
-    return [s for s in sections if s[0] != "gcam"]
+from darknet_cfg import conv_geometry, maxpool_geometry, read_cfg
 
 
 def window_any(changed, size, stride, pad_lo, out_h, out_w):
@@ -63,9 +49,7 @@ def recompute_fraction(sections, changed):
     total = work = 0.0
     for name, o in sections[1:]:
         if name in ("convolutional", "conv"):
-            n, size = int(o.get("filters", 1)), int(o.get("size", 1))
-            stride = int(o.get("stride", 1))
-            pad = size // 2 if int(o.get("pad", 0)) else int(o.get("padding", 0))
+            n, size, stride, pad, _, _ = conv_geometry(o)
             h, w = changed.shape
             oh, ow = (h + 2 * pad - size) // stride + 1, (w + 2 * pad - size) // stride + 1
             changed = window_any(changed, size, stride, pad, oh, ow)
@@ -74,9 +58,7 @@ def recompute_fraction(sections, changed):
             work += macs * changed.sum()
             c = n
         elif name in ("maxpool", "max"):
-            stride = int(o.get("stride", 1))
-            size = int(o.get("size", stride))
-            pad = int(o.get("padding", size - 1))
+            size, stride, pad = maxpool_geometry(o)
             h, w = changed.shape
             oh, ow = (h + pad - size) // stride + 1, (w + pad - size) // stride + 1
             changed = window_any(changed, size, stride, pad // 2, oh, ow)
@@ -107,13 +89,11 @@ def last_spatial_side(sections, size):
         if name in ("avgpool", "avg"):
             break
         if name in ("convolutional", "conv"):
-            k, stride = int(o.get("size", 1)), int(o.get("stride", 1))
-            pad = k // 2 if int(o.get("pad", 0)) else int(o.get("padding", 0))
+            _, k, stride, pad, _, _ = conv_geometry(o)
             side = (side + 2 * pad - k) // stride + 1
         elif name in ("maxpool", "max"):
-            stride = int(o.get("stride", 1))
-            k = int(o.get("size", stride))
-            side = (side + int(o.get("padding", k - 1)) - k) // stride + 1
+            k, stride, pad = maxpool_geometry(o)
+            side = (side + pad - k) // stride + 1
     return side
 
 

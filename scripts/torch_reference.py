@@ -19,24 +19,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from darknet_cfg import conv_geometry, maxpool_geometry, read_cfg
+
 torch.set_grad_enabled(True)
 DTYPE = torch.float64  # the reference runs in double precision
-
-
-def read_cfg(path):
-    sections = []
-    for raw in open(path):
-        line = "".join(raw.split())
-        if not line or line[0] in "#;":
-            continue
-        if "#" in line:
-            line = line[: line.index("#")]
-        if line.startswith("["):
-            sections.append((line[1:-1], {}))
-        else:
-            key, value = line.split("=", 1)
-            sections[-1][1][key] = value
-    return sections
 
 
 def activate(x, name):
@@ -58,7 +44,7 @@ class DarknetNet:
         sections = read_cfg(cfg_path)
         net = sections[0][1]
         self.h, self.w, self.c = int(net["height"]), int(net["width"]), int(net["channels"])
-        self.layers = [(name, opts) for name, opts in sections[1:] if name != "gcam"]
+        self.layers = sections[1:]
         data = open(weights_path, "rb").read()
         major, minor, _ = struct.unpack("<3i", data[:12])
         offset = 20 if major * 10 + minor >= 2 else 16
@@ -78,11 +64,9 @@ class DarknetNet:
         for name, o in self.layers:
             p = {}
             if name in ("convolutional", "conv"):
-                n, size = int(o.get("filters", 1)), int(o.get("size", 1))
-                stride, groups = int(o.get("stride", 1)), int(o.get("groups", 1))
-                pad = size // 2 if int(o.get("pad", 0)) else int(o.get("padding", 0))
+                n, size, stride, pad, groups, batch_normalize = conv_geometry(o)
                 p["bias"] = take(n)
-                if int(o.get("batch_normalize", 0)):
+                if batch_normalize:
                     self.bn_offsets.append((pos, n))
                     p["scales"], p["mean"], p["var"] = take(n), take(n), take(n)
                 p["weight"] = take(n * (c // groups) * size * size).reshape(n, c // groups, size, size)
@@ -98,9 +82,7 @@ class DarknetNet:
                     p["scales"], p["mean"], p["var"] = take(out), take(out), take(out)
                 c, h, w = out, 1, 1
             elif name in ("maxpool", "max"):
-                stride = int(o.get("stride", 1))
-                size = int(o.get("size", stride))
-                pad = int(o.get("padding", size - 1))
+                size, stride, pad = maxpool_geometry(o)
                 p.update(size=size, stride=stride, pad=pad)
                 h, w = (h + pad - size) // stride + 1, (w + pad - size) // stride + 1
             elif name in ("avgpool", "avg"):
