@@ -18,8 +18,25 @@
 
 #include <stddef.h>
 
-#define CHUNK 4096         /* floats per pass of a non-inlined activation: 16 kB */
+#define CHUNK 4096         /* floats per pass: the activation's pass finds them in cache */
 #define PARALLEL_MIN 65536 /* fewer elements run on the calling thread */
+
+/* y = act(y), n values, with Darknet's bits: LEAKY's slope applied in double as Darknet's
+ * is, the other activations but LINEAR by Darknet's own function. */
+static void activate_as_darknet(float *y, size_t n, ACTIVATION a) {
+    if (a == LEAKY)
+        for (size_t i = 0; i < n; ++i) y[i] = y[i] > 0 ? y[i] : (float)(0.1 * (double)y[i]);
+    else if (a != LINEAR)
+        activate_array(y, (int)n, a);
+}
+
+/* delta *= act'(y) where y is the stored output, with Darknet's bits. */
+static void gradient_as_darknet(const float *y, size_t n, ACTIVATION a, float *delta) {
+    if (a == LEAKY)
+        for (size_t i = 0; i < n; ++i) delta[i] *= y[i] > 0 ? 1.f : 0.1f;
+    else if (a != LINEAR)
+        gradient_array(y, (int)n, a, delta);
+}
 
 static int same_shape(const layer *l) {
     return l->w == l->out_w && l->h == l->out_h && l->c == l->out_c;
@@ -48,17 +65,10 @@ static void forward_part(void *arg, int part, int parts) {
     float *out = l->output;
     size_t lo, hi;
     slice(job, part, parts, &lo, &hi);
-    if (l->activation == LEAKY) {
-        for (size_t i = lo; i < hi; ++i) {
-            float x = alpha * in[i] + beta * from[i];
-            out[i] = x > 0 ? x : (float)(0.1 * (double)x);
-        }
-        return;
-    }
     for (size_t start = lo; start < hi; start += CHUNK) {
         size_t end = start + CHUNK < hi ? start + CHUNK : hi;
         for (size_t i = start; i < end; ++i) out[i] = alpha * in[i] + beta * from[i];
-        if (l->activation != LINEAR) activate_array(out + start, (int)(end - start), l->activation);
+        activate_as_darknet(out + start, end - start, l->activation);
     }
 }
 
@@ -74,11 +84,7 @@ static void backward_part(void *arg, int part, int parts) {
     slice(job, part, parts, &lo, &hi);
     for (size_t start = lo; start < hi; start += CHUNK) {
         size_t end = start + CHUNK < hi ? start + CHUNK : hi;
-        if (l->activation == LEAKY) {
-            for (size_t i = start; i < end; ++i) delta[i] *= out[i] > 0 ? 1.f : 0.1f;
-        } else if (l->activation != LINEAR) {
-            gradient_array(out + start, (int)(end - start), l->activation, delta + start);
-        }
+        gradient_as_darknet(out + start, end - start, l->activation, delta + start);
         if (input_delta)
             for (size_t i = start; i < end; ++i) input_delta[i] += alpha * delta[i];
         if (from_delta)
@@ -124,12 +130,7 @@ static void forward_planes(void *arg, int part, int parts) {
         const float *in = job->input + p * spatial;
         for (size_t i = 0; i < spatial; ++i) out[i] = in[i];
         add_overlap_plane(&o, p / l->out_c, p % l->out_c, job->from, l->alpha, l->beta, l->output);
-        if (l->activation == LEAKY) {
-            for (size_t i = 0; i < spatial; ++i)
-                out[i] = out[i] > 0 ? out[i] : (float)(0.1 * (double)out[i]);
-        } else if (l->activation != LINEAR) {
-            activate_array(out, (int)spatial, l->activation);
-        }
+        activate_as_darknet(out, spatial, l->activation);
     }
 }
 
@@ -142,12 +143,7 @@ static void backward_planes(void *arg, int part, int parts) {
     gcam_parallel_slice(l->batch * l->out_c, part, parts, &lo, &hi);
     for (int p = lo; p < hi; ++p) {
         float *delta = l->delta + p * spatial;
-        const float *out = l->output + p * spatial;
-        if (l->activation == LEAKY) {
-            for (size_t i = 0; i < spatial; ++i) delta[i] *= out[i] > 0 ? 1.f : 0.1f;
-        } else if (l->activation != LINEAR) {
-            gradient_array(out, (int)spatial, l->activation, delta);
-        }
+        gradient_as_darknet(l->output + p * spatial, spatial, l->activation, delta);
         if (job->input_delta) {
             float *input_delta = job->input_delta + p * spatial;
             for (size_t i = 0; i < spatial; ++i) input_delta[i] += l->alpha * delta[i];
