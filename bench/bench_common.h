@@ -7,6 +7,7 @@
 #include "gcam.h"
 #include "kernels.h"
 #include "network.h"
+#include "rng.h"
 
 #include <cblas.h>
 #include <stdlib.h>
@@ -93,6 +94,28 @@ static inline double sgemm_ceiling_gflops(void) {
     }
     free(a), free(b), free(c);
     return 2.0 * n * n * n / median(t, 5) / 1e9;
+}
+
+/* A training step's workload on net's whole batch: seeded random weights and inputs in
+ * [0, 1), image b labelled class b, and a learning rate small enough to keep the random
+ * net finite over the runs. */
+static inline void prepare_training_step(gcam_net *net) {
+    network *dn = net->dn;
+    gcam_net_init_weights(net, 1);
+    gcam_rng rng = gcam_rng_init(2, 2);
+    for (size_t i = 0; i < (size_t)dn->inputs * dn->batch; ++i)
+        dn->input[i] = gcam_rng_uniform(&rng);
+    memset(dn->truth, 0, sizeof(float) * (size_t)dn->truths * dn->batch);
+    for (int b = 0; b < dn->batch; ++b) dn->truth[b * dn->truths + b % dn->truths] = 1;
+    dn->learning_rate = 1e-4f;
+}
+
+/* One SGD step through Darknet's own loop (which reaches the installed kernels). */
+static inline void training_step(network *dn) {
+    dn->train = 1;
+    forward_network(dn);
+    backward_network(dn);
+    update_network(dn);
 }
 
 #endif

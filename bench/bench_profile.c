@@ -10,7 +10,6 @@
  * whole. Usage: bench_profile [RUNS] [WORKLOAD] (default 3 runs, medians per kind; WORKLOAD
  * is one of r50-forward-1, r50-forward-32, r18-train-8, r50-train-8, for perf record). */
 #include "bench_common.h"
-#include "rng.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -84,12 +83,7 @@ static double kind_flops(const network *dn, int kind) {
 static void profile(const char *cfg, int batch, int train, int runs, double ceiling) {
     gcam_net *net = load_at_size(cfg, 224, batch);
     network *dn = net->dn;
-    gcam_net_init_weights(net, 1);
-    gcam_rng rng = gcam_rng_init(2, 2);
-    for (size_t i = 0; i < (size_t)dn->inputs * batch; ++i) dn->input[i] = gcam_rng_uniform(&rng);
-    memset(dn->truth, 0, sizeof(float) * (size_t)dn->truths * batch);
-    for (int b = 0; b < batch; ++b) dn->truth[b * dn->truths + b % dn->truths] = 1;
-    dn->learning_rate = 1e-4f;
+    prepare_training_step(net);
     gcam_kernels_install(dn, GCAM_KERNELS_FAST);
     wrap_layers(dn);
 

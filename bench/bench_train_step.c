@@ -2,7 +2,6 @@
  * cfgs at batch 8, 224x224, random weights: gcam kernels against Darknet's stock kernels
  * in the same run. Usage: bench_train_step [RUNS] [stock-runs] (defaults 5 and 2). */
 #include "bench_common.h"
-#include "rng.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -12,10 +11,7 @@ static double time_steps(gcam_net *net, int runs) {
     double t[16];
     for (int r = 0; r <= runs; ++r) { /* run 0 is a warm-up */
         double start = gcam_now_seconds();
-        dn->train = 1;
-        forward_network(dn);
-        backward_network(dn);
-        update_network(dn);
+        training_step(dn);
         if (r) t[r - 1] = gcam_now_seconds() - start;
     }
     return median(t, runs);
@@ -24,12 +20,7 @@ static double time_steps(gcam_net *net, int runs) {
 static void bench(const char *cfg, int runs, int stock_runs) {
     gcam_net *net = load_at_size(cfg, 224, 8);
     network *dn = net->dn;
-    gcam_net_init_weights(net, 1);
-    gcam_rng rng = gcam_rng_init(2, 2);
-    for (int i = 0; i < dn->inputs * dn->batch; ++i) dn->input[i] = gcam_rng_uniform(&rng);
-    memset(dn->truth, 0, sizeof(float) * (size_t)dn->truths * dn->batch);
-    for (int b = 0; b < dn->batch; ++b) dn->truth[b * dn->truths + b] = 1;
-    dn->learning_rate = 1e-4f; /* keep the random net finite over the runs */
+    prepare_training_step(net);
     double flops = 3 * forward_flops(dn);
     gcam_kernels_install(dn, GCAM_KERNELS_FAST);
     double fast = time_steps(net, runs);

@@ -7,7 +7,6 @@
  *   r50-groupcam-32                 Group-CAM with 32 groups of one image
  * Usage: bench_vs_torch RUNS WORKLOAD... */
 #include "bench_common.h"
-#include "rng.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -25,17 +24,10 @@ static double time_workload(const char *workload, int runs, double *gflop) {
     /* Group-CAM's blends run in batches of the net's capacity: 16 as gcam-heatmap's default */
     gcam_net *net = load_at_size(cfg_of(workload), 224, cam ? 16 : batch);
     network *dn = net->dn;
-    gcam_net_init_weights(net, 1);
+    prepare_training_step(net); /* the inputs of the other workloads too */
     size_t n = (size_t)dn->inputs * dn->batch;
     float *input = malloc(sizeof(float) * n), *map = malloc(sizeof(float) * dn->h * dn->w);
-    gcam_rng rng = gcam_rng_init(2, 2);
-    for (size_t i = 0; i < n; ++i) input[i] = gcam_rng_uniform(&rng);
-    if (train) {
-        memcpy(dn->input, input, sizeof(float) * n);
-        memset(dn->truth, 0, sizeof(float) * (size_t)dn->truths * dn->batch);
-        for (int b = 0; b < dn->batch; ++b) dn->truth[b * dn->truths + b % dn->truths] = 1;
-        dn->learning_rate = 1e-4f;
-    }
+    memcpy(input, dn->input, sizeof(float) * n);
     *gflop = cam ? 0 : (train ? 3 : 1) * forward_flops(dn) / 1e9;
     gcam_saliency_options so = gcam_saliency_options_default();
     so.method = GCAM_METHOD_GROUPCAM;
@@ -44,10 +36,7 @@ static double time_workload(const char *workload, int runs, double *gflop) {
     for (int r = 0; r <= runs; ++r) { /* run 0 warms up */
         double start = gcam_now_seconds();
         if (train) {
-            dn->train = 1;
-            forward_network(dn);
-            backward_network(dn);
-            update_network(dn);
+            training_step(dn);
         } else if (cam) {
             gcam_error err;
             if (gcam_saliency(net, input, 1, NULL, &so, map, NULL, NULL, &err)) {
