@@ -45,7 +45,7 @@ def window_any(changed, size, stride, pad_lo, out_h, out_w):
 def recompute_fraction(sections, changed):
     """(multiply-adds at changed positions) / (all multiply-adds) over the convolutions."""
     c = int(sections[0][1]["channels"])
-    maps, chans = [], []
+    maps = []
     total = work = 0.0
     for name, o in sections[1:]:
         if name in ("convolutional", "conv"):
@@ -78,7 +78,6 @@ def recompute_fraction(sections, changed):
             idx = [int(v) for v in o["layers"].split(",")]
             changed = np.logical_or.reduce([maps[i if i >= 0 else len(maps) + i] for i in idx])
         maps.append(changed)
-        chans.append(c)
     return work / total
 
 
