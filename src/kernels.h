@@ -60,10 +60,12 @@ void gcam_conv_backward(layer l, network net);
 void gcam_conv_forward_blas(layer l, network net);
 void gcam_conv_backward_blas(layer l, network net);
 /* The convolution alone (no bias, batch norm or activation) on oneDNN: output = (forward),
- * weight_updates += and net.delta += (backward). 0 if oneDNN does not run this layer (the
- * caller then uses OpenBLAS), 1 when done. */
+ * weight_updates += (weight gradient) and net.delta += (input gradient). 0 if oneDNN does
+ * not run this layer, or failed before it wrote anything (the caller then uses OpenBLAS),
+ * 1 when done. */
 int gcam_dnnl_conv_forward(const layer *l, const network *net);
-int gcam_dnnl_conv_backward(const layer *l, const network *net);
+int gcam_dnnl_conv_weight_gradient(const layer *l, const network *net);
+int gcam_dnnl_conv_input_gradient(const layer *l, const network *net);
 void gcam_conv_update(layer l, update_args a);
 void gcam_connected_forward(layer l, network net);
 void gcam_connected_backward(layer l, network net);

@@ -336,9 +336,13 @@ void gcam_conv_forward_blas(layer l, network net) {
     conv_forward(l, net, 0);
 }
 
-/* The convolution's gradients: weights (training) and input (when net.delta is set). */
-static void convolve_backward(layer *l, network *net, int dnnl) {
-    if (dnnl && gcam_dnnl_conv_backward(l, net)) return;
+/* The convolution's gradients: weights (training) and input (when net.delta is set), each
+ * on oneDNN when asked for and able, else (what is left of them) on OpenBLAS. */
+static void convolve_backward(layer *l, network *all, int dnnl) {
+    network rest = *all, *net = &rest;
+    if (dnnl && rest.train && gcam_dnnl_conv_weight_gradient(l, all)) rest.train = 0;
+    if (dnnl && rest.delta && gcam_dnnl_conv_input_gradient(l, all)) rest.delta = NULL;
+    if (!rest.train && !rest.delta) return;
     conv_job job = {l, net};
     if (!split_images(l)) {
         backward_images(l, net, 0, l->batch, 0, l->weight_updates);

@@ -1,18 +1,32 @@
 /* Convolutions on oneDNN, the library PyTorch runs on the CPU: its JIT kernels use the
- * widest vectors the CPU has (AVX-512 here) whatever OpenBLAS was told to use, and run a
- * convolution in Darknet's own layouts (input and output (batch, c, h, w), weights
- * (n, c, size, size)) about twice as fast as im2col and OpenBLAS's AVX2 GEMM.
+ * widest vectors the CPU has (AVX-512 here) whatever OpenBLAS was told to use.
+ *
+ * Darknet's buffers keep their layouts (input and output (batch, c, h, w), weights
+ * (n, c, size, size)). The forward pass runs in them: oneDNN then uses im2col and its own
+ * GEMM, about twice as fast as OpenBLAS's AVX2 one. The gradients do not: in these layouts
+ * oneDNN's backward GEMMs run at half the speed of its direct kernels, which want
+ * channel-blocked layouts (16 channels innermost for AVX-512). So the two backward
+ * primitives are created with their layouts left for oneDNN to choose, and reorders move
+ * their operands in and out of scratch buffers around them, a pass over memory each
+ * (ResNet-18's batch-8 training step: 0.38 s in Darknet's layouts, 0.29 s so). The forward
+ * pass would gain nothing from the blocked kernels once its reorders are paid (the same
+ * time at batch 8 and 32, slower at batch 1), and staying in Darknet's layouts keeps its
+ * results those of the GEMM.
  *
  * Only the convolution itself runs here: bias, batch norm and activation stay with
  * kernels_conv.c. Gradients keep Darknet's conventions: the weight gradient is added into
- * weight_updates and the input gradient into net.delta (oneDNN writes both, so they go
- * through scratch buffers). A layer oneDNN would only run with its reference code
- * (grouped convolutions, for which it has no fast kernel in these layouts) is left to the
- * OpenBLAS path, as is everything when GCAM_KERNELS=blas.
+ * weight_updates and the input gradient into net.delta. The input gradient is added by
+ * the reorder that brings it back (a reorder with a sum: one rounding, as `+=` has); the
+ * weight gradient is reordered into a scratch buffer and added after, because oneDNN's
+ * reorder with a sum into the weights' layout is its slow generic code (16 ms for a
+ * 512x512x3x3 gradient, against 0.5-2 ms without the sum). A layer oneDNN would only run
+ * with its reference code (grouped convolutions, for which it has no fast kernel) is left
+ * to the OpenBLAS path, as is everything when GCAM_KERNELS=blas.
  *
  * Primitives are created once per layer shape and batch and kept for the process (a
  * handful per network; creating one costs milliseconds). oneDNN runs on OpenMP threads,
- * as many as the kernel pool has (parallel.h), so an MPI rank keeps to its share. */
+ * as many as the kernel pool has (parallel.h), so an MPI rank keeps to its share. Calls
+ * come from one thread at a time (the scratch buffers are shared). */
 #include "error.h"
 #include "kernels.h"
 #include "parallel.h"
@@ -27,12 +41,29 @@ typedef struct conv_shape {
     int batch, c, h, w, n, out_h, out_w, size, stride, pad;
 } conv_shape;
 
+/* One operand of a primitive: Darknet's layout, the primitive's, and the reorder between
+ * them (plain to inner for an input, inner to plain for the output; NULL when the layouts
+ * are the same and the operand is not accumulated). */
+typedef struct operand {
+    int arg;
+    dnnl_memory_desc_t plain, inner;
+    dnnl_primitive_t reorder;
+    int add_after; /* the reorder writes a scratch buffer, added to the caller's after */
+} operand;
+
+/* A primitive with its two inputs and its output. */
+typedef struct conv_step {
+    dnnl_primitive_t run;
+    operand in[2], out;
+} conv_step;
+
 typedef struct conv_primitives {
     conv_shape shape;
     int usable; /* 0: oneDNN offers only its reference code for it */
-    dnnl_memory_desc_t src, weights, dst;
-    dnnl_primitive_t forward, backward_data, backward_weights;
+    conv_step forward, backward_data, backward_weights;
 } conv_primitives;
+
+enum { OPERANDS = 3, PLAIN_SCRATCH = OPERANDS };
 
 static pthread_mutex_t cache_mutex = PTHREAD_MUTEX_INITIALIZER;
 static dnnl_engine_t engine;
@@ -40,8 +71,8 @@ static dnnl_stream_t stream;
 static int engine_state; /* 0: not tried, 1: ready, -1: oneDNN failed to start */
 static conv_primitives *cache;
 static int cache_count, cache_capacity;
-static float *scratch[2]; /* the weight gradient, the input gradient */
-static size_t scratch_floats[2];
+static void *scratch[OPERANDS + 1]; /* an operand in its inner layout, by position */
+static size_t scratch_bytes[OPERANDS + 1];
 
 static conv_shape shape_of(const layer *l) {
     return (conv_shape){l->batch, l->c,     l->h,    l->w,      l->n,
@@ -54,50 +85,104 @@ static int is_reference(dnnl_primitive_desc_t pd) {
     return !impl || strncmp(impl, "ref", 3) == 0;
 }
 
-/* A primitive from a descriptor, or NULL when it fails or is oneDNN's reference code. */
-static dnnl_primitive_t create(const void *desc, dnnl_primitive_desc_t hint,
-                               dnnl_primitive_desc_t *pd_out) {
-    dnnl_primitive_desc_t pd;
-    if (dnnl_primitive_desc_create(&pd, desc, NULL, engine, hint) != dnnl_success) return NULL;
+/* A reorder from one layout to another, adding into the destination when `accumulate`. */
+static dnnl_primitive_t reorder_between(const dnnl_memory_desc_t *from,
+                                        const dnnl_memory_desc_t *to, int accumulate) {
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_post_ops_t sum = NULL;
+    dnnl_primitive_desc_t pd = NULL;
     dnnl_primitive_t p = NULL;
-    if (is_reference(pd) || dnnl_primitive_create(&p, pd) != dnnl_success) p = NULL;
-    if (pd_out && p)
+    if (accumulate &&
+        (dnnl_primitive_attr_create(&attr) || dnnl_post_ops_create(&sum) ||
+         dnnl_post_ops_append_sum(sum, 1.f) || dnnl_primitive_attr_set_post_ops(attr, sum)))
+        goto done;
+    if (dnnl_reorder_primitive_desc_create(&pd, from, engine, to, engine, attr) == dnnl_success &&
+        dnnl_primitive_create(&p, pd) != dnnl_success)
+        p = NULL;
+done:
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    if (sum) dnnl_post_ops_destroy(sum);
+    if (attr) dnnl_primitive_attr_destroy(attr);
+    return p;
+}
+
+/* Fills an operand from the layout the primitive chose; 0 if its reorder fails. */
+static int bind(operand *o, dnnl_primitive_desc_t pd, dnnl_query_t query, int arg,
+                const dnnl_memory_desc_t *plain, int is_output, int accumulate) {
+    o->arg = arg;
+    o->plain = *plain;
+    o->inner = *dnnl_primitive_desc_query_md(pd, query, 0);
+    if (dnnl_memory_desc_equal(&o->plain, &o->inner) && !accumulate) return 1;
+    o->add_after = accumulate && arg == DNNL_ARG_DIFF_WEIGHTS;
+    o->reorder = is_output ? reorder_between(&o->inner, &o->plain, accumulate && !o->add_after)
+                           : reorder_between(&o->plain, &o->inner, 0);
+    return o->reorder != NULL;
+}
+
+/* A primitive from a descriptor whose layouts are left open, with its operands bound to
+ * Darknet's layouts; 0 when it fails or would be oneDNN's reference code. */
+static int create_step(conv_step *s, const void *desc, dnnl_primitive_desc_t hint,
+                       dnnl_primitive_desc_t *pd_out, const int args[OPERANDS],
+                       const dnnl_query_t queries[OPERANDS],
+                       const dnnl_memory_desc_t *plains[OPERANDS], int accumulate) {
+    dnnl_primitive_desc_t pd;
+    if (dnnl_primitive_desc_create(&pd, desc, NULL, engine, hint) != dnnl_success) return 0;
+    int ok = !is_reference(pd) && dnnl_primitive_create(&s->run, pd) == dnnl_success;
+    for (int i = 0; ok && i < 2; ++i)
+        ok = bind(&s->in[i], pd, queries[i], args[i], plains[i], 0, 0);
+    ok = ok && bind(&s->out, pd, queries[2], args[2], plains[2], 1, accumulate);
+    if (ok && pd_out)
         *pd_out = pd;
     else
         dnnl_primitive_desc_destroy(pd);
-    return p;
+    return ok;
 }
 
 static void build(conv_primitives *e) {
     const conv_shape *s = &e->shape;
-    dnnl_dims_t src = {s->batch, s->c, s->h, s->w}, weights = {s->n, s->c, s->size, s->size},
-                dst = {s->batch, s->n, s->out_h, s->out_w}, strides = {s->stride, s->stride},
+    dnnl_dims_t src_dims = {s->batch, s->c, s->h, s->w},
+                weights_dims = {s->n, s->c, s->size, s->size},
+                dst_dims = {s->batch, s->n, s->out_h, s->out_w}, strides = {s->stride, s->stride},
                 pad_l = {s->pad, s->pad};
     /* the padding on the far side that gives Darknet's output size exactly */
     dnnl_dims_t pad_r = {(s->out_h - 1) * s->stride + s->size - s->h - s->pad,
                          (s->out_w - 1) * s->stride + s->size - s->w - s->pad};
     if (pad_r[0] < 0 || pad_r[1] < 0) return;
-    if (dnnl_memory_desc_init_by_tag(&e->src, 4, src, dnnl_f32, dnnl_nchw) ||
-        dnnl_memory_desc_init_by_tag(&e->weights, 4, weights, dnnl_f32, dnnl_oihw) ||
-        dnnl_memory_desc_init_by_tag(&e->dst, 4, dst, dnnl_f32, dnnl_nchw))
+    dnnl_memory_desc_t src, weights, dst, src_any, weights_any, dst_any;
+    if (dnnl_memory_desc_init_by_tag(&src, 4, src_dims, dnnl_f32, dnnl_nchw) ||
+        dnnl_memory_desc_init_by_tag(&weights, 4, weights_dims, dnnl_f32, dnnl_oihw) ||
+        dnnl_memory_desc_init_by_tag(&dst, 4, dst_dims, dnnl_f32, dnnl_nchw) ||
+        dnnl_memory_desc_init_by_tag(&src_any, 4, src_dims, dnnl_f32, dnnl_format_tag_any) ||
+        dnnl_memory_desc_init_by_tag(&weights_any, 4, weights_dims, dnnl_f32,
+                                     dnnl_format_tag_any) ||
+        dnnl_memory_desc_init_by_tag(&dst_any, 4, dst_dims, dnnl_f32, dnnl_format_tag_any))
         return;
     dnnl_convolution_desc_t forward, backward_data, backward_weights;
     if (dnnl_convolution_forward_desc_init(&forward, dnnl_forward_training, dnnl_convolution_direct,
-                                           &e->src, &e->weights, NULL, &e->dst, strides, pad_l,
-                                           pad_r))
+                                           &src, &weights, NULL, &dst, strides, pad_l, pad_r) ||
+        dnnl_convolution_backward_data_desc_init(&backward_data, dnnl_convolution_direct, &src_any,
+                                                 &weights_any, &dst_any, strides, pad_l, pad_r) ||
+        dnnl_convolution_backward_weights_desc_init(&backward_weights, dnnl_convolution_direct,
+                                                    &src_any, &weights_any, NULL, &dst_any, strides,
+                                                    pad_l, pad_r))
         return;
     dnnl_primitive_desc_t forward_pd = NULL;
-    e->forward = create(&forward, NULL, &forward_pd);
-    if (!e->forward) return;
-    if (!dnnl_convolution_backward_data_desc_init(&backward_data, dnnl_convolution_direct, &e->src,
-                                                  &e->weights, &e->dst, strides, pad_l, pad_r))
-        e->backward_data = create(&backward_data, forward_pd, NULL);
-    if (!dnnl_convolution_backward_weights_desc_init(&backward_weights, dnnl_convolution_direct,
-                                                     &e->src, &e->weights, NULL, &e->dst, strides,
-                                                     pad_l, pad_r))
-        e->backward_weights = create(&backward_weights, forward_pd, NULL);
+    if (!create_step(&e->forward, &forward, NULL, &forward_pd,
+                     (int[]){DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST},
+                     (dnnl_query_t[]){dnnl_query_src_md, dnnl_query_weights_md, dnnl_query_dst_md},
+                     (const dnnl_memory_desc_t *[]){&src, &weights, &dst}, 0))
+        return;
+    e->usable = create_step(&e->backward_data, &backward_data, forward_pd, NULL,
+                            (int[]){DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_SRC},
+                            (dnnl_query_t[]){dnnl_query_diff_dst_md, dnnl_query_weights_md,
+                                             dnnl_query_diff_src_md},
+                            (const dnnl_memory_desc_t *[]){&dst, &weights, &src}, 1) &&
+                create_step(&e->backward_weights, &backward_weights, forward_pd, NULL,
+                            (int[]){DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS},
+                            (dnnl_query_t[]){dnnl_query_src_md, dnnl_query_diff_dst_md,
+                                             dnnl_query_diff_weights_md},
+                            (const dnnl_memory_desc_t *[]){&src, &dst, &weights}, 1);
     dnnl_primitive_desc_destroy(forward_pd);
-    e->usable = e->backward_data && e->backward_weights;
 }
 
 static int start_engine(void) {
@@ -132,55 +217,81 @@ static conv_primitives *primitives_for(const layer *l) {
     return found && found->usable ? found : NULL;
 }
 
-static int execute(dnnl_primitive_t p, int src_arg, const dnnl_memory_desc_t *src_md,
-                   const float *src, int weights_arg, const dnnl_memory_desc_t *weights_md,
-                   const float *weights, int dst_arg, const dnnl_memory_desc_t *dst_md,
-                   float *dst) {
-    dnnl_memory_t m[3] = {NULL, NULL, NULL};
-    int ok = dnnl_memory_create(&m[0], src_md, engine, (void *)src) == dnnl_success &&
-             dnnl_memory_create(&m[1], weights_md, engine, (void *)weights) == dnnl_success &&
-             dnnl_memory_create(&m[2], dst_md, engine, dst) == dnnl_success;
-    if (ok) {
-        dnnl_exec_arg_t args[3] = {{src_arg, m[0]}, {weights_arg, m[1]}, {dst_arg, m[2]}};
-        omp_set_num_threads(gcam_parallel_parts());
-        ok = dnnl_primitive_execute(p, stream, 3, args) == dnnl_success &&
-             dnnl_stream_wait(stream) == dnnl_success;
-    }
-    for (int i = 0; i < 3; ++i)
-        if (m[i]) dnnl_memory_destroy(m[i]);
-    return ok;
+static int run_primitive(dnnl_primitive_t p, int count, const dnnl_exec_arg_t *args) {
+    return dnnl_primitive_execute(p, stream, count, args) == dnnl_success;
 }
 
-static float *scratch_of(int kind, size_t floats) {
-    if (scratch_floats[kind] < floats) {
-        free(scratch[kind]);
-        scratch[kind] = gcam_xmalloc(sizeof(float) * floats);
-        scratch_floats[kind] = floats;
+/* The operand at `position` in its inner layout: the caller's buffer when the layouts
+ * agree, else a scratch buffer. */
+static void *scratch_of(int position, size_t bytes) {
+    if (scratch_bytes[position] < bytes) {
+        free(scratch[position]);
+        scratch[position] = gcam_xmalloc(bytes);
+        scratch_bytes[position] = bytes;
     }
-    return scratch[kind];
+    return scratch[position];
+}
+
+static dnnl_memory_t inner_memory(const operand *o, int position, void *user) {
+    void *data = user;
+    if (o->reorder) data = scratch_of(position, dnnl_memory_desc_get_size(&o->inner));
+    dnnl_memory_t m = NULL;
+    if (dnnl_memory_create(&m, &o->inner, engine, data) != dnnl_success) return NULL;
+    return m;
+}
+
+/* Runs a step on Darknet's buffers: inputs reordered in, the output reordered (or added)
+ * back. */
+static int execute(const conv_step *s, const float *in0, const float *in1, float *out) {
+    const operand *ops[OPERANDS] = {&s->in[0], &s->in[1], &s->out};
+    void *user[OPERANDS] = {(void *)in0, (void *)in1, out};
+    dnnl_memory_t plain[OPERANDS] = {NULL}, inner[OPERANDS] = {NULL};
+    omp_set_num_threads(gcam_parallel_parts());
+    int ok = 1;
+    for (int i = 0; ok && i < OPERANDS; ++i) {
+        inner[i] = inner_memory(ops[i], i, user[i]);
+        void *to = ops[i]->add_after
+                       ? scratch_of(PLAIN_SCRATCH, dnnl_memory_desc_get_size(&ops[i]->plain))
+                       : user[i];
+        ok = inner[i] && (!ops[i]->reorder || dnnl_memory_create(&plain[i], &ops[i]->plain, engine,
+                                                                 to) == dnnl_success);
+    }
+    for (int i = 0; ok && i < 2; ++i)
+        if (ops[i]->reorder)
+            ok = run_primitive(
+                ops[i]->reorder, 2,
+                (dnnl_exec_arg_t[]){{DNNL_ARG_FROM, plain[i]}, {DNNL_ARG_TO, inner[i]}});
+    ok = ok && run_primitive(s->run, OPERANDS,
+                             (dnnl_exec_arg_t[]){{ops[0]->arg, inner[0]},
+                                                 {ops[1]->arg, inner[1]},
+                                                 {ops[2]->arg, inner[2]}});
+    if (ok && s->out.reorder)
+        ok = run_primitive(s->out.reorder, 2,
+                           (dnnl_exec_arg_t[]){{DNNL_ARG_FROM, inner[2]}, {DNNL_ARG_TO, plain[2]}});
+    ok = ok && dnnl_stream_wait(stream) == dnnl_success;
+    if (ok && s->out.add_after) {
+        size_t n = dnnl_memory_desc_get_size(&s->out.plain) / sizeof(float);
+        const float *add = scratch[PLAIN_SCRATCH];
+        for (size_t i = 0; i < n; ++i) out[i] += add[i];
+    }
+    for (int i = 0; i < OPERANDS; ++i) {
+        if (plain[i]) dnnl_memory_destroy(plain[i]);
+        if (inner[i]) dnnl_memory_destroy(inner[i]);
+    }
+    return ok;
 }
 
 int gcam_dnnl_conv_forward(const layer *l, const network *net) {
     conv_primitives *e = primitives_for(l);
-    return e && execute(e->forward, DNNL_ARG_SRC, &e->src, net->input, DNNL_ARG_WEIGHTS,
-                        &e->weights, l->weights, DNNL_ARG_DST, &e->dst, l->output);
+    return e && execute(&e->forward, net->input, l->weights, l->output);
 }
 
-/* Both gradients are computed before either is added, so that a failure leaves the
- * buffers as they were for the OpenBLAS path to redo. */
-int gcam_dnnl_conv_backward(const layer *l, const network *net) {
+int gcam_dnnl_conv_weight_gradient(const layer *l, const network *net) {
     conv_primitives *e = primitives_for(l);
-    if (!e) return 0;
-    size_t n_input = (size_t)l->batch * l->c * l->h * l->w;
-    float *dw = net->train ? scratch_of(0, (size_t)l->nweights) : NULL;
-    float *dx = net->delta ? scratch_of(1, n_input) : NULL;
-    if (dw && !execute(e->backward_weights, DNNL_ARG_SRC, &e->src, net->input, DNNL_ARG_DIFF_DST,
-                       &e->dst, l->delta, DNNL_ARG_DIFF_WEIGHTS, &e->weights, dw))
-        return 0;
-    if (dx && !execute(e->backward_data, DNNL_ARG_DIFF_DST, &e->dst, l->delta, DNNL_ARG_WEIGHTS,
-                       &e->weights, l->weights, DNNL_ARG_DIFF_SRC, &e->src, dx))
-        return 0;
-    for (int i = 0; dw && i < l->nweights; ++i) l->weight_updates[i] += dw[i];
-    for (size_t i = 0; dx && i < n_input; ++i) net->delta[i] += dx[i];
-    return 1;
+    return e && execute(&e->backward_weights, net->input, l->delta, l->weight_updates);
+}
+
+int gcam_dnnl_conv_input_gradient(const layer *l, const network *net) {
+    conv_primitives *e = primitives_for(l);
+    return e && execute(&e->backward_data, l->delta, l->weights, net->delta);
 }
