@@ -125,7 +125,7 @@ static void score_curves(evaluator *ev, const chunk *ch) {
             gcam_curve_input(from, to, ev->C, ev->hw, ev->orders + ev->hw * i, ev->step, point,
                              ev->batch + ev->image_floats * j);
         }
-        const float *out = gcam_net_predict(ev->net, ev->batch, m);
+        const float *out = gcam_net_scores(ev->net, ev->batch, m);
         for (int j = 0; j < m; ++j) {
             int q = start + j, point = 1 + q % inner, curve = q / inner;
             ev->curves[(size_t)curve * ev->points + point] =
@@ -142,10 +142,10 @@ static void score_curves(evaluator *ev, const chunk *ch) {
 
 /* p_c of each image and of its blurred copy, and of the all-zero substrate. */
 static void score_ends(evaluator *ev, chunk *ch) {
-    const float *out = gcam_net_predict(ev->net, ch->images, ch->n);
+    const float *out = gcam_net_scores(ev->net, ch->images, ch->n);
     for (int i = 0; i < ch->n; ++i)
         ch->p_image[i] = gcam_class_probability(ev->net, out, i, ch->cls[i]);
-    out = gcam_net_predict(ev->net, ch->blurred, ch->n);
+    out = gcam_net_scores(ev->net, ch->blurred, ch->n);
     for (int i = 0; i < ch->n; ++i)
         ch->p_blurred[i] = gcam_class_probability(ev->net, out, i, ch->cls[i]);
 }
@@ -165,7 +165,7 @@ static void evaluator_init(evaluator *ev, gcam_net *net, const gcam_eval_options
     ev->points = gcam_curve_points(ev->hw, ev->step);
     ev->zeros = gcam_xcalloc(ev->image_floats, sizeof(float));
     ev->p_zeros = gcam_xmalloc(sizeof(float) * (size_t)net->classes);
-    const float *out = gcam_net_predict(net, ev->zeros, 1);
+    const float *out = gcam_net_scores(net, ev->zeros, 1);
     for (int k = 0; k < net->classes; ++k) ev->p_zeros[k] = gcam_class_probability(net, out, 0, k);
     ev->batch = gcam_xmalloc(sizeof(float) * ev->image_floats * (size_t)net->capacity);
     ev->maps = gcam_xmalloc(sizeof(float) * ev->hw * (size_t)cap);

@@ -27,6 +27,7 @@
  * handful per network; creating one costs milliseconds). oneDNN runs on OpenMP threads,
  * as many as the kernel pool has (parallel.h), so an MPI rank keeps to its share. Calls
  * come from one thread at a time (the scratch buffers are shared). */
+#include "dnnl_engine.h"
 #include "error.h"
 #include "kernels.h"
 #include "parallel.h"
@@ -65,7 +66,8 @@ typedef struct conv_primitives {
 
 enum { OPERANDS = 3, PLAIN_SCRATCH = OPERANDS };
 
-static pthread_mutex_t cache_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t cache_mutex = PTHREAD_MUTEX_INITIALIZER,
+                       engine_mutex = PTHREAD_MUTEX_INITIALIZER;
 static dnnl_engine_t engine;
 static dnnl_stream_t stream;
 static int engine_state; /* 0: not tried, 1: ready, -1: oneDNN failed to start */
@@ -186,13 +188,21 @@ static void build(conv_primitives *e) {
 }
 
 static int start_engine(void) {
+    pthread_mutex_lock(&engine_mutex);
     if (engine_state == 0) {
         engine_state = -1;
         if (dnnl_engine_create(&engine, dnnl_cpu, 0) == dnnl_success &&
             dnnl_stream_create(&stream, engine, dnnl_stream_default_flags) == dnnl_success)
             engine_state = 1;
     }
+    pthread_mutex_unlock(&engine_mutex);
     return engine_state == 1;
+}
+
+int gcam_dnnl_engine(dnnl_engine_t *engine_out, dnnl_stream_t *stream_out) {
+    if (!start_engine()) return 0;
+    *engine_out = engine, *stream_out = stream;
+    return 1;
 }
 
 /* The layer's primitives, built on first use; NULL if oneDNN does not run it well. */

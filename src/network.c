@@ -6,6 +6,7 @@
 #include "cfg.h"
 #include "darknet_internal.h"
 #include "error.h"
+#include "inference_plan.h"
 #include "init.h"
 #include "kernels.h"
 #include "weights.h"
@@ -171,6 +172,7 @@ int gcam_net_load(gcam_net **out, const char *cfg_path, const gcam_load_options 
     net->classes = dn->outputs;
     net->capacity = net->active = dn->batch;
     net->logits_layer = find_logits_layer(dn);
+    net->kernels = options->kernels;
     gcam_kernels_install(dn, options->kernels);
     *out = net;
     return 0;
@@ -192,6 +194,7 @@ void gcam_darknet_free(network *dn) {
 
 void gcam_net_free(gcam_net *net) {
     if (!net) return;
+    gcam_net_fix_weights(net, 0);
     gcam_darknet_free(net->dn);
     free(net->cfg_path);
     free(net);
@@ -277,23 +280,80 @@ static void use_batch(network *dn, int n) {
     for (int i = 0; i < dn->n; ++i) dn->layers[i].batch = n;
 }
 
-const float *gcam_net_predict(gcam_net *gnet, const float *input, int n) {
-    network *dn = gnet->dn;
-    if (n > gnet->capacity) n = gnet->capacity;
-    if (n < 1) n = 1;
-    gnet->active = n;
-    memcpy(dn->input, input, sizeof(float) * (size_t)dn->inputs * n);
+/* Inference-mode forward of layers [first, n) on n images, layer first reading input. */
+static void forward_layers(network *dn, int first, float *input, int n) {
     use_batch(dn, n);
     network net = *dn;
     net.train = 0;
     net.truth = NULL;
     net.delta = NULL;
-    for (int i = 0; i < net.n; ++i) {
+    net.input = input;
+    for (int i = first; i < net.n; ++i) {
         net.index = i;
         layer l = net.layers[i];
         l.forward(l, net);
         net.input = l.output;
     }
+}
+
+static int clamp_images(const gcam_net *gnet, int n) {
+    return n > gnet->capacity ? gnet->capacity : n < 1 ? 1 : n;
+}
+
+const float *gcam_net_predict(gcam_net *gnet, const float *input, int n) {
+    network *dn = gnet->dn;
+    n = clamp_images(gnet, n);
+    gnet->active = n;
+    memcpy(dn->input, input, sizeof(float) * (size_t)dn->inputs * n);
+    forward_layers(dn, 0, dn->input, n);
+    use_batch(dn, gnet->capacity);
+    return dn->layers[dn->n - 1].output;
+}
+
+void gcam_net_fix_weights(gcam_net *gnet, int fixed) {
+    gnet->weights_fixed = fixed;
+    if (fixed) return;
+    for (int i = 0; i < 2; ++i) {
+        gcam_inference_plan_free(gnet->plans[i]);
+        gnet->plans[i] = NULL;
+    }
+    gnet->plan_failed = 0;
+}
+
+int gcam_net_weights_fixed(const gcam_net *gnet) {
+    return gnet->weights_fixed;
+}
+
+/* The plan for n images, made (and the older of two dropped) on first use; NULL when
+ * there is none to be had. */
+static gcam_inference_plan *plan_for(gcam_net *gnet, int n) {
+    if (!gnet->weights_fixed || gnet->plan_failed || gnet->kernels != GCAM_KERNELS_FAST)
+        return NULL;
+    if (gnet->plans[1] && gcam_inference_plan_batch(gnet->plans[1]) == n) {
+        gcam_inference_plan *recent = gnet->plans[1];
+        gnet->plans[1] = gnet->plans[0];
+        gnet->plans[0] = recent;
+    }
+    if (gnet->plans[0] && gcam_inference_plan_batch(gnet->plans[0]) == n) return gnet->plans[0];
+    gcam_inference_plan *plan = gcam_inference_plan_create(gnet->dn, n);
+    if (!plan) {
+        gnet->plan_failed = 1;
+        return NULL;
+    }
+    gcam_inference_plan_free(gnet->plans[1]);
+    gnet->plans[1] = gnet->plans[0];
+    gnet->plans[0] = plan;
+    return plan;
+}
+
+const float *gcam_net_scores(gcam_net *gnet, const float *input, int n) {
+    network *dn = gnet->dn;
+    n = clamp_images(gnet, n);
+    gcam_inference_plan *plan = plan_for(gnet, n);
+    if (!plan || gcam_inference_plan_run(plan, input)) return gcam_net_predict(gnet, input, n);
+    gnet->active = n;
+    int covered = gcam_inference_plan_covered(plan);
+    forward_layers(dn, covered, dn->layers[covered - 1].output, n);
     use_batch(dn, gnet->capacity);
     return dn->layers[dn->n - 1].output;
 }

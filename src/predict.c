@@ -58,7 +58,7 @@ static int load_chunk(predictor *p, char *const *images, int n_images, int *next
  * of the logits averaged with a test-time crop's. */
 static const float *probabilities(predictor *p, int n, gcam_error *err) {
     gcam_tta_mode mode = p->s->predict.tta;
-    if (mode == GCAM_TTA_NONE) return gcam_net_predict(p->net, p->batch, n);
+    if (mode == GCAM_TTA_NONE) return gcam_net_scores(p->net, p->batch, n);
     if (gcam_tta_logits(p->net, &p->s->tta, &p->s->saliency, &mode, 1, p->batch, n,
                         (const float(*)[4])p->box, p->index, p->scores, err))
         return NULL;
@@ -107,6 +107,7 @@ static int predictor_init(predictor *p, const gcam_settings *s, const char *weig
     lo.weights = weights;
     lo.batch = n_images < PREDICT_BATCH ? n_images : PREDICT_BATCH;
     if (gcam_net_load(&p->net, s->cfg_path, &lo, err)) return -1;
+    gcam_net_fix_weights(p->net, 1); /* inference only, from here on */
     p->in = gcam_net_get_info(p->net);
     if (p->files.labels && p->files.n_labels != p->in.classes)
         fprintf(stderr, "gcam-predict: warning: %d labels for %d classes\n", p->files.n_labels,

@@ -84,7 +84,7 @@ static void score_inputs(const cam *cx, make_input_fn make, void *arg, int count
         int m = count - start < cap ? count - start : cap;
         for (int j = 0; j < m; ++j)
             make(cx, arg, start + j, cx->batch + (size_t)j * cx->image_floats);
-        const float *out = gcam_net_predict(cx->net, cx->batch, m);
+        const float *out = gcam_net_scores(cx->net, cx->batch, m);
         for (int j = 0; j < m; ++j)
             scores[start + j] = gcam_class_probability(cx->net, out, j, input_class[start + j]);
     }
@@ -398,7 +398,7 @@ static int rise(const cam *cx, const float *images, int n, const int *cls, const
                     for (size_t q = 0; q < cx->hw; ++q)
                         dst[k * cx->hw + q] = x[k * cx->hw + q] * m[q];
             }
-            const float *out = gcam_net_predict(cx->net, cx->batch, count);
+            const float *out = gcam_net_scores(cx->net, cx->batch, count);
             for (int j = 0; j < count; ++j) {
                 float score = gcam_class_probability(cx->net, out, j, cls[i]);
                 for (size_t q = 0; q < cx->hw; ++q) map[q] += score * masks[j * cx->hw + q];
@@ -556,14 +556,28 @@ static int saliency(gcam_net *net, const float *images, int n, const int *classe
     return status;
 }
 
+/* The weights cannot change during a call: the scoring forwards (masked or blended
+ * inputs) run the fused inference plan, made for the call if the caller has not fixed
+ * the weights for longer. */
+static int saliency_with_fixed_weights(gcam_net *net, const float *images, int n,
+                                       const int *classes, const gcam_saliency_options *o,
+                                       float *maps, int *used, int *constant, int forward_done,
+                                       gcam_error *err) {
+    int fixed_here = !gcam_net_weights_fixed(net);
+    if (fixed_here) gcam_net_fix_weights(net, 1);
+    int status = saliency(net, images, n, classes, o, maps, used, constant, forward_done, err);
+    if (fixed_here) gcam_net_fix_weights(net, 0);
+    return status;
+}
+
 int gcam_saliency(gcam_net *net, const float *images, int n, const int *classes,
                   const gcam_saliency_options *o, float *maps, int *used, int *constant,
                   gcam_error *err) {
-    return saliency(net, images, n, classes, o, maps, used, constant, 0, err);
+    return saliency_with_fixed_weights(net, images, n, classes, o, maps, used, constant, 0, err);
 }
 
 int gcam_saliency_after_forward(gcam_net *net, const float *images, int n, const int *classes,
                                 const gcam_saliency_options *o, float *maps, int *constant,
                                 gcam_error *err) {
-    return saliency(net, images, n, classes, o, maps, NULL, constant, 1, err);
+    return saliency_with_fixed_weights(net, images, n, classes, o, maps, NULL, constant, 1, err);
 }

@@ -1,8 +1,10 @@
 /* Our kernels against Darknet's own on the same cfg and random weights: inference-mode
  * class probabilities and top-1 must agree, on Debian's classifier cfgs and on small
- * cfgs for grouped convolutions, connected layers and standalone batch norm. Training
- * mode (batch statistics) is compared on the small cfgs. */
+ * cfgs for grouped convolutions, connected layers and standalone batch norm. The fused
+ * inference plan (gcam_net_scores with fixed weights) is held to the same tolerances.
+ * Training mode (batch statistics) is compared on the small cfgs. */
 #include "check.h"
+#include "inference_plan.h"
 #include "kernels.h"
 #include "testutil.h"
 
@@ -11,7 +13,8 @@
 #define PROB_TOLERANCE 1e-4
 #define LOGIT_TOLERANCE 1e-4
 
-static void compare_cfg(const char *name, const char *cfg_path, int batch, int train_too) {
+static void compare_cfg(const char *name, const char *cfg_path, int batch, int train_too,
+                        int expect_covered) {
     gcam_error err = {0};
     gcam_load_options opt = gcam_load_options_default();
     opt.batch = batch;
@@ -35,6 +38,13 @@ static void compare_cfg(const char *name, const char *cfg_path, int batch, int t
     float *fast_logits = malloc(sizeof(float) * logit_n);
     memcpy(fast, gcam_net_predict(net, input, batch), sizeof(float) * out_n);
     memcpy(fast_logits, logits->output, sizeof(float) * logit_n);
+    float *planned = malloc(sizeof(float) * out_n),
+          *planned_logits = malloc(sizeof(float) * logit_n);
+    gcam_net_fix_weights(net, 1);
+    memcpy(planned, gcam_net_scores(net, input, batch), sizeof(float) * out_n);
+    memcpy(planned_logits, logits->output, sizeof(float) * logit_n);
+    int covered = net->plans[0] ? gcam_inference_plan_covered(net->plans[0]) : 0;
+    gcam_net_fix_weights(net, 0);
     gcam_kernels_install(dn, GCAM_KERNELS_DARKNET);
     memcpy(stock, gcam_net_predict(net, input, batch), sizeof(float) * out_n);
     /* Probabilities of 1000 near-equal logits hide errors, so logits are compared too,
@@ -43,7 +53,13 @@ static void compare_cfg(const char *name, const char *cfg_path, int batch, int t
     for (size_t i = 0; i < logit_n; ++i) logit_scale = fmax(logit_scale, fabs(logits->output[i]));
     double logit_diff = max_abs_diff(fast_logits, logits->output, logit_n) / logit_scale;
     CHECK(logit_diff <= LOGIT_TOLERANCE, "%s: max relative |dlogit| = %g", name, logit_diff);
+    double plan_logit_diff = max_abs_diff(planned_logits, logits->output, logit_n) / logit_scale;
+    CHECK(plan_logit_diff <= LOGIT_TOLERANCE, "%s: plan: max relative |dlogit| = %g", name,
+          plan_logit_diff);
+    CHECK(covered >= expect_covered, "%s: the plan covers %d layers, expected %d or more", name,
+          covered, expect_covered);
     free(fast_logits);
+    free(planned_logits);
     double diff = max_abs_diff(fast, stock, out_n);
     double top = 0;
     for (size_t i = 0; i < out_n; ++i) top = stock[i] > top ? stock[i] : top;
@@ -52,8 +68,17 @@ static void compare_cfg(const char *name, const char *cfg_path, int batch, int t
         CHECK(argmax(fast + (size_t)b * net->classes, net->classes) ==
                   argmax(stock + (size_t)b * net->classes, net->classes),
               "%s: top-1 differs for image %d", name, b);
+    double plan_diff = max_abs_diff(planned, stock, out_n);
+    CHECK(plan_diff <= PROB_TOLERANCE, "%s: plan: max |dp| = %g", name, plan_diff);
+    for (int b = 0; b < batch; ++b)
+        CHECK(argmax(planned + (size_t)b * net->classes, net->classes) ==
+                  argmax(stock + (size_t)b * net->classes, net->classes),
+              "%s: plan: top-1 differs for image %d", name, b);
+    free(planned);
     printf("%s: inference max |dp| %.3g (largest p %.3f), max |dlogit|/max|logit| %.3g\n", name,
            diff, top, logit_diff);
+    printf("%s: fused plan over %d of %d layers: max |dp| %.3g, max |dlogit|/max|logit| %.3g\n",
+           name, covered, dn->n, plan_diff, plan_logit_diff);
 
     if (train_too) {
         /* Training forward: batch statistics. Rolling statistics move too, identically. */
@@ -107,16 +132,55 @@ static const char connected_cfg[] =
     "[connected]\noutput=5\nactivation=linear\n"
     "[softmax]\n";
 
+/* A plan holds its own copy of the weights: fixing them again after a change must make a
+ * new one, and scores must then follow the new weights. */
+static void check_refix_follows_weights(void) {
+    gcam_error err = {0};
+    gcam_load_options opt = gcam_load_options_default();
+    opt.batch = 2;
+    opt.kernels = GCAM_KERNELS_FAST;
+    gcam_net *net;
+    if (gcam_net_load(&net, "cfg/cluttered.cfg", &opt, &err)) {
+        CHECK(0, "refix: load failed: %s", err.message);
+        return;
+    }
+    gcam_rng rng = gcam_rng_init(5, 1);
+    randomize_parameters(net->dn, &rng);
+    size_t in_n = (size_t)net->dn->inputs * 2, out_n = (size_t)net->classes * 2;
+    float *input = malloc(sizeof(float) * in_n), *before = malloc(sizeof(float) * out_n),
+          *layered = malloc(sizeof(float) * out_n);
+    fill_uniform(&rng, input, in_n, 0.f, 1.f);
+    gcam_net_fix_weights(net, 1);
+    memcpy(before, gcam_net_scores(net, input, 2), sizeof(float) * out_n);
+    gcam_net_fix_weights(net, 0);
+    randomize_parameters(net->dn, &rng);
+    memcpy(layered, gcam_net_predict(net, input, 2), sizeof(float) * out_n);
+    gcam_net_fix_weights(net, 1);
+    const float *after = gcam_net_scores(net, input, 2);
+    CHECK(max_abs_diff(after, layered, out_n) <= PROB_TOLERANCE,
+          "refix: scores after new weights differ from predict by %g",
+          max_abs_diff(after, layered, out_n));
+    CHECK(max_abs_diff(before, layered, out_n) > 10 * PROB_TOLERANCE,
+          "refix: the new weights did not change the outputs (%g)",
+          max_abs_diff(before, layered, out_n));
+    free(input), free(before), free(layered);
+    gcam_net_free(net);
+}
+
 int main(void) {
+    check_refix_follows_weights();
     char *grouped = temp_cfg(grouped_cfg), *connected = temp_cfg(connected_cfg);
-    compare_cfg("grouped", grouped, 2, 1);
-    compare_cfg("connected", connected, 4, 1);
+    compare_cfg("grouped", grouped, 2, 1, 1);
+    compare_cfg("connected", connected, 4, 1, 2);
     unlink(grouped);
     unlink(connected);
     free(grouped);
     free(connected);
-    compare_cfg("resnet18", "/usr/share/darknet/cfg/resnet18.cfg", 1, 0);
-    compare_cfg("darknet19", "/usr/share/darknet/cfg/darknet19.cfg", 1, 0);
-    compare_cfg("resnet50", "/usr/share/darknet/cfg/resnet50.cfg", 1, 0);
+    /* the plan's reach: up to the classifier head, whose convolution to a number of
+     * classes that is not a multiple of 16 has no fast kernel between these layouts */
+    compare_cfg("cluttered", "cfg/cluttered.cfg", 3, 0, 9);
+    compare_cfg("resnet18", "/usr/share/darknet/cfg/resnet18.cfg", 1, 0, 27);
+    compare_cfg("darknet19", "/usr/share/darknet/cfg/darknet19.cfg", 1, 0, 23);
+    compare_cfg("resnet50", "/usr/share/darknet/cfg/resnet50.cfg", 2, 0, 67);
     return check_summary("test_forward");
 }

@@ -113,6 +113,20 @@ GCAM_API void gcam_net_init_weights(gcam_net *net, uint64_t seed);
  * RGB layout. Returns the last layer's output (n, classes), borrowed until the next call. */
 GCAM_API const float *gcam_net_predict(gcam_net *net, const float *input, int n);
 
+/* The same outputs as gcam_net_predict, to rounding, but only the last layer's (and the
+ * logits') are kept: neither a backward pass nor a read of another layer's activations
+ * may follow. While the weights are fixed it runs the fused inference plan (leading
+ * layers as one chain of oneDNN primitives in blocked layouts, batch norm folded into the
+ * convolutions), else it is gcam_net_predict. */
+GCAM_API const float *gcam_net_scores(gcam_net *net, const float *input, int n);
+
+/* fixed = 1 promises that net's weights (and batch-norm statistics) stay as they are until
+ * this is called again with 0: gcam_net_scores may then prepare them once for its plans.
+ * fixed = 0 frees what was prepared. Changing the weights while fixed leaves the plans
+ * computing with the old ones. */
+GCAM_API void gcam_net_fix_weights(gcam_net *net, int fixed);
+GCAM_API int gcam_net_weights_fixed(const gcam_net *net);
+
 /* Inference-mode backward after gcam_net_predict, for the same n images: seeds the output
  * of seed_layer with seed (n, outputs of seed_layer) and propagates down to target_layer.
  * Returns d(seed . output[seed_layer]) / d output[target_layer], shape (n, outputs of

@@ -1,0 +1,437 @@
+/* The fused inference forward (inference_plan.h): one oneDNN primitive per convolution
+ * (batch norm folded in, activation as a post-op) and pooling layer, and a kernel of our
+ * own for shortcuts, all on activations in oneDNN's layouts: channel-blocked (16 channels
+ * innermost, what its AVX-512 kernels read) where a layer has a multiple of 16 channels,
+ * else Darknet's (batch, c, h, w).
+ *
+ * Folding batch norm: Darknet computes y = scale * (x - mean) / (sqrt(var) + eps) + bias
+ * on the convolution's output x = w * input. With k = scale / (sqrt(var) + eps) that is
+ * (k w) * input + (bias - k mean): one convolution with scaled weights and a bias. */
+#include "inference_plan.h"
+
+#include "dnnl_engine.h"
+#include "error.h"
+#include "kernels.h"
+#include "parallel.h"
+
+#include <math.h>
+#include <oneapi/dnnl/dnnl.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { BLOCK = 16 }; /* channels innermost in the blocked layout */
+enum { STEP_PRIMITIVE, STEP_SHORTCUT };
+
+/* One activation tensor of the plan, (batch, c, h, w). */
+typedef struct plan_tensor {
+    dnnl_memory_desc_t md;
+    int c, h, w, blocked; /* blocked: 16 channels innermost (c a multiple of 16) */
+    int buffer;           /* into plan->buffers; -1 for the input, the caller's */
+    int last_use;         /* the last step that reads it */
+    dnnl_memory_t memory;
+} plan_tensor;
+
+typedef struct plan_step {
+    int kind;
+    const layer *l;
+    int src, from, dst; /* tensors; from: a shortcut's second input, else -1 */
+    dnnl_primitive_t primitive;
+    dnnl_memory_t weights, bias; /* a convolution's, folded, in the primitive's layout */
+    float *weights_data, *bias_data;
+} plan_step;
+
+struct gcam_inference_plan {
+    int batch, covered, layers; /* layers: the network's */
+    plan_tensor *tensors; /* (covered + 1): the input, then layer i's output as tensor i + 1 */
+    plan_step *steps;     /* (covered) */
+    float **buffers;      /* activations, shared between tensors whose lives do not overlap */
+    size_t *buffer_bytes;
+    int buffer_count;
+    dnnl_primitive_t to_darknet; /* the last tensor into its layer's Darknet buffer */
+    dnnl_memory_t darknet_output;
+};
+
+static dnnl_engine_t engine;
+static dnnl_stream_t stream;
+
+static int is_reference(dnnl_primitive_desc_t pd) {
+    const char *impl = NULL;
+    if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) != dnnl_success) return 1;
+    return !impl || strncmp(impl, "ref", 3) == 0;
+}
+
+static int describe(plan_tensor *t, int batch, int c, int h, int w) {
+    t->c = c, t->h = h, t->w = w;
+    t->blocked = c % BLOCK == 0;
+    t->buffer = -1;
+    t->last_use = -1;
+    dnnl_dims_t dims = {batch, c, h, w};
+    return dnnl_memory_desc_init_by_tag(&t->md, 4, dims, dnnl_f32,
+                                        t->blocked ? dnnl_aBcd16b : dnnl_nchw) == dnnl_success;
+}
+
+/* The oneDNN element-wise post-op for a Darknet activation; 0 if there is none. */
+static int eltwise_of(ACTIVATION a, dnnl_alg_kind_t *alg, float *alpha) {
+    *alpha = 0;
+    switch (a) {
+    case RELU:
+        *alg = dnnl_eltwise_relu;
+        return 1;
+    case LEAKY:
+        *alg = dnnl_eltwise_relu, *alpha = 0.1f;
+        return 1;
+    case LOGISTIC:
+        *alg = dnnl_eltwise_logistic;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static int activation_supported(ACTIVATION a, int ours) {
+    dnnl_alg_kind_t alg;
+    float alpha;
+    return a == LINEAR || (ours ? a == RELU || a == LEAKY : eltwise_of(a, &alg, &alpha));
+}
+
+/* A primitive from a descriptor, or NULL if it fails or is oneDNN's reference code. */
+static dnnl_primitive_t create_primitive(const void *desc, const_dnnl_primitive_attr_t attr,
+                                         dnnl_primitive_desc_t *pd_out) {
+    dnnl_primitive_desc_t pd;
+    if (dnnl_primitive_desc_create(&pd, desc, attr, engine, NULL) != dnnl_success) return NULL;
+    dnnl_primitive_t p = NULL;
+    if (is_reference(pd) || dnnl_primitive_create(&p, pd) != dnnl_success) p = NULL;
+    if (p && pd_out)
+        *pd_out = pd;
+    else
+        dnnl_primitive_desc_destroy(pd);
+    return p;
+}
+
+/* Reorders `from` (its layout) into `to` (its layout), once. */
+static int reorder_once(const dnnl_memory_desc_t *from_md, void *from,
+                        const dnnl_memory_desc_t *to_md, void *to) {
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_primitive_t p = NULL;
+    dnnl_memory_t m[2] = {NULL, NULL};
+    int ok = dnnl_reorder_primitive_desc_create(&pd, from_md, engine, to_md, engine, NULL) ==
+                 dnnl_success &&
+             dnnl_primitive_create(&p, pd) == dnnl_success &&
+             dnnl_memory_create(&m[0], from_md, engine, from) == dnnl_success &&
+             dnnl_memory_create(&m[1], to_md, engine, to) == dnnl_success &&
+             dnnl_primitive_execute(
+                 p, stream, 2, (dnnl_exec_arg_t[]){{DNNL_ARG_FROM, m[0]}, {DNNL_ARG_TO, m[1]}}) ==
+                 dnnl_success &&
+             dnnl_stream_wait(stream) == dnnl_success;
+    for (int i = 0; i < 2; ++i)
+        if (m[i]) dnnl_memory_destroy(m[i]);
+    if (p) dnnl_primitive_destroy(p);
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    return ok;
+}
+
+/* A convolution with batch norm folded into weights and bias and the activation as a
+ * post-op. */
+static int plan_convolution(plan_step *s, const layer *l, const plan_tensor *src,
+                            const plan_tensor *dst) {
+    if (l->groups != 1 || l->binary || l->xnor || !activation_supported(l->activation, 0)) return 0;
+    dnnl_dims_t weights_dims = {l->n, l->c, l->size, l->size}, bias_dims = {l->n},
+                strides = {l->stride, l->stride}, pad_l = {l->pad, l->pad},
+                pad_r = {(l->out_h - 1) * l->stride + l->size - l->h - l->pad,
+                         (l->out_w - 1) * l->stride + l->size - l->w - l->pad};
+    if (pad_r[0] < 0 || pad_r[1] < 0) return 0;
+    dnnl_memory_desc_t weights_any, weights_plain, bias_md;
+    dnnl_convolution_desc_t desc;
+    if (dnnl_memory_desc_init_by_tag(&weights_any, 4, weights_dims, dnnl_f32,
+                                     dnnl_format_tag_any) ||
+        dnnl_memory_desc_init_by_tag(&weights_plain, 4, weights_dims, dnnl_f32, dnnl_oihw) ||
+        dnnl_memory_desc_init_by_tag(&bias_md, 1, bias_dims, dnnl_f32, dnnl_x) ||
+        dnnl_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct,
+                                           &src->md, &weights_any, &bias_md, &dst->md, strides,
+                                           pad_l, pad_r))
+        return 0;
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_post_ops_t post_ops = NULL;
+    dnnl_alg_kind_t alg;
+    float alpha;
+    int ok = 1;
+    if (eltwise_of(l->activation, &alg, &alpha))
+        ok = !dnnl_primitive_attr_create(&attr) && !dnnl_post_ops_create(&post_ops) &&
+             !dnnl_post_ops_append_eltwise(post_ops, 1.f, alg, alpha, 0.f) &&
+             !dnnl_primitive_attr_set_post_ops(attr, post_ops);
+    dnnl_primitive_desc_t pd = NULL;
+    if (ok) s->primitive = create_primitive(&desc, attr, &pd);
+    if (post_ops) dnnl_post_ops_destroy(post_ops);
+    if (attr) dnnl_primitive_attr_destroy(attr);
+    if (!s->primitive) return 0;
+    const dnnl_memory_desc_t *weights_md =
+        dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+    size_t per_filter = (size_t)l->c * l->size * l->size;
+    float *folded = gcam_xmalloc(sizeof(float) * per_filter * l->n);
+    s->weights_data = gcam_xmalloc(dnnl_memory_desc_get_size(weights_md));
+    s->bias_data = gcam_xmalloc(sizeof(float) * l->n);
+    for (int o = 0; o < l->n; ++o) {
+        float k = 1.f, shift = 0.f;
+        if (l->batch_normalize) {
+            k = l->scales[o] / (sqrtf(l->rolling_variance[o]) + GCAM_BN_EPSILON);
+            shift = -k * l->rolling_mean[o];
+        }
+        for (size_t i = 0; i < per_filter; ++i)
+            folded[o * per_filter + i] = k * l->weights[o * per_filter + i];
+        s->bias_data[o] = l->biases[o] + shift;
+    }
+    ok = reorder_once(&weights_plain, folded, weights_md, s->weights_data) &&
+         !dnnl_memory_create(&s->weights, weights_md, engine, s->weights_data) &&
+         !dnnl_memory_create(&s->bias, &bias_md, engine, s->bias_data);
+    free(folded);
+    dnnl_primitive_desc_destroy(pd);
+    return ok;
+}
+
+/* Darknet's max pooling (window offset -pad/2, padding never the maximum) or its global
+ * average pooling. */
+static int plan_pooling(plan_step *s, const layer *l, const plan_tensor *src,
+                        const plan_tensor *dst) {
+    dnnl_dims_t strides = {l->stride, l->stride}, kernel = {l->size, l->size},
+                pad_l = {l->pad / 2, l->pad / 2};
+    dnnl_alg_kind_t alg = dnnl_pooling_max;
+    if (l->type == AVGPOOL) {
+        alg = dnnl_pooling_avg_exclude_padding;
+        strides[0] = strides[1] = 1;
+        kernel[0] = l->h, kernel[1] = l->w;
+        pad_l[0] = pad_l[1] = 0;
+    }
+    dnnl_dims_t pad_r = {(dst->h - 1) * strides[0] + kernel[0] - src->h - pad_l[0],
+                         (dst->w - 1) * strides[1] + kernel[1] - src->w - pad_l[1]};
+    if (pad_r[0] < 0 || pad_r[1] < 0) return 0;
+    dnnl_pooling_desc_t desc;
+    if (dnnl_pooling_forward_desc_init(&desc, dnnl_forward_inference, alg, &src->md, &dst->md,
+                                       strides, kernel, pad_l, pad_r))
+        return 0;
+    s->primitive = create_primitive(&desc, NULL, NULL);
+    return s->primitive != NULL;
+}
+
+static int plan_shortcut(const layer *l, const plan_tensor *src, const plan_tensor *from,
+                         const plan_tensor *dst) {
+    return src->blocked && from->blocked && dst->blocked && activation_supported(l->activation, 1);
+}
+
+/* The step for layer i, reading tensor i and writing tensor i + 1; 0 if unsupported. */
+static int plan_layer(gcam_inference_plan *p, const network *dn, int i) {
+    const layer *l = &dn->layers[i];
+    plan_step *s = &p->steps[i];
+    memset(s, 0, sizeof *s);
+    s->l = l, s->src = i, s->dst = i + 1, s->from = -1;
+    plan_tensor *src = &p->tensors[i], *dst = &p->tensors[i + 1];
+    if (!describe(dst, p->batch, l->out_c, l->out_h, l->out_w)) return 0;
+    if (l->type == CONVOLUTIONAL) {
+        if (src->c != l->c || src->h != l->h || src->w != l->w) return 0;
+        return plan_convolution(s, l, src, dst);
+    }
+    if (l->type == MAXPOOL || l->type == AVGPOOL) {
+        if (src->c != l->c || src->h != l->h || src->w != l->w || src->blocked != dst->blocked)
+            return 0;
+        return plan_pooling(s, l, src, dst);
+    }
+    if (l->type == SHORTCUT && l->index >= 0 && l->index < i) {
+        s->kind = STEP_SHORTCUT;
+        s->from = l->index + 1;
+        const plan_tensor *from = &p->tensors[s->from];
+        if (from->c != l->c || from->h != l->h || from->w != l->w) return 0;
+        return plan_shortcut(l, src, from, dst);
+    }
+    return 0;
+}
+
+/* Buffers for the tensors, shared where one tensor's life ends before another's begins. */
+static void assign_buffers(gcam_inference_plan *p) {
+    int n = p->covered;
+    p->buffers = gcam_xcalloc((size_t)n + 1, sizeof *p->buffers);
+    p->buffer_bytes = gcam_xcalloc((size_t)n + 1, sizeof *p->buffer_bytes);
+    int *owner = gcam_xcalloc((size_t)n + 1, sizeof *owner); /* tensor holding a buffer, or 0 */
+    for (int i = 0; i < n; ++i) {
+        const plan_step *s = &p->steps[i];
+        p->tensors[s->src].last_use = i;
+        if (s->from >= 0) p->tensors[s->from].last_use = i;
+    }
+    p->tensors[n].last_use = n; /* read by the copy into Darknet's buffer */
+    for (int i = 0; i < n; ++i) {
+        plan_tensor *dst = &p->tensors[i + 1];
+        int b = 0;
+        while (b < p->buffer_count && owner[b]) ++b;
+        if (b == p->buffer_count) ++p->buffer_count;
+        owner[b] = i + 1;
+        dst->buffer = b;
+        size_t bytes = dnnl_memory_desc_get_size(&dst->md);
+        if (p->buffer_bytes[b] < bytes) p->buffer_bytes[b] = bytes;
+        for (int k = 0; k < p->buffer_count; ++k)
+            if (owner[k] && p->tensors[owner[k]].last_use == i) owner[k] = 0;
+    }
+    free(owner);
+    for (int b = 0; b < p->buffer_count; ++b) p->buffers[b] = gcam_xmalloc(p->buffer_bytes[b]);
+}
+
+static int create_memories(gcam_inference_plan *p, const network *dn) {
+    for (int t = 0; t <= p->covered; ++t) {
+        plan_tensor *x = &p->tensors[t];
+        void *data = x->buffer >= 0 ? p->buffers[x->buffer] : NULL;
+        if (dnnl_memory_create(&x->memory, &x->md, engine, data) != dnnl_success) return 0;
+    }
+    const plan_tensor *last = &p->tensors[p->covered];
+    const layer *l = &dn->layers[p->covered - 1];
+    dnnl_dims_t dims = {p->batch, last->c, last->h, last->w};
+    dnnl_memory_desc_t plain;
+    dnnl_primitive_desc_t pd = NULL;
+    int ok = !dnnl_memory_desc_init_by_tag(&plain, 4, dims, dnnl_f32, dnnl_nchw) &&
+             !dnnl_memory_create(&p->darknet_output, &plain, engine, l->output) &&
+             !dnnl_reorder_primitive_desc_create(&pd, &last->md, engine, &plain, engine, NULL) &&
+             !dnnl_primitive_create(&p->to_darknet, pd);
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    return ok;
+}
+
+gcam_inference_plan *gcam_inference_plan_create(const network *dn, int batch) {
+    if (!gcam_dnnl_engine(&engine, &stream) || batch < 1 || batch > dn->batch) return NULL;
+    gcam_inference_plan *p = gcam_xcalloc(1, sizeof *p);
+    p->batch = batch;
+    p->layers = dn->n;
+    p->tensors = gcam_xcalloc((size_t)dn->n + 1, sizeof *p->tensors);
+    p->steps = gcam_xcalloc((size_t)dn->n, sizeof *p->steps);
+    omp_set_num_threads(gcam_parallel_parts());
+    int ok = describe(&p->tensors[0], batch, dn->c, dn->h, dn->w);
+    while (ok && p->covered < dn->n && plan_layer(p, dn, p->covered)) ++p->covered;
+    /* the layers after the plan may read only the last covered layer's output */
+    for (int i = p->covered; ok && i < dn->n; ++i) {
+        const layer *l = &dn->layers[i];
+        if ((l->type == SHORTCUT && l->index < p->covered - 1) || l->type == ROUTE) ok = 0;
+    }
+    if (ok && p->covered > 0) {
+        assign_buffers(p);
+        ok = create_memories(p, dn);
+    }
+    if (!ok || p->covered == 0) {
+        gcam_inference_plan_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+void gcam_inference_plan_free(gcam_inference_plan *p) {
+    if (!p) return;
+    /* the step after the covered ones was tried and may hold part of what it needed */
+    int tried = p->covered < p->layers ? p->covered + 1 : p->covered;
+    for (int i = 0; i < tried; ++i) {
+        plan_step *s = &p->steps[i];
+        if (s->primitive) dnnl_primitive_destroy(s->primitive);
+        if (s->weights) dnnl_memory_destroy(s->weights);
+        if (s->bias) dnnl_memory_destroy(s->bias);
+        free(s->weights_data);
+        free(s->bias_data);
+    }
+    for (int t = 0; t <= p->covered; ++t)
+        if (p->tensors[t].memory) dnnl_memory_destroy(p->tensors[t].memory);
+    for (int b = 0; b < p->buffer_count; ++b) free(p->buffers[b]);
+    if (p->to_darknet) dnnl_primitive_destroy(p->to_darknet);
+    if (p->darknet_output) dnnl_memory_destroy(p->darknet_output);
+    free(p->buffers);
+    free(p->buffer_bytes);
+    free(p->tensors);
+    free(p->steps);
+    free(p);
+}
+
+int gcam_inference_plan_batch(const gcam_inference_plan *p) {
+    return p->batch;
+}
+
+int gcam_inference_plan_covered(const gcam_inference_plan *p) {
+    return p->covered;
+}
+
+/* ---- the shortcut on blocked tensors: out = act(alpha * in + beta * from) where the
+ * shapes agree; else out = in, plus Darknet's overlap rule (kernels_shortcut.c) ---- */
+
+typedef struct shortcut_job {
+    const layer *l;
+    const plan_tensor *in, *from, *out;
+    const float *in_data, *from_data;
+    float *out_data;
+    int batch;
+} shortcut_job;
+
+static void shortcut_part(void *arg, int part, int parts) {
+    const shortcut_job *job = arg;
+    const layer *l = job->l;
+    const plan_tensor *from = job->from, *out = job->out;
+    int blocks = out->c / BLOCK, from_blocks = from->c / BLOCK, lo, hi;
+    size_t plane = (size_t)out->h * out->w * BLOCK, from_plane = (size_t)from->h * from->w * BLOCK;
+    int same = from->c == out->c && from->h == out->h && from->w == out->w;
+    int stride = from->w / out->w, sample = out->w / from->w;
+    if (stride < 1) stride = 1;
+    if (sample < 1) sample = 1;
+    int min_c = from->c < out->c ? from->c : out->c, min_h = from->h < out->h ? from->h : out->h,
+        min_w = from->w < out->w ? from->w : out->w;
+    const float alpha = l->alpha, beta = l->beta;
+    gcam_parallel_slice(job->batch * blocks, part, parts, &lo, &hi);
+    for (int p = lo; p < hi; ++p) {
+        int b = p / blocks, cb = p % blocks;
+        const float *in = job->in_data + (size_t)p * plane;
+        const float *add = job->from_data + ((size_t)b * from_blocks + cb) * from_plane;
+        float *y = job->out_data + (size_t)p * plane;
+        if (same) {
+            for (size_t i = 0; i < plane; ++i) y[i] = alpha * in[i] + beta * add[i];
+        } else {
+            memcpy(y, in, sizeof(float) * plane);
+            if (cb * BLOCK < min_c)
+                for (int j = 0; j < min_h; ++j)
+                    for (int i = 0; i < min_w; ++i) {
+                        float *d = y + ((size_t)j * sample * out->w + (size_t)i * sample) * BLOCK;
+                        const float *a =
+                            add + ((size_t)j * stride * from->w + (size_t)i * stride) * BLOCK;
+                        for (int k = 0; k < BLOCK; ++k) d[k] = alpha * d[k] + beta * a[k];
+                    }
+        }
+        if (l->activation == LEAKY)
+            for (size_t i = 0; i < plane; ++i) y[i] = y[i] > 0 ? y[i] : 0.1f * y[i];
+        else if (l->activation == RELU)
+            for (size_t i = 0; i < plane; ++i) y[i] = y[i] > 0 ? y[i] : 0;
+    }
+}
+
+static void *data_of(const plan_tensor *t) {
+    void *data = NULL;
+    dnnl_memory_get_data_handle(t->memory, &data);
+    return data;
+}
+
+int gcam_inference_plan_run(gcam_inference_plan *p, const float *input) {
+    omp_set_num_threads(gcam_parallel_parts());
+    if (dnnl_memory_set_data_handle(p->tensors[0].memory, (void *)input) != dnnl_success) return -1;
+    for (int i = 0; i < p->covered; ++i) {
+        const plan_step *s = &p->steps[i];
+        const plan_tensor *src = &p->tensors[s->src], *dst = &p->tensors[s->dst];
+        if (s->kind == STEP_SHORTCUT) {
+            if (dnnl_stream_wait(stream) != dnnl_success) return -1;
+            const plan_tensor *from = &p->tensors[s->from];
+            shortcut_job job = {s->l,         src,           from,         dst,
+                                data_of(src), data_of(from), data_of(dst), p->batch};
+            gcam_parallel_run(shortcut_part, &job);
+            continue;
+        }
+        dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, src->memory}, {DNNL_ARG_DST, dst->memory}};
+        int count = 2;
+        if (s->weights) {
+            args[count++] = (dnnl_exec_arg_t){DNNL_ARG_WEIGHTS, s->weights};
+            args[count++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, s->bias};
+        }
+        if (dnnl_primitive_execute(s->primitive, stream, count, args) != dnnl_success) return -1;
+    }
+    dnnl_exec_arg_t out[2] = {{DNNL_ARG_FROM, p->tensors[p->covered].memory},
+                              {DNNL_ARG_TO, p->darknet_output}};
+    if (dnnl_primitive_execute(p->to_darknet, stream, 2, out) != dnnl_success ||
+        dnnl_stream_wait(stream) != dnnl_success)
+        return -1;
+    return 0;
+}

@@ -1,0 +1,36 @@
+/* The fused inference forward: a network's leading layers run as one chain of oneDNN
+ * primitives whose activations stay in oneDNN's channel-blocked layout from layer to
+ * layer, with batch norm folded into the convolutions' weights and biases, activations
+ * applied in the convolutions' output pass, and the weights prepared once in the layout
+ * the kernels read. It computes the same function as the layer-by-layer forward, to
+ * rounding (tests/test_inference_plan.c bounds the difference).
+ *
+ * A plan covers the longest run of leading layers it supports (convolutions without
+ * groups, max and global average pooling, shortcuts, with linear, leaky, ReLU or
+ * logistic activations) and writes the output of the last of them into that layer's
+ * Darknet buffer; the caller runs the remaining layers (a softmax, say) as usual. The
+ * covered layers' own buffers are not written: nothing that reads them (a backward pass,
+ * a saliency layer's activations) may follow a planned forward.
+ *
+ * A plan copies the weights when it is created: it must be dropped when they change. */
+#ifndef GCAM_INFERENCE_PLAN_H
+#define GCAM_INFERENCE_PLAN_H
+
+#include "darknet_internal.h"
+
+typedef struct gcam_inference_plan gcam_inference_plan;
+
+/* A plan for dn's layers at this batch (<= dn's), or NULL when oneDNN cannot run its
+ * first layer or anything needed fails. */
+gcam_inference_plan *gcam_inference_plan_create(const network *dn, int batch);
+void gcam_inference_plan_free(gcam_inference_plan *plan);
+
+int gcam_inference_plan_batch(const gcam_inference_plan *plan);
+/* Layers [0, covered) run in the plan. */
+int gcam_inference_plan_covered(const gcam_inference_plan *plan);
+
+/* Runs the plan on input (batch, c, h, w) and writes the output of layer covered - 1
+ * into its Darknet buffer. 0 on success, -1 if oneDNN failed (nothing to trust). */
+int gcam_inference_plan_run(gcam_inference_plan *plan, const float *input);
+
+#endif
