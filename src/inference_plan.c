@@ -55,12 +55,6 @@ struct gcam_inference_plan {
 static dnnl_engine_t engine;
 static dnnl_stream_t stream;
 
-static int is_reference(dnnl_primitive_desc_t pd) {
-    const char *impl = NULL;
-    if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) != dnnl_success) return 1;
-    return !impl || strncmp(impl, "ref", 3) == 0;
-}
-
 static int describe(plan_tensor *t, int batch, int c, int h, int w) {
     t->c = c, t->h = h, t->w = w;
     t->blocked = c % BLOCK == 0;
@@ -101,7 +95,7 @@ static dnnl_primitive_t create_primitive(const void *desc, const_dnnl_primitive_
     dnnl_primitive_desc_t pd;
     if (dnnl_primitive_desc_create(&pd, desc, attr, engine, NULL) != dnnl_success) return NULL;
     dnnl_primitive_t p = NULL;
-    if (is_reference(pd) || dnnl_primitive_create(&p, pd) != dnnl_success) p = NULL;
+    if (gcam_dnnl_is_reference(pd) || dnnl_primitive_create(&p, pd) != dnnl_success) p = NULL;
     if (p && pd_out)
         *pd_out = pd;
     else

@@ -81,7 +81,7 @@ static conv_shape shape_of(const layer *l) {
                         l->out_h, l->out_w, l->size, l->stride, l->pad};
 }
 
-static int is_reference(dnnl_primitive_desc_t pd) {
+int gcam_dnnl_is_reference(dnnl_primitive_desc_t pd) {
     const char *impl = NULL;
     if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) != dnnl_success) return 1;
     return !impl || strncmp(impl, "ref", 3) == 0;
@@ -129,7 +129,7 @@ static int create_step(conv_step *s, const void *desc, dnnl_primitive_desc_t hin
                        const dnnl_memory_desc_t *plains[OPERANDS], int accumulate) {
     dnnl_primitive_desc_t pd;
     if (dnnl_primitive_desc_create(&pd, desc, NULL, engine, hint) != dnnl_success) return 0;
-    int ok = !is_reference(pd) && dnnl_primitive_create(&s->run, pd) == dnnl_success;
+    int ok = !gcam_dnnl_is_reference(pd) && dnnl_primitive_create(&s->run, pd) == dnnl_success;
     for (int i = 0; ok && i < 2; ++i)
         ok = bind(&s->in[i], pd, queries[i], args[i], plains[i], 0, 0);
     ok = ok && bind(&s->out, pd, queries[2], args[2], plains[2], 1, accumulate);
