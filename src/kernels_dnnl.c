@@ -244,7 +244,18 @@ static void *scratch_of(int position, size_t bytes) {
 
 static dnnl_memory_t inner_memory(const operand *o, int position, void *user) {
     void *data = user;
-    if (o->reorder) data = scratch_of(position, dnnl_memory_desc_get_size(&o->inner));
+    if (o->reorder) {
+        size_t bytes = dnnl_memory_desc_get_size(&o->inner);
+        data = scratch_of(position, bytes);
+        /* A blocked layout pads the channels to a multiple of 16; the padding must not
+         * carry what an earlier layer left in the shared scratch buffer (a NaN there
+         * would reach real values through a product with a zero weight), so a padded
+         * layout starts from zeros. */
+        int padded = 0;
+        for (int d = 0; d < o->inner.ndims; ++d)
+            padded |= o->inner.padded_dims[d] != o->inner.dims[d];
+        if (padded) memset(data, 0, bytes);
+    }
     dnnl_memory_t m = NULL;
     if (dnnl_memory_create(&m, &o->inner, engine, data) != dnnl_success) return NULL;
     return m;
