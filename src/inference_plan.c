@@ -125,6 +125,33 @@ static int reorder_once(const dnnl_memory_desc_t *from_md, void *from,
     return ok;
 }
 
+/* A convolution's weights and bias from its layer, batch norm folded in, the weights in
+ * the primitive's layout. */
+static int prepare_weights(plan_step *s) {
+    const layer *l = s->l;
+    const dnnl_memory_desc_t *weights_md = NULL;
+    dnnl_memory_desc_t weights_plain;
+    dnnl_dims_t weights_dims = {l->n, l->c, l->size, l->size};
+    if (dnnl_memory_get_memory_desc(s->weights, &weights_md) ||
+        dnnl_memory_desc_init_by_tag(&weights_plain, 4, weights_dims, dnnl_f32, dnnl_oihw))
+        return 0;
+    size_t per_filter = (size_t)l->c * l->size * l->size;
+    float *folded = gcam_xmalloc(sizeof(float) * per_filter * l->n);
+    for (int o = 0; o < l->n; ++o) {
+        float k = 1.f, shift = 0.f;
+        if (l->batch_normalize) {
+            k = l->scales[o] / (sqrtf(l->rolling_variance[o]) + GCAM_BN_EPSILON);
+            shift = -k * l->rolling_mean[o];
+        }
+        for (size_t i = 0; i < per_filter; ++i)
+            folded[o * per_filter + i] = k * l->weights[o * per_filter + i];
+        s->bias_data[o] = l->biases[o] + shift;
+    }
+    int ok = reorder_once(&weights_plain, folded, weights_md, s->weights_data);
+    free(folded);
+    return ok;
+}
+
 /* A convolution with batch norm folded into weights and bias and the activation as a
  * post-op. */
 static int plan_convolution(plan_step *s, const layer *l, const plan_tensor *src,
@@ -135,11 +162,10 @@ static int plan_convolution(plan_step *s, const layer *l, const plan_tensor *src
                 pad_r = {(l->out_h - 1) * l->stride + l->size - l->h - l->pad,
                          (l->out_w - 1) * l->stride + l->size - l->w - l->pad};
     if (pad_r[0] < 0 || pad_r[1] < 0) return 0;
-    dnnl_memory_desc_t weights_any, weights_plain, bias_md;
+    dnnl_memory_desc_t weights_any, bias_md;
     dnnl_convolution_desc_t desc;
     if (dnnl_memory_desc_init_by_tag(&weights_any, 4, weights_dims, dnnl_f32,
                                      dnnl_format_tag_any) ||
-        dnnl_memory_desc_init_by_tag(&weights_plain, 4, weights_dims, dnnl_f32, dnnl_oihw) ||
         dnnl_memory_desc_init_by_tag(&bias_md, 1, bias_dims, dnnl_f32, dnnl_x) ||
         dnnl_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct,
                                            &src->md, &weights_any, &bias_md, &dst->md, strides,
@@ -161,24 +187,10 @@ static int plan_convolution(plan_step *s, const layer *l, const plan_tensor *src
     if (!s->primitive) return 0;
     const dnnl_memory_desc_t *weights_md =
         dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
-    size_t per_filter = (size_t)l->c * l->size * l->size;
-    float *folded = gcam_xmalloc(sizeof(float) * per_filter * l->n);
     s->weights_data = gcam_xmalloc(dnnl_memory_desc_get_size(weights_md));
     s->bias_data = gcam_xmalloc(sizeof(float) * l->n);
-    for (int o = 0; o < l->n; ++o) {
-        float k = 1.f, shift = 0.f;
-        if (l->batch_normalize) {
-            k = l->scales[o] / (sqrtf(l->rolling_variance[o]) + GCAM_BN_EPSILON);
-            shift = -k * l->rolling_mean[o];
-        }
-        for (size_t i = 0; i < per_filter; ++i)
-            folded[o * per_filter + i] = k * l->weights[o * per_filter + i];
-        s->bias_data[o] = l->biases[o] + shift;
-    }
-    ok = reorder_once(&weights_plain, folded, weights_md, s->weights_data) &&
-         !dnnl_memory_create(&s->weights, weights_md, engine, s->weights_data) &&
-         !dnnl_memory_create(&s->bias, &bias_md, engine, s->bias_data);
-    free(folded);
+    ok = !dnnl_memory_create(&s->weights, weights_md, engine, s->weights_data) &&
+         !dnnl_memory_create(&s->bias, &bias_md, engine, s->bias_data) && prepare_weights(s);
     dnnl_primitive_desc_destroy(pd);
     return ok;
 }
@@ -334,6 +346,13 @@ void gcam_inference_plan_free(gcam_inference_plan *p) {
     free(p->tensors);
     free(p->steps);
     free(p);
+}
+
+int gcam_inference_plan_prepare_weights(gcam_inference_plan *p) {
+    omp_set_num_threads(gcam_parallel_parts());
+    for (int i = 0; i < p->covered; ++i)
+        if (p->steps[i].weights && !prepare_weights(&p->steps[i])) return -1;
+    return 0;
 }
 
 int gcam_inference_plan_batch(const gcam_inference_plan *p) {

@@ -12,7 +12,8 @@
  * covered layers' own buffers are not written: nothing that reads them (a backward pass,
  * a saliency layer's activations) may follow a planned forward.
  *
- * A plan copies the weights when it is created: it must be dropped when they change. */
+ * A plan copies the weights when it is created; after they change, it computes with the
+ * old ones until gcam_inference_plan_prepare_weights copies them again. */
 #ifndef GCAM_INFERENCE_PLAN_H
 #define GCAM_INFERENCE_PLAN_H
 
@@ -24,6 +25,10 @@ typedef struct gcam_inference_plan gcam_inference_plan;
  * first layer or anything needed fails. */
 gcam_inference_plan *gcam_inference_plan_create(const network *dn, int batch);
 void gcam_inference_plan_free(gcam_inference_plan *plan);
+
+/* Copies the layers' current weights, biases and batch-norm statistics into the plan
+ * (the shapes are those it was made for). 0, or -1 if oneDNN failed. */
+int gcam_inference_plan_prepare_weights(gcam_inference_plan *plan);
 
 int gcam_inference_plan_batch(const gcam_inference_plan *plan);
 /* Layers [0, covered) run in the plan. */

@@ -192,9 +192,16 @@ void gcam_darknet_free(network *dn) {
     free_network(dn);
 }
 
+static void free_plans(gcam_net *gnet) {
+    for (int i = 0; i < 2; ++i) {
+        gcam_inference_plan_free(gnet->plans[i]);
+        gnet->plans[i] = NULL;
+    }
+}
+
 void gcam_net_free(gcam_net *net) {
     if (!net) return;
-    gcam_net_fix_weights(net, 0);
+    free_plans(net);
     gcam_darknet_free(net->dn);
     free(net->cfg_path);
     free(net);
@@ -311,38 +318,46 @@ const float *gcam_net_predict(gcam_net *gnet, const float *input, int n) {
 }
 
 void gcam_net_fix_weights(gcam_net *gnet, int fixed) {
+    /* Fixing again after a change: the plans keep their primitives and buffers (a
+     * trainer's saliency refreshes fix the weights once per refresh), but take the new
+     * weights before their next use. */
+    if (fixed && !gnet->weights_fixed)
+        for (int i = 0; i < 2; ++i) gnet->plan_stale[i] = 1;
     gnet->weights_fixed = fixed;
-    if (fixed) return;
-    for (int i = 0; i < 2; ++i) {
-        gcam_inference_plan_free(gnet->plans[i]);
-        gnet->plans[i] = NULL;
-    }
-    gnet->plan_failed = 0;
 }
 
 int gcam_net_weights_fixed(const gcam_net *gnet) {
     return gnet->weights_fixed;
 }
 
-/* The plan for n images, made (and the older of two dropped) on first use; NULL when
- * there is none to be had. */
+/* The plan for n images with the current weights, made (and the older of two dropped) on
+ * first use; NULL when there is none to be had. */
 static gcam_inference_plan *plan_for(gcam_net *gnet, int n) {
     if (!gnet->weights_fixed || gnet->plan_failed || gnet->kernels != GCAM_KERNELS_FAST)
         return NULL;
     if (gnet->plans[1] && gcam_inference_plan_batch(gnet->plans[1]) == n) {
         gcam_inference_plan *recent = gnet->plans[1];
-        gnet->plans[1] = gnet->plans[0];
-        gnet->plans[0] = recent;
+        int stale = gnet->plan_stale[1];
+        gnet->plans[1] = gnet->plans[0], gnet->plan_stale[1] = gnet->plan_stale[0];
+        gnet->plans[0] = recent, gnet->plan_stale[0] = stale;
     }
-    if (gnet->plans[0] && gcam_inference_plan_batch(gnet->plans[0]) == n) return gnet->plans[0];
+    if (gnet->plans[0] && gcam_inference_plan_batch(gnet->plans[0]) == n) {
+        if (gnet->plan_stale[0] && gcam_inference_plan_prepare_weights(gnet->plans[0])) {
+            free_plans(gnet);
+            gnet->plan_failed = 1;
+            return NULL;
+        }
+        gnet->plan_stale[0] = 0;
+        return gnet->plans[0];
+    }
     gcam_inference_plan *plan = gcam_inference_plan_create(gnet->dn, n);
     if (!plan) {
         gnet->plan_failed = 1;
         return NULL;
     }
     gcam_inference_plan_free(gnet->plans[1]);
-    gnet->plans[1] = gnet->plans[0];
-    gnet->plans[0] = plan;
+    gnet->plans[1] = gnet->plans[0], gnet->plan_stale[1] = gnet->plan_stale[0];
+    gnet->plans[0] = plan, gnet->plan_stale[0] = 0;
     return plan;
 }
 

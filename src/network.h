@@ -16,10 +16,13 @@ struct gcam_net {
     int capacity;     /* images per pass the buffers were sized for (Darknet's batch) */
     int active;       /* images in the last gcam_net_predict */
     int kernels;      /* gcam_kernels, as loaded */
-    /* While the caller keeps the weights fixed (gcam_net_fix_weights): fused inference
-     * plans for gcam_net_scores, the most recently used first, one per batch size. */
+    /* Fused inference plans for gcam_net_scores while the caller keeps the weights fixed
+     * (gcam_net_fix_weights), the most recently used first, one per batch size; stale:
+     * made before the weights last changed (taken again before the plan's next use).
+     * plan_failed: no plan to be had. */
     int weights_fixed, plan_failed;
     struct gcam_inference_plan *plans[2];
+    int plan_stale[2];
 };
 
 /* Frees a Darknet network completely: free_network plus what it leaks (workspace, seen,

@@ -122,8 +122,9 @@ GCAM_API const float *gcam_net_scores(gcam_net *net, const float *input, int n);
 
 /* fixed = 1 promises that net's weights (and batch-norm statistics) stay as they are until
  * this is called again with 0: gcam_net_scores may then prepare them once for its plans.
- * fixed = 0 frees what was prepared. Changing the weights while fixed leaves the plans
- * computing with the old ones. */
+ * The plans (their buffers are activations for a batch) are kept until gcam_net_free;
+ * fixing again after a change makes them take the new weights. Changing the weights while
+ * fixed leaves the plans computing with the old ones. */
 GCAM_API void gcam_net_fix_weights(gcam_net *net, int fixed);
 GCAM_API int gcam_net_weights_fixed(const gcam_net *net);
 
