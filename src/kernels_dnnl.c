@@ -261,6 +261,19 @@ static dnnl_memory_t inner_memory(const operand *o, int position, void *user) {
     return m;
 }
 
+/* out += add over n floats, the threads taking contiguous slices. */
+typedef struct add_job {
+    float *out;
+    const float *add;
+    size_t n;
+} add_job;
+
+static void add_part(void *arg, int part, int parts) {
+    const add_job *job = arg;
+    size_t lo = job->n * part / parts, hi = job->n * (part + 1) / parts;
+    for (size_t i = lo; i < hi; ++i) job->out[i] += job->add[i];
+}
+
 /* Runs a step on Darknet's buffers: inputs reordered in, the output reordered (or added)
  * back. */
 static int execute(const conv_step *s, const float *in0, const float *in1, float *out) {
@@ -291,9 +304,9 @@ static int execute(const conv_step *s, const float *in0, const float *in1, float
                            (dnnl_exec_arg_t[]){{DNNL_ARG_FROM, inner[2]}, {DNNL_ARG_TO, plain[2]}});
     ok = ok && dnnl_stream_wait(stream) == dnnl_success;
     if (ok && s->out.add_after) {
-        size_t n = dnnl_memory_desc_get_size(&s->out.plain) / sizeof(float);
-        const float *add = scratch[PLAIN_SCRATCH];
-        for (size_t i = 0; i < n; ++i) out[i] += add[i];
+        add_job job = {out, scratch[PLAIN_SCRATCH],
+                       dnnl_memory_desc_get_size(&s->out.plain) / sizeof(float)};
+        gcam_parallel_run(add_part, &job);
     }
     for (int i = 0; i < OPERANDS; ++i) {
         if (plain[i]) dnnl_memory_destroy(plain[i]);

@@ -27,6 +27,22 @@ static inline int window_argmax(const layer *l, const float *plane, int y0, int 
     return best_index;
 }
 
+/* window_argmax for a 2x2 window inside the image, written out: ResNet's and Darknet's
+ * usual pooling, where the general loop's bounds and index arithmetic cost more than the
+ * four comparisons. The same positions in the same order, so the same choice. */
+static inline int window_argmax_2x2(const float *plane, int top_left, int w) {
+    const int at[4] = {top_left, top_left + 1, top_left + w, top_left + w + 1};
+    int best = at[0];
+    float best_value = plane[best];
+    if (best_value != best_value) return best;
+    for (int k = 1; k < 4; ++k) {
+        float v = plane[at[k]];
+        if (v != v) return at[k];
+        if (v > best_value) best_value = v, best = at[k];
+    }
+    return best;
+}
+
 typedef struct pool_job {
     const layer *l;
     const float *input; /* (batch, c, h, w) */
@@ -46,8 +62,9 @@ static void forward_planes(void *arg, int part, int parts) {
             for (int j = 0; j < l->out_w; ++j) {
                 int x0 = offset + j * l->stride;
                 int inside = rows_inside && x0 >= 0 && x0 + l->size <= l->w;
-                int best = inside ? window_argmax(l, plane, y0, x0, 0)
-                                  : window_argmax(l, plane, y0, x0, 1);
+                int best = !inside        ? window_argmax(l, plane, y0, x0, 1)
+                           : l->size == 2 ? window_argmax_2x2(plane, y0 * l->w + x0, l->w)
+                                          : window_argmax(l, plane, y0, x0, 0);
                 size_t out = ((size_t)p * l->out_h + i) * l->out_w + j;
                 l->output[out] = plane[best];
                 l->indexes[out] = (int)(plane_start + (size_t)best);
