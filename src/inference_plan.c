@@ -42,7 +42,7 @@ typedef struct plan_step {
 } plan_step;
 
 struct gcam_inference_plan {
-    int batch, covered, layers; /* layers: the network's */
+    int batch, limit, covered, layers; /* layers: the network's */
     plan_tensor *tensors; /* (covered + 1): the input, then layer i's output as tensor i + 1 */
     plan_step *steps;     /* (covered) */
     float **buffers;      /* activations, shared between tensors whose lives do not overlap */
@@ -298,16 +298,19 @@ static int create_memories(gcam_inference_plan *p, const network *dn) {
     return ok;
 }
 
-gcam_inference_plan *gcam_inference_plan_create(const network *dn, int batch) {
-    if (!gcam_dnnl_engine(&engine, &stream) || batch < 1 || batch > dn->batch) return NULL;
+gcam_inference_plan *gcam_inference_plan_create(const network *dn, int batch, int limit) {
+    if (!gcam_dnnl_engine(&engine, &stream) || batch < 1 || batch > dn->batch || limit < 1)
+        return NULL;
     gcam_inference_plan *p = gcam_xcalloc(1, sizeof *p);
     p->batch = batch;
+    p->limit = limit;
     p->layers = dn->n;
     p->tensors = gcam_xcalloc((size_t)dn->n + 1, sizeof *p->tensors);
     p->steps = gcam_xcalloc((size_t)dn->n, sizeof *p->steps);
     omp_set_num_threads(gcam_parallel_parts());
     int ok = describe(&p->tensors[0], batch, dn->c, dn->h, dn->w);
-    while (ok && p->covered < dn->n && plan_layer(p, dn, p->covered)) ++p->covered;
+    while (ok && p->covered < dn->n && p->covered < limit && plan_layer(p, dn, p->covered))
+        ++p->covered;
     /* the layers after the plan may read only the last covered layer's output */
     for (int i = p->covered; ok && i < dn->n; ++i) {
         const layer *l = &dn->layers[i];
@@ -357,6 +360,10 @@ int gcam_inference_plan_prepare_weights(gcam_inference_plan *p) {
 
 int gcam_inference_plan_batch(const gcam_inference_plan *p) {
     return p->batch;
+}
+
+int gcam_inference_plan_limit(const gcam_inference_plan *p) {
+    return p->limit;
 }
 
 int gcam_inference_plan_covered(const gcam_inference_plan *p) {

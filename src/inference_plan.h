@@ -21,9 +21,11 @@
 
 typedef struct gcam_inference_plan gcam_inference_plan;
 
-/* A plan for dn's layers at this batch (<= dn's), or NULL when oneDNN cannot run its
- * first layer or anything needed fails. */
-gcam_inference_plan *gcam_inference_plan_create(const network *dn, int batch);
+/* A plan for dn's layers at this batch (<= dn's) covering at most `limit` leading layers
+ * (the later ones keep their Darknet buffers written, as a backward pass down to layer
+ * limit - 1 needs), or NULL when oneDNN cannot run the first layer or anything needed
+ * fails. */
+gcam_inference_plan *gcam_inference_plan_create(const network *dn, int batch, int limit);
 void gcam_inference_plan_free(gcam_inference_plan *plan);
 
 /* Copies the layers' current weights, biases and batch-norm statistics into the plan
@@ -31,6 +33,7 @@ void gcam_inference_plan_free(gcam_inference_plan *plan);
 int gcam_inference_plan_prepare_weights(gcam_inference_plan *plan);
 
 int gcam_inference_plan_batch(const gcam_inference_plan *plan);
+int gcam_inference_plan_limit(const gcam_inference_plan *plan);
 /* Layers [0, covered) run in the plan. */
 int gcam_inference_plan_covered(const gcam_inference_plan *plan);
 

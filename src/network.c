@@ -193,7 +193,7 @@ void gcam_darknet_free(network *dn) {
 }
 
 static void free_plans(gcam_net *gnet) {
-    for (int i = 0; i < 2; ++i) {
+    for (int i = 0; i < GCAM_PLAN_SLOTS; ++i) {
         gcam_inference_plan_free(gnet->plans[i]);
         gnet->plans[i] = NULL;
     }
@@ -322,7 +322,7 @@ void gcam_net_fix_weights(gcam_net *gnet, int fixed) {
      * trainer's saliency refreshes fix the weights once per refresh), but take the new
      * weights before their next use. */
     if (fixed && !gnet->weights_fixed)
-        for (int i = 0; i < 2; ++i) gnet->plan_stale[i] = 1;
+        for (int i = 0; i < GCAM_PLAN_SLOTS; ++i) gnet->plan_stale[i] = 1;
     gnet->weights_fixed = fixed;
 }
 
@@ -330,47 +330,62 @@ int gcam_net_weights_fixed(const gcam_net *gnet) {
     return gnet->weights_fixed;
 }
 
-/* The plan for n images with the current weights, made (and the older of two dropped) on
- * first use; NULL when there is none to be had. */
-static gcam_inference_plan *plan_for(gcam_net *gnet, int n) {
+/* The plan for n images covering at most `limit` layers, with the current weights: made on
+ * first use (replacing the least recently used), moved to the front of the list. NULL when
+ * there is none to be had. */
+static gcam_inference_plan *plan_for(gcam_net *gnet, int n, int limit) {
     if (!gnet->weights_fixed || gnet->plan_failed || gnet->kernels != GCAM_KERNELS_FAST)
         return NULL;
-    if (gnet->plans[1] && gcam_inference_plan_batch(gnet->plans[1]) == n) {
-        gcam_inference_plan *recent = gnet->plans[1];
-        int stale = gnet->plan_stale[1];
-        gnet->plans[1] = gnet->plans[0], gnet->plan_stale[1] = gnet->plan_stale[0];
-        gnet->plans[0] = recent, gnet->plan_stale[0] = stale;
-    }
-    if (gnet->plans[0] && gcam_inference_plan_batch(gnet->plans[0]) == n) {
-        if (gnet->plan_stale[0] && gcam_inference_plan_prepare_weights(gnet->plans[0])) {
+    int at = -1;
+    for (int i = 0; i < GCAM_PLAN_SLOTS && at < 0; ++i)
+        if (gnet->plans[i] && gcam_inference_plan_batch(gnet->plans[i]) == n &&
+            gcam_inference_plan_limit(gnet->plans[i]) == limit)
+            at = i;
+    if (at < 0) {
+        gcam_inference_plan *plan = gcam_inference_plan_create(gnet->dn, n, limit);
+        if (!plan) {
+            gnet->plan_failed = 1; /* its first layer: no plan for any batch or limit */
+            return NULL;
+        }
+        at = GCAM_PLAN_SLOTS - 1;
+        gcam_inference_plan_free(gnet->plans[at]);
+        gnet->plans[at] = plan, gnet->plan_stale[at] = 0;
+    } else if (gnet->plan_stale[at]) {
+        if (gcam_inference_plan_prepare_weights(gnet->plans[at])) {
             free_plans(gnet);
             gnet->plan_failed = 1;
             return NULL;
         }
-        gnet->plan_stale[0] = 0;
-        return gnet->plans[0];
+        gnet->plan_stale[at] = 0;
     }
-    gcam_inference_plan *plan = gcam_inference_plan_create(gnet->dn, n);
-    if (!plan) {
-        gnet->plan_failed = 1;
-        return NULL;
-    }
-    gcam_inference_plan_free(gnet->plans[1]);
-    gnet->plans[1] = gnet->plans[0], gnet->plan_stale[1] = gnet->plan_stale[0];
-    gnet->plans[0] = plan, gnet->plan_stale[0] = 0;
-    return plan;
+    gcam_inference_plan *found = gnet->plans[at];
+    for (int i = at; i > 0; --i)
+        gnet->plans[i] = gnet->plans[i - 1], gnet->plan_stale[i] = gnet->plan_stale[i - 1];
+    gnet->plans[0] = found, gnet->plan_stale[0] = 0;
+    return found;
 }
 
-const float *gcam_net_scores(gcam_net *gnet, const float *input, int n) {
+/* A forward through a plan covering at most `limit` layers and then the rest layer by layer;
+ * gcam_net_predict where there is no plan. */
+static const float *forward_planned(gcam_net *gnet, const float *input, int n, int limit) {
     network *dn = gnet->dn;
     n = clamp_images(gnet, n);
-    gcam_inference_plan *plan = plan_for(gnet, n);
+    gcam_inference_plan *plan = plan_for(gnet, n, limit);
     if (!plan || gcam_inference_plan_run(plan, input)) return gcam_net_predict(gnet, input, n);
     gnet->active = n;
     int covered = gcam_inference_plan_covered(plan);
     forward_layers(dn, covered, dn->layers[covered - 1].output, n);
     use_batch(dn, gnet->capacity);
     return dn->layers[dn->n - 1].output;
+}
+
+const float *gcam_net_scores(gcam_net *gnet, const float *input, int n) {
+    return forward_planned(gnet, input, n, gnet->dn->n);
+}
+
+const float *gcam_net_predict_keeping(gcam_net *gnet, const float *input, int n, int keep_from) {
+    if (keep_from < 1) return gcam_net_predict(gnet, input, n);
+    return forward_planned(gnet, input, n, keep_from + 1);
 }
 
 const float *gcam_net_backward_from(gcam_net *gnet, int seed_layer, const float *seed,

@@ -7,6 +7,8 @@
 
 #include <darknet.h>
 
+enum { GCAM_PLAN_SLOTS = 4 };
+
 struct gcam_net {
     network *dn;      /* owned; Darknet's network with our kernels installed */
     char *cfg_path;   /* as given */
@@ -16,13 +18,15 @@ struct gcam_net {
     int capacity;     /* images per pass the buffers were sized for (Darknet's batch) */
     int active;       /* images in the last gcam_net_predict */
     int kernels;      /* gcam_kernels, as loaded */
-    /* Fused inference plans for gcam_net_scores while the caller keeps the weights fixed
-     * (gcam_net_fix_weights), the most recently used first, one per batch size; stale:
-     * made before the weights last changed (taken again before the plan's next use).
-     * plan_failed: no plan to be had. */
+    /* Fused inference plans for gcam_net_scores and gcam_net_predict_keeping while the
+     * caller keeps the weights fixed (gcam_net_fix_weights), the most recently used first,
+     * one per batch size and layer limit (a saliency refresh uses three: the gradient
+     * pass's, and the blends' full batches and last one); stale: made before the weights
+     * last changed (taken again before the plan's next use). plan_failed: no plan to be
+     * had. */
     int weights_fixed, plan_failed;
-    struct gcam_inference_plan *plans[2];
-    int plan_stale[2];
+    struct gcam_inference_plan *plans[GCAM_PLAN_SLOTS];
+    int plan_stale[GCAM_PLAN_SLOTS];
 };
 
 /* Frees a Darknet network completely: free_network plus what it leaks (workspace, seen,
@@ -41,6 +45,11 @@ typedef struct gcam_param_buffer {
  * convolutional or connected layer): their count, and the buffers into out (may be NULL,
  * else room for the count). */
 int gcam_darknet_parameters(network *dn, gcam_param_buffer *out);
+
+/* gcam_net_predict for a backward pass down to layer keep_from: only the outputs of
+ * layers keep_from and above are kept (the layers below may run in the fused inference
+ * plan while the weights are fixed, to rounding the same). */
+const float *gcam_net_predict_keeping(gcam_net *net, const float *input, int n, int keep_from);
 
 /* The last layer's output of the last forward, (active images, outputs), borrowed. */
 const float *gcam_net_last_output(const gcam_net *net);

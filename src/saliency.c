@@ -96,7 +96,7 @@ static void score_inputs(const cam *cx, make_input_fn make, void *arg, int count
 static void activations_and_gradients(const cam *cx, const float *images, int n, const int *cls,
                                       float *A, float *g, int reuse) {
     gcam_net *net = cx->net;
-    if (!reuse) gcam_net_predict(net, images, n);
+    if (!reuse) gcam_net_predict_keeping(net, images, n, cx->layer);
     memcpy(A, net->dn->layers[cx->layer].output, sizeof(float) * cx->per_image * n);
     const layer *logits = &net->dn->layers[net->logits_layer];
     float *seed = gcam_xcalloc((size_t)logits->outputs * n, sizeof(float));
@@ -523,8 +523,8 @@ static int saliency(gcam_net *net, const float *images, int n, const int *classe
     }
     if (!all_given) {
         /* The gradient methods then take the activations from this same forward. */
-        const float *out =
-            cx.forward_done ? gcam_net_last_output(net) : gcam_net_predict(net, images, n);
+        const float *out = cx.forward_done ? gcam_net_last_output(net)
+                                           : gcam_net_predict_keeping(net, images, n, cx.layer);
         cx.forward_done = 1;
         for (int i = 0; i < n; ++i) {
             if (cls[i] >= 0 && cls[i] < net->classes) continue;

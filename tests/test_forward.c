@@ -167,8 +167,65 @@ static void check_refix_follows_weights(void) {
     gcam_net_free(net);
 }
 
+/* A backward pass after gcam_net_predict_keeping (the layers below the target in the
+ * fused plan) sees the same target activations and gradients, to rounding, as after the
+ * layer-by-layer forward. */
+static void check_keeping_backward(const char *name, const char *cfg_path, int batch,
+                                   int from_end) {
+    gcam_error err = {0};
+    gcam_load_options opt = gcam_load_options_default();
+    opt.batch = batch;
+    opt.kernels = GCAM_KERNELS_FAST;
+    gcam_net *net;
+    if (gcam_net_load(&net, cfg_path, &opt, &err)) {
+        CHECK(0, "%s: load failed: %s", name, err.message);
+        return;
+    }
+    network *dn = net->dn;
+    gcam_rng rng = gcam_rng_init(9, 3);
+    randomize_parameters(dn, &rng);
+    size_t in_n = (size_t)dn->inputs * batch;
+    float *input = malloc(sizeof(float) * in_n);
+    fill_uniform(&rng, input, in_n, 0.f, 1.f);
+    calibrate_batchnorm(dn, input);
+    int target = dn->n - from_end, top = net->logits_layer;
+    size_t seed_n = (size_t)dn->layers[top].outputs * batch,
+           target_n = (size_t)dn->layers[target].outputs * batch;
+    float *seed = calloc(seed_n, sizeof(float)), *results[2][2];
+    for (int b = 0; b < batch; ++b) seed[(size_t)b * dn->layers[top].outputs + b] = 1;
+    for (int k = 0; k < 2; ++k) {
+        gcam_net_fix_weights(net, k);
+        if (k)
+            gcam_net_predict_keeping(net, input, batch, target);
+        else
+            gcam_net_predict(net, input, batch);
+        results[k][0] = malloc(sizeof(float) * target_n);
+        memcpy(results[k][0], dn->layers[target].output, sizeof(float) * target_n);
+        results[k][1] = malloc(sizeof(float) * target_n);
+        memcpy(results[k][1], gcam_net_backward_from(net, top, seed, target),
+               sizeof(float) * target_n);
+    }
+    CHECK(net->plans[0] && gcam_inference_plan_covered(net->plans[0]) == target + 1,
+          "%s: the plan covers up to the target layer %d", name, target);
+    const char *what[2] = {"activations", "gradients"};
+    for (int q = 0; q < 2; ++q) {
+        double scale = 1e-30;
+        for (size_t i = 0; i < target_n; ++i) scale = fmax(scale, fabs(results[0][q][i]));
+        double diff = max_abs_diff(results[0][q], results[1][q], target_n) / scale;
+        CHECK(diff <= LOGIT_TOLERANCE, "%s: target %s differ by %g (relative to the largest)", name,
+              what[q], diff);
+        printf("%s: kept target layer %d, %s max relative difference %.3g\n", name, target, what[q],
+               diff);
+        free(results[0][q]), free(results[1][q]);
+    }
+    free(seed), free(input);
+    gcam_net_free(net);
+}
+
 int main(void) {
     check_refix_follows_weights();
+    check_keeping_backward("cluttered", "cfg/cluttered.cfg", 2, 4);
+    check_keeping_backward("resnet18", "/usr/share/darknet/cfg/resnet18.cfg", 1, 4);
     char *grouped = temp_cfg(grouped_cfg), *connected = temp_cfg(connected_cfg);
     compare_cfg("grouped", grouped, 2, 1, 1);
     compare_cfg("connected", connected, 4, 1, 2);
