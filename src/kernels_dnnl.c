@@ -2,16 +2,19 @@
  * widest vectors the CPU has (AVX-512 here) whatever OpenBLAS was told to use.
  *
  * Darknet's buffers keep their layouts (input and output (batch, c, h, w), weights
- * (n, c, size, size)). The forward pass runs in them: oneDNN then uses im2col and its own
- * GEMM, about twice as fast as OpenBLAS's AVX2 one. The gradients do not: in these layouts
- * oneDNN's backward GEMMs run at half the speed of its direct kernels, which want
- * channel-blocked layouts (16 channels innermost for AVX-512). So the two backward
- * primitives are created with their layouts left for oneDNN to choose, and reorders move
- * their operands in and out of scratch buffers around them, a pass over memory each
- * (ResNet-18's batch-8 training step: 0.38 s in Darknet's layouts, 0.29 s so). The forward
- * pass would gain nothing from the blocked kernels once its reorders are paid (the same
- * time at batch 8 and 32, slower at batch 1), and staying in Darknet's layouts keeps its
- * results those of the GEMM.
+ * (n, c, size, size)). An inference forward pass runs in them: oneDNN then uses im2col
+ * and its own GEMM, about twice as fast as OpenBLAS's AVX2 one. The gradients do not: in
+ * these layouts oneDNN's backward GEMMs run at half the speed of its direct kernels,
+ * which want channel-blocked layouts (16 channels innermost for AVX-512). So the two
+ * backward primitives are created with their layouts left for oneDNN to choose, and
+ * reorders move their operands in and out of scratch buffers around them, a pass over
+ * memory each (ResNet-18's batch-8 training step: 0.38 s in Darknet's layouts, 0.29 s
+ * so). The training forward of a convolution wider than 1x1 does the same (0.306 ->
+ * 0.287 s; ResNet-50's step 0.814 -> 0.786 s, medians of four alternating runs), while
+ * a 1x1 convolution's GEMM is as fast as the direct kernel without its reorders. The
+ * inference forward stays in Darknet's layouts: with the reorders the blocked kernels were
+ * no faster at batch 8 and 32 and slower at batch 1 (fast inference is the fused plan's,
+ * inference_plan.c).
  *
  * Only the convolution itself runs here: bias, batch norm and activation stay with
  * kernels_conv.c. Gradients keep Darknet's conventions: the weight gradient is added into
@@ -61,7 +64,9 @@ typedef struct conv_step {
 typedef struct conv_primitives {
     conv_shape shape;
     int usable; /* 0: oneDNN offers only its reference code for it */
-    conv_step forward, backward_data, backward_weights;
+    /* forward: in Darknet's layouts; training_forward: in blocked ones (run is NULL when
+     * oneDNN has none, and training uses forward) */
+    conv_step forward, training_forward, backward_data, backward_weights;
 } conv_primitives;
 
 enum { OPERANDS = 3, PLAIN_SCRATCH = OPERANDS };
@@ -133,6 +138,12 @@ static int create_step(conv_step *s, const void *desc, dnnl_primitive_desc_t hin
     for (int i = 0; ok && i < 2; ++i)
         ok = bind(&s->in[i], pd, queries[i], args[i], plains[i], 0, 0);
     ok = ok && bind(&s->out, pd, queries[2], args[2], plains[2], 1, accumulate);
+    if (!ok) { /* a step is whole or absent */
+        dnnl_primitive_t parts[] = {s->run, s->in[0].reorder, s->in[1].reorder, s->out.reorder};
+        for (int i = 0; i < 4; ++i)
+            if (parts[i]) dnnl_primitive_destroy(parts[i]);
+        memset(s, 0, sizeof *s);
+    }
     if (ok && pd_out)
         *pd_out = pd;
     else
@@ -159,32 +170,43 @@ static void build(conv_primitives *e) {
                                      dnnl_format_tag_any) ||
         dnnl_memory_desc_init_by_tag(&dst_any, 4, dst_dims, dnnl_f32, dnnl_format_tag_any))
         return;
-    dnnl_convolution_desc_t forward, backward_data, backward_weights;
+    dnnl_convolution_desc_t forward, training_forward, backward_data, backward_weights;
     if (dnnl_convolution_forward_desc_init(&forward, dnnl_forward_training, dnnl_convolution_direct,
                                            &src, &weights, NULL, &dst, strides, pad_l, pad_r) ||
+        dnnl_convolution_forward_desc_init(&training_forward, dnnl_forward_training,
+                                           dnnl_convolution_direct, &src_any, &weights_any, NULL,
+                                           &dst_any, strides, pad_l, pad_r) ||
         dnnl_convolution_backward_data_desc_init(&backward_data, dnnl_convolution_direct, &src_any,
                                                  &weights_any, &dst_any, strides, pad_l, pad_r) ||
         dnnl_convolution_backward_weights_desc_init(&backward_weights, dnnl_convolution_direct,
                                                     &src_any, &weights_any, NULL, &dst_any, strides,
                                                     pad_l, pad_r))
         return;
-    dnnl_primitive_desc_t forward_pd = NULL;
-    if (!create_step(&e->forward, &forward, NULL, &forward_pd,
-                     (int[]){DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST},
-                     (dnnl_query_t[]){dnnl_query_src_md, dnnl_query_weights_md, dnnl_query_dst_md},
-                     (const dnnl_memory_desc_t *[]){&src, &weights, &dst}, 0))
+    const int forward_args[] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST};
+    const dnnl_query_t forward_queries[] = {dnnl_query_src_md, dnnl_query_weights_md,
+                                            dnnl_query_dst_md};
+    const dnnl_memory_desc_t *forward_plains[] = {&src, &weights, &dst};
+    dnnl_primitive_desc_t forward_pd = NULL, training_pd = NULL;
+    if (!create_step(&e->forward, &forward, NULL, &forward_pd, forward_args, forward_queries,
+                     forward_plains, 0))
         return;
-    e->usable = create_step(&e->backward_data, &backward_data, forward_pd, NULL,
+    if (s->size > 1)
+        create_step(&e->training_forward, &training_forward, NULL, &training_pd, forward_args,
+                    forward_queries, forward_plains, 0);
+    /* the backward primitives are chosen to match the training forward's kernels */
+    dnnl_primitive_desc_t hint = training_pd ? training_pd : forward_pd;
+    e->usable = create_step(&e->backward_data, &backward_data, hint, NULL,
                             (int[]){DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_SRC},
                             (dnnl_query_t[]){dnnl_query_diff_dst_md, dnnl_query_weights_md,
                                              dnnl_query_diff_src_md},
                             (const dnnl_memory_desc_t *[]){&dst, &weights, &src}, 1) &&
-                create_step(&e->backward_weights, &backward_weights, forward_pd, NULL,
+                create_step(&e->backward_weights, &backward_weights, hint, NULL,
                             (int[]){DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS},
                             (dnnl_query_t[]){dnnl_query_src_md, dnnl_query_diff_dst_md,
                                              dnnl_query_diff_weights_md},
                             (const dnnl_memory_desc_t *[]){&src, &dst, &weights}, 1);
     dnnl_primitive_desc_destroy(forward_pd);
+    if (training_pd) dnnl_primitive_desc_destroy(training_pd);
 }
 
 static int start_engine(void) {
@@ -317,7 +339,10 @@ static int execute(const conv_step *s, const float *in0, const float *in1, float
 
 int gcam_dnnl_conv_forward(const layer *l, const network *net) {
     conv_primitives *e = primitives_for(l);
-    return e && execute(&e->forward, net->input, l->weights, l->output);
+    if (!e) return 0;
+    const conv_step *step =
+        net->train && e->training_forward.run ? &e->training_forward : &e->forward;
+    return execute(step, net->input, l->weights, l->output);
 }
 
 int gcam_dnnl_conv_weight_gradient(const layer *l, const network *net) {
