@@ -10,6 +10,7 @@
 #include "kernels.h"
 
 #include "error.h"
+#include "parallel.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -33,46 +34,72 @@ static void inference_affine(const layer *l, int c, float *a, float *b) {
     *b = l->biases[c] - l->rolling_mean[c] * *a;
 }
 
-void gcam_bn_forward(layer *l, int train, float *x, int batch, int channels, int spatial) {
-    if (!train) {
-        for (int c = 0; c < channels; ++c) {
-            float a, b;
-            inference_affine(l, c, &a, &b);
-            for (int n = 0; n < batch; ++n) {
-                float *p = x + ((size_t)n * channels + c) * spatial;
+/* The passes over a layer's channels, each channel's arithmetic independent of the
+ * others': the kernel threads take contiguous slices of channels, and every value comes
+ * out as from one thread. Batch statistics need whole sums (over the job's ranks too)
+ * between passes, so a pass is one parallel run. */
+typedef enum {
+    INFERENCE_FORWARD,  /* x = a x + b */
+    CHANNEL_SUMS,       /* sums[c] = sum of x */
+    SQUARED_DEVIATIONS, /* sums[c] = sum of (x - mean)^2 */
+    NORMALISE,          /* statistics, x_norm and x = gamma x_norm + beta */
+    INFERENCE_BACKWARD, /* delta *= a */
+    GRADIENT_SUMS,      /* sums: (2, channels), sum delta and sum delta * x_norm */
+    INPUT_GRADIENT      /* delta = the input gradient */
+} bn_pass;
+
+typedef struct bn_job {
+    bn_pass pass;
+    layer *l;
+    float *x; /* (batch, channels, spatial): the activations or their gradient */
+    int batch, channels, spatial;
+    double count; /* values per channel over the job */
+    double *sums;
+} bn_job;
+
+static void bn_channel(const bn_job *job, int c) {
+    layer *l = job->l;
+    int batch = job->batch, channels = job->channels, spatial = job->spatial;
+    double count = job->count, *sums = job->sums;
+    switch (job->pass) {
+    case INFERENCE_FORWARD:
+    case INFERENCE_BACKWARD: {
+        float a, b;
+        inference_affine(l, c, &a, &b);
+        if (job->pass == INFERENCE_BACKWARD) b = 0;
+        for (int n = 0; n < batch; ++n) {
+            float *p = job->x + ((size_t)n * channels + c) * spatial;
+            if (job->pass == INFERENCE_BACKWARD)
+                for (int i = 0; i < spatial; ++i) p[i] *= a;
+            else
                 for (int i = 0; i < spatial; ++i) p[i] = a * p[i] + b;
-            }
         }
-        return;
+        break;
     }
-    double count = (double)batch * spatial * sync_ranks;
-    double *sums = gcam_xmalloc(sizeof(double) * (size_t)channels); /* (channels) */
-    /* Two passes in double: activations of a random init can have a large mean. */
-    for (int c = 0; c < channels; ++c) {
+    case CHANNEL_SUMS: {
         double sum = 0;
         for (int n = 0; n < batch; ++n) {
-            const float *p = x + ((size_t)n * channels + c) * spatial;
+            const float *p = job->x + ((size_t)n * channels + c) * spatial;
             float partial = 0;
             for (int i = 0; i < spatial; ++i) partial += p[i];
             sum += partial;
         }
         sums[c] = sum;
+        break;
     }
-    if (sync_sum) sync_sum(sync_context, sums, channels);
-    for (int c = 0; c < channels; ++c) l->mean[c] = (float)(sums[c] / count);
-    for (int c = 0; c < channels; ++c) {
+    case SQUARED_DEVIATIONS: {
         float mean = l->mean[c];
         double sq = 0;
         for (int n = 0; n < batch; ++n) {
-            const float *p = x + ((size_t)n * channels + c) * spatial;
+            const float *p = job->x + ((size_t)n * channels + c) * spatial;
             float partial = 0;
             for (int i = 0; i < spatial; ++i) partial += (p[i] - mean) * (p[i] - mean);
             sq += partial;
         }
         sums[c] = sq;
+        break;
     }
-    if (sync_sum) sync_sum(sync_context, sums, channels);
-    for (int c = 0; c < channels; ++c) {
+    case NORMALISE: {
         float mean = l->mean[c];
         float var = count > 1 ? (float)(sums[c] / (count - 1)) : 0.f;
         l->variance[c] = var;
@@ -82,36 +109,20 @@ void gcam_bn_forward(layer *l, int train, float *x, int batch, int channels, int
         float gamma = l->scales[c], beta = l->biases[c];
         for (int n = 0; n < batch; ++n) {
             size_t off = ((size_t)n * channels + c) * spatial;
-            float *p = x + off, *xn = l->x_norm + off;
+            float *p = job->x + off, *xn = l->x_norm + off;
             for (int i = 0; i < spatial; ++i) {
                 float h = (p[i] - mean) * inv;
                 xn[i] = h;
                 p[i] = gamma * h + beta;
             }
         }
+        break;
     }
-    free(sums);
-}
-
-void gcam_bn_backward(layer *l, int train, float *delta, int batch, int channels, int spatial) {
-    if (!train) {
-        for (int c = 0; c < channels; ++c) {
-            float a, b;
-            inference_affine(l, c, &a, &b);
-            for (int n = 0; n < batch; ++n) {
-                float *d = delta + ((size_t)n * channels + c) * spatial;
-                for (int i = 0; i < spatial; ++i) d[i] *= a;
-            }
-        }
-        return;
-    }
-    double count = (double)batch * spatial * sync_ranks;
-    double *sums = gcam_xmalloc(sizeof(double) * 2 * (size_t)channels); /* (2, channels) */
-    for (int c = 0; c < channels; ++c) {
+    case GRADIENT_SUMS: {
         double sum_d = 0, sum_dxh = 0;
         for (int n = 0; n < batch; ++n) {
             size_t off = ((size_t)n * channels + c) * spatial;
-            const float *d = delta + off, *xn = l->x_norm + off;
+            const float *d = job->x + off, *xn = l->x_norm + off;
             float pd = 0, pdx = 0;
             for (int i = 0; i < spatial; ++i) {
                 pd += d[i];
@@ -124,9 +135,9 @@ void gcam_bn_backward(layer *l, int train, float *delta, int batch, int channels
         l->bias_updates[c] += (float)sum_d;
         l->scale_updates[c] += (float)sum_dxh;
         sums[c] = sum_d, sums[channels + c] = sum_dxh;
+        break;
     }
-    if (sync_sum) sync_sum(sync_context, sums, 2 * channels);
-    for (int c = 0; c < channels; ++c) {
+    case INPUT_GRADIENT: {
         double sum_d = sums[c], sum_dxh = sums[channels + c];
         float gamma = l->scales[c];
         float s = sqrtf(l->variance[c]);
@@ -135,13 +146,74 @@ void gcam_bn_backward(layer *l, int train, float *delta, int batch, int channels
         float coupling = s > 0 && count > 1 ? (float)(gamma * sum_dxh / (s * (count - 1))) : 0.f;
         for (int n = 0; n < batch; ++n) {
             size_t off = ((size_t)n * channels + c) * spatial;
-            float *d = delta + off;
+            float *d = job->x + off;
             const float *xn = l->x_norm + off;
             for (int i = 0; i < spatial; ++i)
                 d[i] = (gamma * d[i] - mean_g) * inv - xn[i] * coupling;
         }
+        break;
     }
-    free(sums);
+    }
+}
+
+static void bn_part(void *arg, int part, int parts) {
+    const bn_job *job = arg;
+    int lo, hi;
+    gcam_parallel_slice(job->channels, part, parts, &lo, &hi);
+    for (int c = lo; c < hi; ++c) bn_channel(job, c);
+}
+
+/* Small layers (a connected layer's few values per channel) stay on the calling thread. */
+static void run_pass(bn_job *job, bn_pass pass) {
+    job->pass = pass;
+    if ((size_t)job->batch * job->channels * job->spatial < 65536)
+        bn_part(job, 0, 1);
+    else
+        gcam_parallel_run(bn_part, job);
+}
+
+void gcam_bn_forward(layer *l, int train, float *x, int batch, int channels, int spatial) {
+    bn_job job = {INFERENCE_FORWARD,
+                  l,
+                  x,
+                  batch,
+                  channels,
+                  spatial,
+                  (double)batch * spatial * sync_ranks,
+                  NULL};
+    if (!train) {
+        run_pass(&job, INFERENCE_FORWARD);
+        return;
+    }
+    job.sums = gcam_xmalloc(sizeof(double) * (size_t)channels); /* (channels) */
+    /* Two passes in double: activations of a random init can have a large mean. */
+    run_pass(&job, CHANNEL_SUMS);
+    if (sync_sum) sync_sum(sync_context, job.sums, channels);
+    for (int c = 0; c < channels; ++c) l->mean[c] = (float)(job.sums[c] / job.count);
+    run_pass(&job, SQUARED_DEVIATIONS);
+    if (sync_sum) sync_sum(sync_context, job.sums, channels);
+    run_pass(&job, NORMALISE);
+    free(job.sums);
+}
+
+void gcam_bn_backward(layer *l, int train, float *delta, int batch, int channels, int spatial) {
+    bn_job job = {INFERENCE_BACKWARD,
+                  l,
+                  delta,
+                  batch,
+                  channels,
+                  spatial,
+                  (double)batch * spatial * sync_ranks,
+                  NULL};
+    if (!train) {
+        run_pass(&job, INFERENCE_BACKWARD);
+        return;
+    }
+    job.sums = gcam_xmalloc(sizeof(double) * 2 * (size_t)channels); /* (2, channels) */
+    run_pass(&job, GRADIENT_SUMS);
+    if (sync_sum) sync_sum(sync_context, job.sums, 2 * channels);
+    run_pass(&job, INPUT_GRADIENT);
+    free(job.sums);
 }
 
 /* A standalone [batchnorm] layer: output = BN(input); its input gradient is added. */
