@@ -89,30 +89,12 @@ static int activation_supported(ACTIVATION a, int ours) {
     return a == LINEAR || (ours ? a == RELU || a == LEAKY : eltwise_of(a, &alg, &alpha));
 }
 
-/* A primitive from a descriptor, or NULL if it fails or is oneDNN's reference code. */
-static dnnl_primitive_t create_primitive(const void *desc, const_dnnl_primitive_attr_t attr,
-                                         dnnl_primitive_desc_t *pd_out) {
-    dnnl_primitive_desc_t pd;
-    if (dnnl_primitive_desc_create(&pd, desc, attr, engine, NULL) != dnnl_success) return NULL;
-    dnnl_primitive_t p = NULL;
-    if (gcam_dnnl_is_reference(pd) || dnnl_primitive_create(&p, pd) != dnnl_success) p = NULL;
-    if (p && pd_out)
-        *pd_out = pd;
-    else
-        dnnl_primitive_desc_destroy(pd);
-    return p;
-}
-
 /* Reorders `from` (its layout) into `to` (its layout), once. */
 static int reorder_once(const dnnl_memory_desc_t *from_md, void *from,
                         const dnnl_memory_desc_t *to_md, void *to) {
-    dnnl_primitive_desc_t pd = NULL;
-    dnnl_primitive_t p = NULL;
+    dnnl_primitive_t p = gcam_dnnl_reorder(from_md, to_md, 0);
     dnnl_memory_t m[2] = {NULL, NULL};
-    int ok = dnnl_reorder_primitive_desc_create(&pd, from_md, engine, to_md, engine, NULL) ==
-                 dnnl_success &&
-             dnnl_primitive_create(&p, pd) == dnnl_success &&
-             dnnl_memory_create(&m[0], from_md, engine, from) == dnnl_success &&
+    int ok = p && dnnl_memory_create(&m[0], from_md, engine, from) == dnnl_success &&
              dnnl_memory_create(&m[1], to_md, engine, to) == dnnl_success &&
              dnnl_primitive_execute(
                  p, stream, 2, (dnnl_exec_arg_t[]){{DNNL_ARG_FROM, m[0]}, {DNNL_ARG_TO, m[1]}}) ==
@@ -121,7 +103,6 @@ static int reorder_once(const dnnl_memory_desc_t *from_md, void *from,
     for (int i = 0; i < 2; ++i)
         if (m[i]) dnnl_memory_destroy(m[i]);
     if (p) dnnl_primitive_destroy(p);
-    if (pd) dnnl_primitive_desc_destroy(pd);
     return ok;
 }
 
@@ -181,7 +162,7 @@ static int plan_convolution(plan_step *s, const layer *l, const plan_tensor *src
              !dnnl_post_ops_append_eltwise(post_ops, 1.f, alg, alpha, 0.f) &&
              !dnnl_primitive_attr_set_post_ops(attr, post_ops);
     dnnl_primitive_desc_t pd = NULL;
-    if (ok) s->primitive = create_primitive(&desc, attr, &pd);
+    if (ok) s->primitive = gcam_dnnl_primitive(&desc, attr, NULL, &pd);
     if (post_ops) dnnl_post_ops_destroy(post_ops);
     if (attr) dnnl_primitive_attr_destroy(attr);
     if (!s->primitive) return 0;
@@ -215,7 +196,7 @@ static int plan_pooling(plan_step *s, const layer *l, const plan_tensor *src,
     if (dnnl_pooling_forward_desc_init(&desc, dnnl_forward_inference, alg, &src->md, &dst->md,
                                        strides, kernel, pad_l, pad_r))
         return 0;
-    s->primitive = create_primitive(&desc, NULL, NULL);
+    s->primitive = gcam_dnnl_primitive(&desc, NULL, NULL, NULL);
     return s->primitive != NULL;
 }
 
@@ -289,13 +270,9 @@ static int create_memories(gcam_inference_plan *p, const network *dn) {
     const layer *l = &dn->layers[p->covered - 1];
     dnnl_dims_t dims = {p->batch, last->c, last->h, last->w};
     dnnl_memory_desc_t plain;
-    dnnl_primitive_desc_t pd = NULL;
-    int ok = !dnnl_memory_desc_init_by_tag(&plain, 4, dims, dnnl_f32, dnnl_nchw) &&
-             !dnnl_memory_create(&p->darknet_output, &plain, engine, l->output) &&
-             !dnnl_reorder_primitive_desc_create(&pd, &last->md, engine, &plain, engine, NULL) &&
-             !dnnl_primitive_create(&p->to_darknet, pd);
-    if (pd) dnnl_primitive_desc_destroy(pd);
-    return ok;
+    return !dnnl_memory_desc_init_by_tag(&plain, 4, dims, dnnl_f32, dnnl_nchw) &&
+           !dnnl_memory_create(&p->darknet_output, &plain, engine, l->output) &&
+           (p->to_darknet = gcam_dnnl_reorder(&last->md, &plain, 0)) != NULL;
 }
 
 gcam_inference_plan *gcam_inference_plan_create(const network *dn, int batch, int limit) {
@@ -388,11 +365,7 @@ static void shortcut_part(void *arg, int part, int parts) {
     int blocks = out->c / BLOCK, from_blocks = from->c / BLOCK, lo, hi;
     size_t plane = (size_t)out->h * out->w * BLOCK, from_plane = (size_t)from->h * from->w * BLOCK;
     int same = from->c == out->c && from->h == out->h && from->w == out->w;
-    int stride = from->w / out->w, sample = out->w / from->w;
-    if (stride < 1) stride = 1;
-    if (sample < 1) sample = 1;
-    int min_c = from->c < out->c ? from->c : out->c, min_h = from->h < out->h ? from->h : out->h,
-        min_w = from->w < out->w ? from->w : out->w;
+    gcam_overlap o = gcam_overlap_of(from->w, from->h, from->c, out->w, out->h, out->c);
     const float alpha = l->alpha, beta = l->beta;
     gcam_parallel_slice(job->batch * blocks, part, parts, &lo, &hi);
     for (int p = lo; p < hi; ++p) {
@@ -404,12 +377,13 @@ static void shortcut_part(void *arg, int part, int parts) {
             for (size_t i = 0; i < plane; ++i) y[i] = alpha * in[i] + beta * add[i];
         } else {
             memcpy(y, in, sizeof(float) * plane);
-            if (cb * BLOCK < min_c)
-                for (int j = 0; j < min_h; ++j)
-                    for (int i = 0; i < min_w; ++i) {
-                        float *d = y + ((size_t)j * sample * out->w + (size_t)i * sample) * BLOCK;
+            if (cb * BLOCK < o.min_c)
+                for (int j = 0; j < o.min_h; ++j)
+                    for (int i = 0; i < o.min_w; ++i) {
+                        float *d =
+                            y + ((size_t)j * o.sample * out->w + (size_t)i * o.sample) * BLOCK;
                         const float *a =
-                            add + ((size_t)j * stride * from->w + (size_t)i * stride) * BLOCK;
+                            add + ((size_t)j * o.stride * from->w + (size_t)i * o.stride) * BLOCK;
                         for (int k = 0; k < BLOCK; ++k) d[k] = alpha * d[k] + beta * a[k];
                     }
         }

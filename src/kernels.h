@@ -73,6 +73,21 @@ void gcam_connected_update(layer l, update_args a);
 void gcam_batchnorm_forward(layer l, network net);
 void gcam_batchnorm_backward(layer l, network net);
 void gcam_maxpool_forward(layer l, network net);
+/* The overlap of a shortcut between two shapes, Darknet's rule: `add` (c1, h1, w1) goes
+ * onto `out` (c2, h2, w2) over min_c channels and min_h x min_w positions, row j and
+ * column i of add read at (j, i) * stride and written at (j, i) * sample. */
+typedef struct gcam_overlap {
+    int w1, h1, c1, w2, h2, c2, stride, sample, min_w, min_h, min_c;
+} gcam_overlap;
+
+static inline gcam_overlap gcam_overlap_of(int w1, int h1, int c1, int w2, int h2, int c2) {
+    gcam_overlap o = {w1, h1, c1, w2, h2, c2, w1 / w2, w2 / w1, 0, 0, 0};
+    if (o.stride < 1) o.stride = 1;
+    if (o.sample < 1) o.sample = 1;
+    o.min_w = w1 < w2 ? w1 : w2, o.min_h = h1 < h2 ? h1 : h2, o.min_c = c1 < c2 ? c1 : c2;
+    return o;
+}
+
 /* Residual layers: one fused, threaded sweep, bit for bit Darknet's result. */
 void gcam_shortcut_forward(layer l, network net);
 void gcam_shortcut_backward(layer l, network net);

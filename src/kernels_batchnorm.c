@@ -163,6 +163,19 @@ static void bn_part(void *arg, int part, int parts) {
     for (int c = lo; c < hi; ++c) bn_channel(job, c);
 }
 
+/* A layer's passes over x (batch, channels, spatial); run_pass sets the pass. */
+static bn_job job_for(layer *l, float *x, int batch, int channels, int spatial) {
+    bn_job job = {INFERENCE_FORWARD,
+                  l,
+                  x,
+                  batch,
+                  channels,
+                  spatial,
+                  (double)batch * spatial * sync_ranks,
+                  NULL};
+    return job;
+}
+
 /* Small layers (a connected layer's few values per channel) stay on the calling thread. */
 static void run_pass(bn_job *job, bn_pass pass) {
     job->pass = pass;
@@ -173,14 +186,7 @@ static void run_pass(bn_job *job, bn_pass pass) {
 }
 
 void gcam_bn_forward(layer *l, int train, float *x, int batch, int channels, int spatial) {
-    bn_job job = {INFERENCE_FORWARD,
-                  l,
-                  x,
-                  batch,
-                  channels,
-                  spatial,
-                  (double)batch * spatial * sync_ranks,
-                  NULL};
+    bn_job job = job_for(l, x, batch, channels, spatial);
     if (!train) {
         run_pass(&job, INFERENCE_FORWARD);
         return;
@@ -197,14 +203,7 @@ void gcam_bn_forward(layer *l, int train, float *x, int batch, int channels, int
 }
 
 void gcam_bn_backward(layer *l, int train, float *delta, int batch, int channels, int spatial) {
-    bn_job job = {INFERENCE_BACKWARD,
-                  l,
-                  delta,
-                  batch,
-                  channels,
-                  spatial,
-                  (double)batch * spatial * sync_ranks,
-                  NULL};
+    bn_job job = job_for(l, delta, batch, channels, spatial);
     if (!train) {
         run_pass(&job, INFERENCE_BACKWARD);
         return;

@@ -86,15 +86,27 @@ static conv_shape shape_of(const layer *l) {
                         l->out_h, l->out_w, l->size, l->stride, l->pad};
 }
 
-int gcam_dnnl_is_reference(dnnl_primitive_desc_t pd) {
+static int is_reference(dnnl_primitive_desc_t pd) {
     const char *impl = NULL;
     if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) != dnnl_success) return 1;
     return !impl || strncmp(impl, "ref", 3) == 0;
 }
 
-/* A reorder from one layout to another, adding into the destination when `accumulate`. */
-static dnnl_primitive_t reorder_between(const dnnl_memory_desc_t *from,
-                                        const dnnl_memory_desc_t *to, int accumulate) {
+dnnl_primitive_t gcam_dnnl_primitive(const void *desc, const_dnnl_primitive_attr_t attr,
+                                     dnnl_primitive_desc_t hint, dnnl_primitive_desc_t *pd_out) {
+    dnnl_primitive_desc_t pd;
+    if (dnnl_primitive_desc_create(&pd, desc, attr, engine, hint) != dnnl_success) return NULL;
+    dnnl_primitive_t p = NULL;
+    if (is_reference(pd) || dnnl_primitive_create(&p, pd) != dnnl_success) p = NULL;
+    if (p && pd_out)
+        *pd_out = pd;
+    else
+        dnnl_primitive_desc_destroy(pd);
+    return p;
+}
+
+dnnl_primitive_t gcam_dnnl_reorder(const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to,
+                                   int accumulate) {
     dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t sum = NULL;
     dnnl_primitive_desc_t pd = NULL;
@@ -121,8 +133,8 @@ static int bind(operand *o, dnnl_primitive_desc_t pd, dnnl_query_t query, int ar
     o->inner = *dnnl_primitive_desc_query_md(pd, query, 0);
     if (dnnl_memory_desc_equal(&o->plain, &o->inner) && !accumulate) return 1;
     o->add_after = accumulate && arg == DNNL_ARG_DIFF_WEIGHTS;
-    o->reorder = is_output ? reorder_between(&o->inner, &o->plain, accumulate && !o->add_after)
-                           : reorder_between(&o->plain, &o->inner, 0);
+    o->reorder = is_output ? gcam_dnnl_reorder(&o->inner, &o->plain, accumulate && !o->add_after)
+                           : gcam_dnnl_reorder(&o->plain, &o->inner, 0);
     return o->reorder != NULL;
 }
 
@@ -132,9 +144,9 @@ static int create_step(conv_step *s, const void *desc, dnnl_primitive_desc_t hin
                        dnnl_primitive_desc_t *pd_out, const int args[OPERANDS],
                        const dnnl_query_t queries[OPERANDS],
                        const dnnl_memory_desc_t *plains[OPERANDS], int accumulate) {
-    dnnl_primitive_desc_t pd;
-    if (dnnl_primitive_desc_create(&pd, desc, NULL, engine, hint) != dnnl_success) return 0;
-    int ok = !gcam_dnnl_is_reference(pd) && dnnl_primitive_create(&s->run, pd) == dnnl_success;
+    dnnl_primitive_desc_t pd = NULL;
+    s->run = gcam_dnnl_primitive(desc, NULL, hint, &pd);
+    int ok = s->run != NULL;
     for (int i = 0; ok && i < 2; ++i)
         ok = bind(&s->in[i], pd, queries[i], args[i], plains[i], 0, 0);
     ok = ok && bind(&s->out, pd, queries[2], args[2], plains[2], 1, accumulate);
@@ -146,7 +158,7 @@ static int create_step(conv_step *s, const void *desc, dnnl_primitive_desc_t hin
     }
     if (ok && pd_out)
         *pd_out = pd;
-    else
+    else if (pd)
         dnnl_primitive_desc_destroy(pd);
     return ok;
 }
@@ -253,8 +265,7 @@ static int run_primitive(dnnl_primitive_t p, int count, const dnnl_exec_arg_t *a
     return dnnl_primitive_execute(p, stream, count, args) == dnnl_success;
 }
 
-/* The operand at `position` in its inner layout: the caller's buffer when the layouts
- * agree, else a scratch buffer. */
+/* The scratch buffer at `position`, grown to at least `bytes`. */
 static void *scratch_of(int position, size_t bytes) {
     if (scratch_bytes[position] < bytes) {
         free(scratch[position]);
@@ -264,6 +275,8 @@ static void *scratch_of(int position, size_t bytes) {
     return scratch[position];
 }
 
+/* The operand at `position` in its inner layout: the caller's buffer when the layouts
+ * agree, else a scratch buffer. */
 static dnnl_memory_t inner_memory(const operand *o, int position, void *user) {
     void *data = user;
     if (o->reorder) {

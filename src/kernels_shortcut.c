@@ -92,22 +92,10 @@ static void backward_part(void *arg, int part, int parts) {
     }
 }
 
-/* The overlap of a shortcut between two shapes, Darknet's rule: plane k of image b of
- * `add` (c1, h1, w1) into plane k of `out` (c2, h2, w2), out = s1 * out + s2 * add. */
-typedef struct overlap {
-    int w1, h1, c1, w2, h2, c2, stride, sample, min_w, min_h, min_c;
-} overlap;
-
-static overlap overlap_of(int w1, int h1, int c1, int w2, int h2, int c2) {
-    overlap o = {w1, h1, c1, w2, h2, c2, w1 / w2, w2 / w1, 0, 0, 0};
-    if (o.stride < 1) o.stride = 1;
-    if (o.sample < 1) o.sample = 1;
-    o.min_w = w1 < w2 ? w1 : w2, o.min_h = h1 < h2 ? h1 : h2, o.min_c = c1 < c2 ? c1 : c2;
-    return o;
-}
-
-static void add_overlap_plane(const overlap *o, int b, int k, const float *add, float s1, float s2,
-                              float *out) {
+/* Plane k of image b of `add` into plane k of `out` over their overlap (Darknet's rule,
+ * gcam_overlap_of), out = s1 * out + s2 * add. */
+static void add_overlap_plane(const gcam_overlap *o, int b, int k, const float *add, float s1,
+                              float s2, float *out) {
     if (k >= o->min_c) return;
     const float *a = add + ((size_t)b * o->c1 + k) * o->h1 * o->w1;
     float *y = out + ((size_t)b * o->c2 + k) * o->h2 * o->w2;
@@ -121,7 +109,7 @@ static void add_overlap_plane(const overlap *o, int b, int k, const float *add, 
 static void forward_planes(void *arg, int part, int parts) {
     const shortcut_job *job = arg;
     const layer *l = job->l;
-    overlap o = overlap_of(l->w, l->h, l->c, l->out_w, l->out_h, l->out_c);
+    gcam_overlap o = gcam_overlap_of(l->w, l->h, l->c, l->out_w, l->out_h, l->out_c);
     size_t spatial = (size_t)l->out_h * l->out_w;
     int lo, hi;
     gcam_parallel_slice(l->batch * l->out_c, part, parts, &lo, &hi);
@@ -137,7 +125,7 @@ static void forward_planes(void *arg, int part, int parts) {
 static void backward_planes(void *arg, int part, int parts) {
     const shortcut_job *job = arg;
     const layer *l = job->l;
-    overlap o = overlap_of(l->out_w, l->out_h, l->out_c, l->w, l->h, l->c);
+    gcam_overlap o = gcam_overlap_of(l->out_w, l->out_h, l->out_c, l->w, l->h, l->c);
     size_t spatial = (size_t)l->out_h * l->out_w;
     int lo, hi;
     gcam_parallel_slice(l->batch * l->out_c, part, parts, &lo, &hi);

@@ -13,8 +13,9 @@
 #define PROB_TOLERANCE 1e-4
 #define LOGIT_TOLERANCE 1e-4
 
-static void compare_cfg(const char *name, const char *cfg_path, int batch, int train_too,
-                        int expect_covered) {
+/* cfg_path with gcam's fast kernels at this batch; NULL, counted as a failed check, if it
+ * does not load. */
+static gcam_net *load_fast(const char *name, const char *cfg_path, int batch) {
     gcam_error err = {0};
     gcam_load_options opt = gcam_load_options_default();
     opt.batch = batch;
@@ -22,8 +23,15 @@ static void compare_cfg(const char *name, const char *cfg_path, int batch, int t
     gcam_net *net;
     if (gcam_net_load(&net, cfg_path, &opt, &err)) {
         CHECK(0, "%s: load failed: %s", name, err.message);
-        return;
+        return NULL;
     }
+    return net;
+}
+
+static void compare_cfg(const char *name, const char *cfg_path, int batch, int train_too,
+                        int expect_covered) {
+    gcam_net *net = load_fast(name, cfg_path, batch);
+    if (!net) return;
     network *dn = net->dn;
     gcam_rng rng = gcam_rng_init(42, 7);
     randomize_parameters(dn, &rng);
@@ -132,18 +140,11 @@ static const char connected_cfg[] =
     "[connected]\noutput=5\nactivation=linear\n"
     "[softmax]\n";
 
-/* A plan holds its own copy of the weights: fixing them again after a change must make a
- * new one, and scores must then follow the new weights. */
+/* A plan holds its own copy of the weights: fixing them again after a change must make it
+ * take the new ones, and scores must then follow the new weights. */
 static void check_refix_follows_weights(void) {
-    gcam_error err = {0};
-    gcam_load_options opt = gcam_load_options_default();
-    opt.batch = 2;
-    opt.kernels = GCAM_KERNELS_FAST;
-    gcam_net *net;
-    if (gcam_net_load(&net, "cfg/cluttered.cfg", &opt, &err)) {
-        CHECK(0, "refix: load failed: %s", err.message);
-        return;
-    }
+    gcam_net *net = load_fast("refix", "cfg/cluttered.cfg", 2);
+    if (!net) return;
     gcam_rng rng = gcam_rng_init(5, 1);
     randomize_parameters(net->dn, &rng);
     size_t in_n = (size_t)net->dn->inputs * 2, out_n = (size_t)net->classes * 2;
@@ -172,15 +173,8 @@ static void check_refix_follows_weights(void) {
  * layer-by-layer forward. */
 static void check_keeping_backward(const char *name, const char *cfg_path, int batch,
                                    int from_end) {
-    gcam_error err = {0};
-    gcam_load_options opt = gcam_load_options_default();
-    opt.batch = batch;
-    opt.kernels = GCAM_KERNELS_FAST;
-    gcam_net *net;
-    if (gcam_net_load(&net, cfg_path, &opt, &err)) {
-        CHECK(0, "%s: load failed: %s", name, err.message);
-        return;
-    }
+    gcam_net *net = load_fast(name, cfg_path, batch);
+    if (!net) return;
     network *dn = net->dn;
     gcam_rng rng = gcam_rng_init(9, 3);
     randomize_parameters(dn, &rng);
