@@ -64,6 +64,11 @@ $(BUILD)/lib/%.o: src/%.c $(wildcard src/*.h include/*.h include/gcam/*.h) | dep
 # The kernel pool runs on OpenMP's threads, those of oneDNN (src/parallel.c).
 $(BUILD)/lib/parallel.o: CFLAGS += -fopenmp
 
+# The kernels' selects (max pooling, leaky activations) vectorise only when comparisons
+# may be assumed not to trap; gcam never enables floating-point traps, and values and
+# rounding are unchanged.
+$(BUILD)/lib/kernels_%.o: CFLAGS += -fno-trapping-math
+
 # rebuilt from scratch: `ar r` would keep the objects of deleted sources
 $(LIB): $(LIB_OBJ)
 	rm -f $@

@@ -172,6 +172,57 @@ static void check_maxpool_nan(void) {
     gcam_net_free(net);
 }
 
+/* Max pooling's forward (values and argmax positions) and backward give Darknet's bits on
+ * data with many ties (values drawn from five levels, so "the first maximum" decides),
+ * for the written-out 2x2 window, general windows, padding and borders, on one thread and
+ * on the threaded path (2 x 16 x 48 x 48 inputs). */
+static void check_maxpool(int batch, int c, int hw, int size, int stride, int pad) {
+    char text[256];
+    snprintf(text, sizeof text,
+             "[net]\nbatch=%d\nheight=%d\nwidth=%d\nchannels=%d\n"
+             "[maxpool]\nsize=%d\nstride=%d\npadding=%d\n",
+             batch, hw, hw, c, size, stride, pad);
+    gcam_net *net = load_cfg_text(text, GCAM_KERNELS_FAST, 0);
+    if (!net) {
+        CHECK(0, "maxpool %dx%d/%d pad %d: cfg did not load", size, size, stride, pad);
+        return;
+    }
+    network *dn = net->dn;
+    layer *l = &dn->layers[0];
+    size_t n_in = (size_t)l->inputs * batch, n_out = (size_t)l->outputs * batch;
+    gcam_rng rng = gcam_rng_init(11, (uint64_t)(size * 100 + stride * 10 + pad));
+    float *input = malloc(sizeof(float) * n_in), *delta_out = malloc(sizeof(float) * n_out);
+    float *ours[2] = {malloc(sizeof(float) * n_out), malloc(sizeof(float) * n_in)};
+    int *our_indexes = malloc(sizeof(int) * n_out);
+    for (size_t i = 0; i < n_in; ++i) input[i] = (float)(int)(5 * gcam_rng_uniform(&rng)) - 2;
+    fill_uniform(&rng, delta_out, n_out, -1, 1);
+    network state = *dn;
+    state.index = 0, state.train = 1, state.input = input;
+    state.delta = calloc(n_in, sizeof(float));
+    for (int pass = 0; pass < 2; ++pass) {
+        memset(state.delta, 0, sizeof(float) * n_in);
+        memcpy(l->delta, delta_out, sizeof(float) * n_out);
+        if (pass == 0) {
+            gcam_maxpool_forward(*l, state);
+            gcam_maxpool_backward(*l, state);
+            memcpy(ours[0], l->output, sizeof(float) * n_out);
+            memcpy(our_indexes, l->indexes, sizeof(int) * n_out);
+            memcpy(ours[1], state.delta, sizeof(float) * n_in);
+        } else {
+            forward_maxpool_layer(*l, state);
+            backward_maxpool_layer(*l, state);
+        }
+    }
+    CHECK(memcmp(ours[0], l->output, sizeof(float) * n_out) == 0 &&
+              memcmp(our_indexes, l->indexes, sizeof(int) * n_out) == 0,
+          "maxpool %dx%d/%d pad %d: forward differs from Darknet's", size, size, stride, pad);
+    CHECK(memcmp(ours[1], state.delta, sizeof(float) * n_in) == 0,
+          "maxpool %dx%d/%d pad %d: backward differs from Darknet's", size, size, stride, pad);
+    free(input), free(delta_out), free(ours[0]), free(ours[1]), free(our_indexes);
+    free(state.delta);
+    gcam_net_free(net);
+}
+
 /* A shortcut layer's forward and backward give Darknet's bits: the same random outputs,
  * deltas and input deltas through both kernels, compared byte for byte. `cfg` ends with the
  * shortcut; its input and the layer it adds are filled at random (half negative), so
@@ -274,6 +325,11 @@ static void check_shortcuts(void) {
 
 int main(void) {
     check_maxpool_nan();
+    check_maxpool(2, 16, 48, 2, 2, 0); /* threaded */
+    check_maxpool(1, 3, 9, 2, 2, 0);   /* odd size: a border window */
+    check_maxpool(2, 16, 48, 3, 2, 1); /* overlapping windows, threaded */
+    check_maxpool(1, 4, 11, 3, 1, 2);
+    check_maxpool(1, 2, 13, 5, 3, 0);
     check_shortcuts();
     check_conv_forward(3, 9, 4, 3, 1, 1, 1);
     check_conv_forward(3, 9, 4, 3, 2, 1, 1);
