@@ -25,6 +25,10 @@
 void gcam_act_forward(float *x, size_t n, ACTIVATION a);
 /* delta *= act'(y) where y = act(x) is the stored output. */
 void gcam_act_backward(const float *y, size_t n, ACTIVATION a, float *delta);
+/* The same two on the calling thread alone, for kernels that fold them into their own
+ * passes (batch norm) and so sweep memory once. */
+void gcam_act_slice(float *x, size_t n, ACTIVATION a);
+void gcam_act_gradient_slice(const float *y, size_t n, ACTIVATION a, float *delta);
 
 /* Column buffer for a convolution: im (channels, height, width) ->
  * col (channels * ksize * ksize, out_h * out_w), zero outside the image. Rows of col are
@@ -36,14 +40,18 @@ void gcam_im2col(const float *im, int channels, int height, int width, int ksize
 void gcam_col2im_add(const float *col, size_t col_ld, int channels, int height, int width,
                      int ksize, int stride, int pad, float *im);
 
-/* Batch norm over x (batch, channels, spatial) in place, then scale and shift.
- * Training: batch mean and unbiased variance into mean/variance, x_norm saved, rolling
- * statistics updated as Darknet does (0.99 / 0.01). Inference: rolling statistics. */
-void gcam_bn_forward(layer *l, int train, float *x, int batch, int channels, int spatial);
-/* Backward of bn_forward: delta (batch, channels, spatial) is turned in place into the
+/* Batch norm over x (batch, channels, spatial) in place, then scale and shift, then the
+ * activation (in the same pass). Training: batch mean and unbiased variance into
+ * mean/variance, x_norm saved, rolling statistics updated as Darknet does (0.99 / 0.01).
+ * Inference: rolling statistics. */
+void gcam_bn_forward(layer *l, int train, float *x, int batch, int channels, int spatial,
+                     ACTIVATION activation);
+/* Backward of bn_forward: delta (batch, channels, spatial) is multiplied by the
+ * activation's derivative at y (bn_forward's result), then turned in place into the
  * gradient with respect to the pre-normalisation values. Training also accumulates
  * bias_updates and scale_updates. */
-void gcam_bn_backward(layer *l, int train, float *delta, int batch, int channels, int spatial);
+void gcam_bn_backward(layer *l, int train, const float *y, float *delta, int batch, int channels,
+                      int spatial, ACTIVATION activation);
 /* Synchronised batch norm across the ranks of a data-parallel job: in training, the
  * per-channel sums behind the mean and variance (forward) and behind the gradient's mean
  * and coupling (backward) go through sum(context, values, n), which must sum them over
@@ -60,12 +68,14 @@ void gcam_conv_backward(layer l, network net);
 void gcam_conv_forward_blas(layer l, network net);
 void gcam_conv_backward_blas(layer l, network net);
 /* The convolution alone (no bias, batch norm or activation) on oneDNN: output = (forward),
- * weight_updates += (weight gradient) and net.delta += (input gradient). 0 if oneDNN does
- * not run this layer, or failed before it wrote anything (the caller then uses OpenBLAS),
+ * weight_updates += (weight gradient, when net.train) and net.delta += (input gradient,
+ * when net.delta is set; the output gradient is reordered once for both). The forward
+ * returns, and the gradients set *weights_done and *input_done to, 0 if oneDNN does not
+ * run this layer or failed before it wrote that result (the caller then uses OpenBLAS),
  * 1 when done. */
 int gcam_dnnl_conv_forward(const layer *l, const network *net);
-int gcam_dnnl_conv_weight_gradient(const layer *l, const network *net);
-int gcam_dnnl_conv_input_gradient(const layer *l, const network *net);
+void gcam_dnnl_conv_gradients(const layer *l, const network *net, int *weights_done,
+                              int *input_done);
 void gcam_conv_update(layer l, update_args a);
 void gcam_connected_forward(layer l, network net);
 void gcam_connected_backward(layer l, network net);

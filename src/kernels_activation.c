@@ -10,9 +10,6 @@
 
 #define PARALLEL_MIN 65536 /* fewer values run on the calling thread */
 
-static void activate_slice(float *x, size_t n, ACTIVATION a);
-static void gradient_slice(const float *y, size_t n, ACTIVATION a, float *delta);
-
 typedef struct act_job {
     float *x; /* forward: the values; backward: the gradient */
     const float *y;
@@ -23,20 +20,20 @@ typedef struct act_job {
 static void forward_part(void *arg, int part, int parts) {
     const act_job *job = arg;
     size_t lo = job->n * part / parts, hi = job->n * (part + 1) / parts;
-    activate_slice(job->x + lo, hi - lo, job->a);
+    gcam_act_slice(job->x + lo, hi - lo, job->a);
 }
 
 static void backward_part(void *arg, int part, int parts) {
     const act_job *job = arg;
     size_t lo = job->n * part / parts, hi = job->n * (part + 1) / parts;
-    gradient_slice(job->y + lo, hi - lo, job->a, job->x + lo);
+    gcam_act_gradient_slice(job->y + lo, hi - lo, job->a, job->x + lo);
 }
 
 void gcam_act_forward(float *x, size_t n, ACTIVATION a) {
     act_job job = {x, NULL, n, a};
     if (a == LINEAR) return;
     if (n < PARALLEL_MIN)
-        activate_slice(x, n, a);
+        gcam_act_slice(x, n, a);
     else
         gcam_parallel_run(forward_part, &job);
 }
@@ -45,12 +42,12 @@ void gcam_act_backward(const float *y, size_t n, ACTIVATION a, float *delta) {
     act_job job = {delta, y, n, a};
     if (a == LINEAR) return;
     if (n < PARALLEL_MIN)
-        gradient_slice(y, n, a, delta);
+        gcam_act_gradient_slice(y, n, a, delta);
     else
         gcam_parallel_run(backward_part, &job);
 }
 
-static void activate_slice(float *x, size_t n, ACTIVATION a) {
+void gcam_act_slice(float *x, size_t n, ACTIVATION a) {
     switch (a) {
     case LINEAR:
         return;
@@ -68,7 +65,7 @@ static void activate_slice(float *x, size_t n, ACTIVATION a) {
     }
 }
 
-static void gradient_slice(const float *y, size_t n, ACTIVATION a, float *delta) {
+void gcam_act_gradient_slice(const float *y, size_t n, ACTIVATION a, float *delta) {
     switch (a) {
     case LINEAR:
         return;

@@ -39,19 +39,22 @@ static void inference_affine(const layer *l, int c, float *a, float *b) {
  * out as from one thread. Batch statistics need whole sums (over the job's ranks too)
  * between passes, so a pass is one parallel run. */
 typedef enum {
-    INFERENCE_FORWARD,  /* x = a x + b */
+    INFERENCE_FORWARD,  /* x = act(a x + b) */
     CHANNEL_SUMS,       /* sums[c] = sum of x */
     SQUARED_DEVIATIONS, /* sums[c] = sum of (x - mean)^2 */
-    NORMALISE,          /* statistics, x_norm and x = gamma x_norm + beta */
-    INFERENCE_BACKWARD, /* delta *= a */
-    GRADIENT_SUMS,      /* sums: (2, channels), sum delta and sum delta * x_norm */
+    NORMALISE,          /* statistics, x_norm and x = act(gamma x_norm + beta) */
+    INFERENCE_BACKWARD, /* delta *= act'(y) a */
+    GRADIENT_SUMS,      /* delta *= act'(y); sums: (2, channels), sum delta and
+                           sum delta * x_norm */
     INPUT_GRADIENT      /* delta = the input gradient */
 } bn_pass;
 
 typedef struct bn_job {
     bn_pass pass;
     layer *l;
-    float *x; /* (batch, channels, spatial): the activations or their gradient */
+    float *x;       /* (batch, channels, spatial): the activations or their gradient */
+    const float *y; /* backward: (batch, channels, spatial), the forward's result */
+    ACTIVATION activation;
     int batch, channels, spatial;
     double count; /* values per channel over the job */
     double *sums;
@@ -68,11 +71,15 @@ static void bn_channel(const bn_job *job, int c) {
         inference_affine(l, c, &a, &b);
         if (job->pass == INFERENCE_BACKWARD) b = 0;
         for (int n = 0; n < batch; ++n) {
-            float *p = job->x + ((size_t)n * channels + c) * spatial;
-            if (job->pass == INFERENCE_BACKWARD)
+            size_t off = ((size_t)n * channels + c) * spatial;
+            float *p = job->x + off;
+            if (job->pass == INFERENCE_BACKWARD) {
+                gcam_act_gradient_slice(job->y + off, (size_t)spatial, job->activation, p);
                 for (int i = 0; i < spatial; ++i) p[i] *= a;
-            else
+            } else {
                 for (int i = 0; i < spatial; ++i) p[i] = a * p[i] + b;
+                gcam_act_slice(p, (size_t)spatial, job->activation);
+            }
         }
         break;
     }
@@ -115,6 +122,7 @@ static void bn_channel(const bn_job *job, int c) {
                 xn[i] = h;
                 p[i] = gamma * h + beta;
             }
+            gcam_act_slice(p, (size_t)spatial, job->activation);
         }
         break;
     }
@@ -122,7 +130,9 @@ static void bn_channel(const bn_job *job, int c) {
         double sum_d = 0, sum_dxh = 0;
         for (int n = 0; n < batch; ++n) {
             size_t off = ((size_t)n * channels + c) * spatial;
-            const float *d = job->x + off, *xn = l->x_norm + off;
+            float *d = job->x + off;
+            const float *xn = l->x_norm + off;
+            gcam_act_gradient_slice(job->y + off, (size_t)spatial, job->activation, d);
             float pd = 0, pdx = 0;
             for (int i = 0; i < spatial; ++i) {
                 pd += d[i];
@@ -164,10 +174,13 @@ static void bn_part(void *arg, int part, int parts) {
 }
 
 /* A layer's passes over x (batch, channels, spatial); run_pass sets the pass. */
-static bn_job job_for(layer *l, float *x, int batch, int channels, int spatial) {
+static bn_job job_for(layer *l, float *x, const float *y, ACTIVATION activation, int batch,
+                      int channels, int spatial) {
     bn_job job = {INFERENCE_FORWARD,
                   l,
                   x,
+                  y,
+                  activation,
                   batch,
                   channels,
                   spatial,
@@ -185,8 +198,9 @@ static void run_pass(bn_job *job, bn_pass pass) {
         gcam_parallel_run(bn_part, job);
 }
 
-void gcam_bn_forward(layer *l, int train, float *x, int batch, int channels, int spatial) {
-    bn_job job = job_for(l, x, batch, channels, spatial);
+void gcam_bn_forward(layer *l, int train, float *x, int batch, int channels, int spatial,
+                     ACTIVATION activation) {
+    bn_job job = job_for(l, x, NULL, activation, batch, channels, spatial);
     if (!train) {
         run_pass(&job, INFERENCE_FORWARD);
         return;
@@ -202,8 +216,9 @@ void gcam_bn_forward(layer *l, int train, float *x, int batch, int channels, int
     free(job.sums);
 }
 
-void gcam_bn_backward(layer *l, int train, float *delta, int batch, int channels, int spatial) {
-    bn_job job = job_for(l, delta, batch, channels, spatial);
+void gcam_bn_backward(layer *l, int train, const float *y, float *delta, int batch, int channels,
+                      int spatial, ACTIVATION activation) {
+    bn_job job = job_for(l, delta, y, activation, batch, channels, spatial);
     if (!train) {
         run_pass(&job, INFERENCE_BACKWARD);
         return;
@@ -218,11 +233,11 @@ void gcam_bn_backward(layer *l, int train, float *delta, int batch, int channels
 /* A standalone [batchnorm] layer: output = BN(input); its input gradient is added. */
 void gcam_batchnorm_forward(layer l, network net) {
     memcpy(l.output, net.input, sizeof(float) * (size_t)l.outputs * l.batch);
-    gcam_bn_forward(&l, net.train, l.output, l.batch, l.out_c, l.out_h * l.out_w);
+    gcam_bn_forward(&l, net.train, l.output, l.batch, l.out_c, l.out_h * l.out_w, LINEAR);
 }
 
 void gcam_batchnorm_backward(layer l, network net) {
-    gcam_bn_backward(&l, net.train, l.delta, l.batch, l.out_c, l.out_h * l.out_w);
+    gcam_bn_backward(&l, net.train, l.output, l.delta, l.batch, l.out_c, l.out_h * l.out_w, LINEAR);
     if (!net.delta) return;
     size_t n = (size_t)l.outputs * l.batch;
     for (size_t i = 0; i < n; ++i) net.delta[i] += l.delta[i];

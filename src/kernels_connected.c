@@ -12,18 +12,21 @@ void gcam_connected_forward(layer l, network net) {
     float beta = l.batch_normalize ? 0.f : 1.f;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, l.batch, l.outputs, l.inputs, 1.f,
                 net.input, l.inputs, l.weights, l.inputs, beta, l.output, l.outputs);
-    if (l.batch_normalize) gcam_bn_forward(&l, net.train, l.output, l.batch, l.outputs, 1);
-    gcam_act_forward(l.output, (size_t)l.outputs * l.batch, l.activation);
+    if (l.batch_normalize)
+        gcam_bn_forward(&l, net.train, l.output, l.batch, l.outputs, 1, l.activation);
+    else
+        gcam_act_forward(l.output, (size_t)l.outputs * l.batch, l.activation);
 }
 
 void gcam_connected_backward(layer l, network net) {
-    gcam_act_backward(l.output, (size_t)l.outputs * l.batch, l.activation, l.delta);
     if (l.batch_normalize) {
-        gcam_bn_backward(&l, net.train, l.delta, l.batch, l.outputs, 1);
-    } else if (net.train) {
-        for (int b = 0; b < l.batch; ++b)
-            for (int o = 0; o < l.outputs; ++o)
-                l.bias_updates[o] += l.delta[(size_t)b * l.outputs + o];
+        gcam_bn_backward(&l, net.train, l.output, l.delta, l.batch, l.outputs, 1, l.activation);
+    } else {
+        gcam_act_backward(l.output, (size_t)l.outputs * l.batch, l.activation, l.delta);
+        if (net.train)
+            for (int b = 0; b < l.batch; ++b)
+                for (int o = 0; o < l.outputs; ++o)
+                    l.bias_updates[o] += l.delta[(size_t)b * l.outputs + o];
     }
     if (net.train)
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, l.outputs, l.inputs, l.batch, 1.f,

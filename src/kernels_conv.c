@@ -321,11 +321,12 @@ static void convolve(layer *l, network *net, int dnnl) {
 static void conv_forward(layer l, network net, int dnnl) {
     convolve(&l, &net, dnnl);
     int spatial = l.out_h * l.out_w;
-    if (l.batch_normalize)
-        gcam_bn_forward(&l, net.train, l.output, l.batch, l.out_c, spatial);
-    else
+    if (l.batch_normalize) {
+        gcam_bn_forward(&l, net.train, l.output, l.batch, l.out_c, spatial, l.activation);
+    } else {
         add_bias(l.output, l.biases, l.batch, l.n, spatial);
-    gcam_act_forward(l.output, (size_t)l.outputs * l.batch, l.activation);
+        gcam_act_forward(l.output, (size_t)l.outputs * l.batch, l.activation);
+    }
 }
 
 void gcam_conv_forward(layer l, network net) {
@@ -340,8 +341,10 @@ void gcam_conv_forward_blas(layer l, network net) {
  * on oneDNN when asked for and able, else (what is left of them) on OpenBLAS. */
 static void convolve_backward(layer *l, network *all, int dnnl) {
     network rest = *all, *net = &rest;
-    if (dnnl && rest.train && gcam_dnnl_conv_weight_gradient(l, all)) rest.train = 0;
-    if (dnnl && rest.delta && gcam_dnnl_conv_input_gradient(l, all)) rest.delta = NULL;
+    int weights_done = 0, input_done = 0;
+    if (dnnl) gcam_dnnl_conv_gradients(l, all, &weights_done, &input_done);
+    if (weights_done) rest.train = 0;
+    if (input_done) rest.delta = NULL;
     if (!rest.train && !rest.delta) return;
     conv_job job = {l, net};
     if (!split_images(l)) {
@@ -358,11 +361,12 @@ static void convolve_backward(layer *l, network *all, int dnnl) {
 
 static void conv_backward(layer l, network net, int dnnl) {
     int spatial = l.out_h * l.out_w;
-    gcam_act_backward(l.output, (size_t)l.outputs * l.batch, l.activation, l.delta);
-    if (l.batch_normalize)
-        gcam_bn_backward(&l, net.train, l.delta, l.batch, l.out_c, spatial);
-    else if (net.train)
-        accumulate_bias_gradient(l.bias_updates, l.delta, l.batch, l.n, spatial);
+    if (l.batch_normalize) {
+        gcam_bn_backward(&l, net.train, l.output, l.delta, l.batch, l.out_c, spatial, l.activation);
+    } else {
+        gcam_act_backward(l.output, (size_t)l.outputs * l.batch, l.activation, l.delta);
+        if (net.train) accumulate_bias_gradient(l.bias_updates, l.delta, l.batch, l.n, spatial);
+    }
     convolve_backward(&l, &net, dnnl);
 }
 

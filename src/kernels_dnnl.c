@@ -69,7 +69,9 @@ typedef struct conv_primitives {
     conv_step forward, training_forward, backward_data, backward_weights;
 } conv_primitives;
 
-enum { OPERANDS = 3, PLAIN_SCRATCH = OPERANDS };
+/* scratch positions: one per operand, a plain-layout weight gradient before it is added,
+ * and the output gradient both backward primitives read */
+enum { OPERANDS = 3, PLAIN_SCRATCH = OPERANDS, SHARED_SCRATCH, SCRATCH_COUNT };
 
 static pthread_mutex_t cache_mutex = PTHREAD_MUTEX_INITIALIZER,
                        engine_mutex = PTHREAD_MUTEX_INITIALIZER;
@@ -78,8 +80,8 @@ static dnnl_stream_t stream;
 static int engine_state; /* 0: not tried, 1: ready, -1: oneDNN failed to start */
 static conv_primitives *cache;
 static int cache_count, cache_capacity;
-static void *scratch[OPERANDS + 1]; /* an operand in its inner layout, by position */
-static size_t scratch_bytes[OPERANDS + 1];
+static void *scratch[SCRATCH_COUNT]; /* an operand in its inner layout, by position */
+static size_t scratch_bytes[SCRATCH_COUNT];
 
 static conv_shape shape_of(const layer *l) {
     return (conv_shape){l->batch, l->c,     l->h,    l->w,      l->n,
@@ -275,11 +277,11 @@ static void *scratch_of(int position, size_t bytes) {
     return scratch[position];
 }
 
-/* The operand at `position` in its inner layout: the caller's buffer when the layouts
- * agree, else a scratch buffer. */
-static dnnl_memory_t inner_memory(const operand *o, int position, void *user) {
-    void *data = user;
-    if (o->reorder) {
+/* The operand at `position` in its inner layout: `ready` when the caller has it there
+ * already, the caller's buffer when the layouts agree, else a scratch buffer. */
+static dnnl_memory_t inner_memory(const operand *o, int position, void *user, void *ready) {
+    void *data = ready ? ready : user;
+    if (o->reorder && !ready) {
         size_t bytes = dnnl_memory_desc_get_size(&o->inner);
         data = scratch_of(position, bytes);
         /* A blocked layout pads the channels to a multiple of 16; the padding must not
@@ -310,23 +312,26 @@ static void add_part(void *arg, int part, int parts) {
 }
 
 /* Runs a step on Darknet's buffers: inputs reordered in, the output reordered (or added)
- * back. */
-static int execute(const conv_step *s, const float *in0, const float *in1, float *out) {
+ * back. An input whose ready[i] is set is there already in its inner layout. */
+static int execute(const conv_step *s, const float *in0, const float *in1, float *out,
+                   void *const ready[2]) {
     const operand *ops[OPERANDS] = {&s->in[0], &s->in[1], &s->out};
     void *user[OPERANDS] = {(void *)in0, (void *)in1, out};
     dnnl_memory_t plain[OPERANDS] = {NULL}, inner[OPERANDS] = {NULL};
     omp_set_num_threads(gcam_parallel_parts());
     int ok = 1;
     for (int i = 0; ok && i < OPERANDS; ++i) {
-        inner[i] = inner_memory(ops[i], i, user[i]);
+        void *have = i < 2 && ready ? ready[i] : NULL;
+        inner[i] = inner_memory(ops[i], i, user[i], have);
         void *to = ops[i]->add_after
                        ? scratch_of(PLAIN_SCRATCH, dnnl_memory_desc_get_size(&ops[i]->plain))
                        : user[i];
-        ok = inner[i] && (!ops[i]->reorder || dnnl_memory_create(&plain[i], &ops[i]->plain, engine,
-                                                                 to) == dnnl_success);
+        ok =
+            inner[i] && (!ops[i]->reorder || have ||
+                         dnnl_memory_create(&plain[i], &ops[i]->plain, engine, to) == dnnl_success);
     }
     for (int i = 0; ok && i < 2; ++i)
-        if (ops[i]->reorder)
+        if (plain[i])
             ok = run_primitive(
                 ops[i]->reorder, 2,
                 (dnnl_exec_arg_t[]){{DNNL_ARG_FROM, plain[i]}, {DNNL_ARG_TO, inner[i]}});
@@ -350,20 +355,42 @@ static int execute(const conv_step *s, const float *in0, const float *in1, float
     return ok;
 }
 
+/* The output gradient (Darknet's layout) in the inner layout both backward primitives
+ * read, reordered once into the shared scratch buffer; NULL when their layouts differ,
+ * the gradient needs no reorder, or the reorder fails (each primitive then does its own). */
+static void *shared_output_gradient(const conv_primitives *e, const float *delta) {
+    const operand *w = &e->backward_weights.in[1], *d = &e->backward_data.in[0];
+    if (!w->reorder || !d->reorder || !dnnl_memory_desc_equal(&w->inner, &d->inner)) return NULL;
+    omp_set_num_threads(gcam_parallel_parts());
+    dnnl_memory_t inner = inner_memory(w, SHARED_SCRATCH, NULL, NULL), plain = NULL;
+    int ok = inner &&
+             dnnl_memory_create(&plain, &w->plain, engine, (void *)delta) == dnnl_success &&
+             run_primitive(w->reorder, 2,
+                           (dnnl_exec_arg_t[]){{DNNL_ARG_FROM, plain}, {DNNL_ARG_TO, inner}}) &&
+             dnnl_stream_wait(stream) == dnnl_success;
+    if (plain) dnnl_memory_destroy(plain);
+    if (inner) dnnl_memory_destroy(inner);
+    return ok ? scratch[SHARED_SCRATCH] : NULL;
+}
+
 int gcam_dnnl_conv_forward(const layer *l, const network *net) {
     conv_primitives *e = primitives_for(l);
     if (!e) return 0;
     const conv_step *step =
         net->train && e->training_forward.run ? &e->training_forward : &e->forward;
-    return execute(step, net->input, l->weights, l->output);
+    return execute(step, net->input, l->weights, l->output, NULL);
 }
 
-int gcam_dnnl_conv_weight_gradient(const layer *l, const network *net) {
+void gcam_dnnl_conv_gradients(const layer *l, const network *net, int *weights_done,
+                              int *input_done) {
+    *weights_done = *input_done = 0;
     conv_primitives *e = primitives_for(l);
-    return e && execute(&e->backward_weights, net->input, l->delta, l->weight_updates);
-}
-
-int gcam_dnnl_conv_input_gradient(const layer *l, const network *net) {
-    conv_primitives *e = primitives_for(l);
-    return e && execute(&e->backward_data, l->delta, l->weights, net->delta);
+    if (!e || (!net->train && !net->delta)) return;
+    void *shared = net->train && net->delta ? shared_output_gradient(e, l->delta) : NULL;
+    if (net->train)
+        *weights_done = execute(&e->backward_weights, net->input, l->delta, l->weight_updates,
+                                (void *const[]){NULL, shared});
+    if (net->delta)
+        *input_done = execute(&e->backward_data, l->delta, l->weights, net->delta,
+                              (void *const[]){shared, NULL});
 }
