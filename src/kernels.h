@@ -43,15 +43,16 @@ void gcam_col2im_add(const float *col, size_t col_ld, int channels, int height, 
 /* Batch norm over x (batch, channels, spatial) in place, then scale and shift, then the
  * activation (in the same pass). Training: batch mean and unbiased variance into
  * mean/variance, x_norm saved, rolling statistics updated as Darknet does (0.99 / 0.01).
- * Inference: rolling statistics. */
+ * Inference: rolling statistics. vector_sums: the training sums in vector lanes (the fast
+ * kernels); 0 keeps the order GCAM_KERNELS=blas's recorded results were computed in. */
 void gcam_bn_forward(layer *l, int train, float *x, int batch, int channels, int spatial,
-                     ACTIVATION activation);
+                     ACTIVATION activation, int vector_sums);
 /* Backward of bn_forward: delta (batch, channels, spatial) is multiplied by the
  * activation's derivative at y (bn_forward's result), then turned in place into the
  * gradient with respect to the pre-normalisation values. Training also accumulates
  * bias_updates and scale_updates. */
 void gcam_bn_backward(layer *l, int train, const float *y, float *delta, int batch, int channels,
-                      int spatial, ACTIVATION activation);
+                      int spatial, ACTIVATION activation, int vector_sums);
 /* Synchronised batch norm across the ranks of a data-parallel job: in training, the
  * per-channel sums behind the mean and variance (forward) and behind the gradient's mean
  * and coupling (backward) go through sum(context, values, n), which must sum them over

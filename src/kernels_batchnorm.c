@@ -55,10 +55,74 @@ typedef struct bn_job {
     float *x;       /* (batch, channels, spatial): the activations or their gradient */
     const float *y; /* backward: (batch, channels, spatial), the forward's result */
     ACTIVATION activation;
+    int vector_sums; /* plane sums in vector lanes (see plane_sum) */
     int batch, channels, spatial;
     double count; /* values per channel over the job */
     double *sums;
 } bn_job;
+
+/* Sums over one (image, channel) plane of n values. `vector`: in LANES interleaved partial
+ * sums added in a fixed order at the end, which the compiler keeps in one vector register
+ * (ResNet-18's and -50's training steps 3 % faster than a single running sum, which waits
+ * on each addition's latency). Otherwise one running sum, the order GCAM_KERNELS=blas has
+ * always had, so that its results stay bit for bit. */
+#define LANES 16
+
+static inline float plane_sum(const float *p, int n, int vector) {
+    float sum = 0;
+    if (!vector) {
+        for (int i = 0; i < n; ++i) sum += p[i];
+        return sum;
+    }
+    float lane[LANES] = {0};
+    int i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int k = 0; k < LANES; ++k) lane[k] += p[i + k];
+    for (; i < n; ++i) lane[i % LANES] += p[i];
+    for (int k = 0; k < LANES; ++k) sum += lane[k];
+    return sum;
+}
+
+static inline float plane_squared_deviations(const float *p, int n, float mean, int vector) {
+    float sum = 0;
+    if (!vector) {
+        for (int i = 0; i < n; ++i) sum += (p[i] - mean) * (p[i] - mean);
+        return sum;
+    }
+    float lane[LANES] = {0};
+    int i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int k = 0; k < LANES; ++k) lane[k] += (p[i + k] - mean) * (p[i + k] - mean);
+    for (; i < n; ++i) lane[i % LANES] += (p[i] - mean) * (p[i] - mean);
+    for (int k = 0; k < LANES; ++k) sum += lane[k];
+    return sum;
+}
+
+/* *sum_d = sum of d, *sum_dxh = sum of d * xn. */
+static inline void plane_gradient_sums(const float *d, const float *xn, int n, int vector,
+                                       float *sum_d, float *sum_dxh) {
+    float sd = 0, sdx = 0;
+    if (!vector) {
+        for (int i = 0; i < n; ++i) {
+            sd += d[i];
+            sdx += d[i] * xn[i];
+        }
+    } else {
+        float lane_d[LANES] = {0}, lane_dx[LANES] = {0};
+        int i = 0;
+        for (; i + LANES <= n; i += LANES)
+            for (int k = 0; k < LANES; ++k) {
+                lane_d[k] += d[i + k];
+                lane_dx[k] += d[i + k] * xn[i + k];
+            }
+        for (; i < n; ++i) {
+            lane_d[i % LANES] += d[i];
+            lane_dx[i % LANES] += d[i] * xn[i];
+        }
+        for (int k = 0; k < LANES; ++k) sd += lane_d[k], sdx += lane_dx[k];
+    }
+    *sum_d = sd, *sum_dxh = sdx;
+}
 
 static void bn_channel(const bn_job *job, int c) {
     layer *l = job->l;
@@ -86,10 +150,8 @@ static void bn_channel(const bn_job *job, int c) {
     case CHANNEL_SUMS: {
         double sum = 0;
         for (int n = 0; n < batch; ++n) {
-            const float *p = job->x + ((size_t)n * channels + c) * spatial;
-            float partial = 0;
-            for (int i = 0; i < spatial; ++i) partial += p[i];
-            sum += partial;
+            sum +=
+                plane_sum(job->x + ((size_t)n * channels + c) * spatial, spatial, job->vector_sums);
         }
         sums[c] = sum;
         break;
@@ -98,10 +160,8 @@ static void bn_channel(const bn_job *job, int c) {
         float mean = l->mean[c];
         double sq = 0;
         for (int n = 0; n < batch; ++n) {
-            const float *p = job->x + ((size_t)n * channels + c) * spatial;
-            float partial = 0;
-            for (int i = 0; i < spatial; ++i) partial += (p[i] - mean) * (p[i] - mean);
-            sq += partial;
+            sq += plane_squared_deviations(job->x + ((size_t)n * channels + c) * spatial, spatial,
+                                           mean, job->vector_sums);
         }
         sums[c] = sq;
         break;
@@ -133,11 +193,8 @@ static void bn_channel(const bn_job *job, int c) {
             float *d = job->x + off;
             const float *xn = l->x_norm + off;
             gcam_act_gradient_slice(job->y + off, (size_t)spatial, job->activation, d);
-            float pd = 0, pdx = 0;
-            for (int i = 0; i < spatial; ++i) {
-                pd += d[i];
-                pdx += d[i] * xn[i];
-            }
+            float pd, pdx;
+            plane_gradient_sums(d, xn, spatial, job->vector_sums, &pd, &pdx);
             sum_d += pd;
             sum_dxh += pdx;
         }
@@ -174,13 +231,14 @@ static void bn_part(void *arg, int part, int parts) {
 }
 
 /* A layer's passes over x (batch, channels, spatial); run_pass sets the pass. */
-static bn_job job_for(layer *l, float *x, const float *y, ACTIVATION activation, int batch,
-                      int channels, int spatial) {
+static bn_job job_for(layer *l, float *x, const float *y, ACTIVATION activation, int vector_sums,
+                      int batch, int channels, int spatial) {
     bn_job job = {INFERENCE_FORWARD,
                   l,
                   x,
                   y,
                   activation,
+                  vector_sums,
                   batch,
                   channels,
                   spatial,
@@ -199,8 +257,8 @@ static void run_pass(bn_job *job, bn_pass pass) {
 }
 
 void gcam_bn_forward(layer *l, int train, float *x, int batch, int channels, int spatial,
-                     ACTIVATION activation) {
-    bn_job job = job_for(l, x, NULL, activation, batch, channels, spatial);
+                     ACTIVATION activation, int vector_sums) {
+    bn_job job = job_for(l, x, NULL, activation, vector_sums, batch, channels, spatial);
     if (!train) {
         run_pass(&job, INFERENCE_FORWARD);
         return;
@@ -217,8 +275,8 @@ void gcam_bn_forward(layer *l, int train, float *x, int batch, int channels, int
 }
 
 void gcam_bn_backward(layer *l, int train, const float *y, float *delta, int batch, int channels,
-                      int spatial, ACTIVATION activation) {
-    bn_job job = job_for(l, delta, y, activation, batch, channels, spatial);
+                      int spatial, ACTIVATION activation, int vector_sums) {
+    bn_job job = job_for(l, delta, y, activation, vector_sums, batch, channels, spatial);
     if (!train) {
         run_pass(&job, INFERENCE_BACKWARD);
         return;
@@ -233,11 +291,12 @@ void gcam_bn_backward(layer *l, int train, const float *y, float *delta, int bat
 /* A standalone [batchnorm] layer: output = BN(input); its input gradient is added. */
 void gcam_batchnorm_forward(layer l, network net) {
     memcpy(l.output, net.input, sizeof(float) * (size_t)l.outputs * l.batch);
-    gcam_bn_forward(&l, net.train, l.output, l.batch, l.out_c, l.out_h * l.out_w, LINEAR);
+    gcam_bn_forward(&l, net.train, l.output, l.batch, l.out_c, l.out_h * l.out_w, LINEAR, 0);
 }
 
 void gcam_batchnorm_backward(layer l, network net) {
-    gcam_bn_backward(&l, net.train, l.output, l.delta, l.batch, l.out_c, l.out_h * l.out_w, LINEAR);
+    gcam_bn_backward(&l, net.train, l.output, l.delta, l.batch, l.out_c, l.out_h * l.out_w, LINEAR,
+                     0);
     if (!net.delta) return;
     size_t n = (size_t)l.outputs * l.batch;
     for (size_t i = 0; i < n; ++i) net.delta[i] += l.delta[i];

@@ -13,14 +13,14 @@ void gcam_connected_forward(layer l, network net) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, l.batch, l.outputs, l.inputs, 1.f,
                 net.input, l.inputs, l.weights, l.inputs, beta, l.output, l.outputs);
     if (l.batch_normalize)
-        gcam_bn_forward(&l, net.train, l.output, l.batch, l.outputs, 1, l.activation);
+        gcam_bn_forward(&l, net.train, l.output, l.batch, l.outputs, 1, l.activation, 0);
     else
         gcam_act_forward(l.output, (size_t)l.outputs * l.batch, l.activation);
 }
 
 void gcam_connected_backward(layer l, network net) {
     if (l.batch_normalize) {
-        gcam_bn_backward(&l, net.train, l.output, l.delta, l.batch, l.outputs, 1, l.activation);
+        gcam_bn_backward(&l, net.train, l.output, l.delta, l.batch, l.outputs, 1, l.activation, 0);
     } else {
         gcam_act_backward(l.output, (size_t)l.outputs * l.batch, l.activation, l.delta);
         if (net.train)

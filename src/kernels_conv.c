@@ -322,7 +322,7 @@ static void conv_forward(layer l, network net, int dnnl) {
     convolve(&l, &net, dnnl);
     int spatial = l.out_h * l.out_w;
     if (l.batch_normalize) {
-        gcam_bn_forward(&l, net.train, l.output, l.batch, l.out_c, spatial, l.activation);
+        gcam_bn_forward(&l, net.train, l.output, l.batch, l.out_c, spatial, l.activation, dnnl);
     } else {
         add_bias(l.output, l.biases, l.batch, l.n, spatial);
         gcam_act_forward(l.output, (size_t)l.outputs * l.batch, l.activation);
@@ -362,7 +362,8 @@ static void convolve_backward(layer *l, network *all, int dnnl) {
 static void conv_backward(layer l, network net, int dnnl) {
     int spatial = l.out_h * l.out_w;
     if (l.batch_normalize) {
-        gcam_bn_backward(&l, net.train, l.output, l.delta, l.batch, l.out_c, spatial, l.activation);
+        gcam_bn_backward(&l, net.train, l.output, l.delta, l.batch, l.out_c, spatial, l.activation,
+                         dnnl);
     } else {
         gcam_act_backward(l.output, (size_t)l.outputs * l.batch, l.activation, l.delta);
         if (net.train) accumulate_bias_gradient(l.bias_updates, l.delta, l.batch, l.n, spatial);
