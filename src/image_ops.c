@@ -100,32 +100,40 @@ static int mirror(int i, int n) {
     return i < n ? i : period - i;
 }
 
+/* Both passes accumulate one row of outputs at a time, tap by tap, so the compiler
+ * vectorises across the row; each output still sums its taps in order from the first,
+ * as a per-pixel loop would, and gives the same bits. The horizontal pass reads a copy of
+ * the row with its mirrored margins in place. */
 void gcam_gaussian_blur(const float *im, int c, int h, int w, int size, float sigma, float *out) {
-    int radius = size / 2;
-    float *kernel = gcam_xmalloc(sizeof(float) * (size_t)(2 * radius + 1));
+    int radius = size / 2, taps = 2 * radius + 1;
+    float *kernel = gcam_xmalloc(sizeof(float) * (size_t)taps);
     double total = 0;
     for (int i = -radius; i <= radius; ++i)
         total += kernel[i + radius] = expf(-(float)(i * i) / (2 * sigma * sigma));
-    for (int i = 0; i <= 2 * radius; ++i) kernel[i] = (float)(kernel[i] / total);
+    for (int i = 0; i < taps; ++i) kernel[i] = (float)(kernel[i] / total);
     float *rows = gcam_xmalloc(sizeof(float) * (size_t)h * w); /* (h, w) horizontal pass */
+    float *padded = gcam_xmalloc(sizeof(float) * (size_t)(w + 2 * radius)); /* one input row */
     for (int k = 0; k < c; ++k) {
         const float *plane = im + (size_t)k * h * w;
-        for (int y = 0; y < h; ++y)
-            for (int x = 0; x < w; ++x) {
-                float sum = 0;
-                for (int i = -radius; i <= radius; ++i)
-                    sum += kernel[i + radius] * plane[y * w + mirror(x + i, w)];
-                rows[y * w + x] = sum;
-            }
+        for (int y = 0; y < h; ++y) {
+            for (int x = -radius; x < w + radius; ++x)
+                padded[x + radius] = plane[y * w + mirror(x, w)];
+            float *row = rows + (size_t)y * w;
+            for (int x = 0; x < w; ++x) row[x] = 0;
+            for (int i = 0; i < taps; ++i)
+                for (int x = 0; x < w; ++x) row[x] += kernel[i] * padded[x + i];
+        }
         float *dst = out + (size_t)k * h * w;
-        for (int y = 0; y < h; ++y)
-            for (int x = 0; x < w; ++x) {
-                float sum = 0;
-                for (int i = -radius; i <= radius; ++i)
-                    sum += kernel[i + radius] * rows[mirror(y + i, h) * w + x];
-                dst[y * w + x] = sum;
+        for (int y = 0; y < h; ++y) {
+            float *row = dst + (size_t)y * w;
+            for (int x = 0; x < w; ++x) row[x] = 0;
+            for (int i = 0; i < taps; ++i) {
+                const float *src = rows + (size_t)mirror(y + i - radius, h) * w;
+                for (int x = 0; x < w; ++x) row[x] += kernel[i] * src[x];
             }
+        }
     }
+    free(padded);
     free(rows);
     free(kernel);
 }

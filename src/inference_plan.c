@@ -1,8 +1,12 @@
 /* The fused inference forward (inference_plan.h): one oneDNN primitive per convolution
  * (batch norm folded in, activation as a post-op) and pooling layer, and a kernel of our
- * own for shortcuts, all on activations in oneDNN's layouts: channel-blocked (16 channels
- * innermost, what its AVX-512 kernels read) where a layer has a multiple of 16 channels,
- * else Darknet's (batch, c, h, w).
+ * own for shortcuts, all on activations in the channels-last layout (batch, h, w, c). In
+ * it oneDNN runs its brgemm convolution kernels, 0-18 % faster per layer on ResNet's
+ * shapes here than its direct kernels in the channel-blocked layout (16 channels
+ * innermost) this plan used before (ResNet-50's forward 0.565 -> 0.542 s at batch 32,
+ * 0.0180 -> 0.0165 s at batch 1), and no layer needs its channels padded to a multiple of
+ * 16, so a classifier's head is covered too. The input is reordered into the layout
+ * first.
  *
  * Folding batch norm: Darknet computes y = scale * (x - mean) / (sqrt(var) + eps) + bias
  * on the convolution's output x = w * input. With k = scale / (sqrt(var) + eps) that is
@@ -20,15 +24,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { BLOCK = 16 }; /* channels innermost in the blocked layout */
 enum { STEP_PRIMITIVE, STEP_SHORTCUT };
 
-/* One activation tensor of the plan, (batch, c, h, w). */
+/* One activation tensor of the plan, (batch, c, h, w) stored as (batch, h, w, c). */
 typedef struct plan_tensor {
     dnnl_memory_desc_t md;
-    int c, h, w, blocked; /* blocked: 16 channels innermost (c a multiple of 16) */
-    int buffer;           /* into plan->buffers; -1 for the input, the caller's */
-    int last_use;         /* the last step that reads it */
+    int c, h, w;
+    int buffer;   /* into plan->buffers */
+    int last_use; /* the last step that reads it */
     dnnl_memory_t memory;
 } plan_tensor;
 
@@ -48,6 +51,8 @@ struct gcam_inference_plan {
     float **buffers;      /* activations, shared between tensors whose lives do not overlap */
     size_t *buffer_bytes;
     int buffer_count;
+    dnnl_primitive_t from_darknet; /* the caller's input into tensor 0 */
+    dnnl_memory_t darknet_input;
     dnnl_primitive_t to_darknet; /* the last tensor into its layer's Darknet buffer */
     dnnl_memory_t darknet_output;
 };
@@ -57,12 +62,10 @@ static dnnl_stream_t stream;
 
 static int describe(plan_tensor *t, int batch, int c, int h, int w) {
     t->c = c, t->h = h, t->w = w;
-    t->blocked = c % BLOCK == 0;
     t->buffer = -1;
     t->last_use = -1;
     dnnl_dims_t dims = {batch, c, h, w};
-    return dnnl_memory_desc_init_by_tag(&t->md, 4, dims, dnnl_f32,
-                                        t->blocked ? dnnl_aBcd16b : dnnl_nchw) == dnnl_success;
+    return dnnl_memory_desc_init_by_tag(&t->md, 4, dims, dnnl_f32, dnnl_nhwc) == dnnl_success;
 }
 
 /* The oneDNN element-wise post-op for a Darknet activation; 0 if there is none. */
@@ -200,11 +203,6 @@ static int plan_pooling(plan_step *s, const layer *l, const plan_tensor *src,
     return s->primitive != NULL;
 }
 
-static int plan_shortcut(const layer *l, const plan_tensor *src, const plan_tensor *from,
-                         const plan_tensor *dst) {
-    return src->blocked && from->blocked && dst->blocked && activation_supported(l->activation, 1);
-}
-
 /* The step for layer i, reading tensor i and writing tensor i + 1; 0 if unsupported. */
 static int plan_layer(gcam_inference_plan *p, const network *dn, int i) {
     const layer *l = &dn->layers[i];
@@ -218,8 +216,7 @@ static int plan_layer(gcam_inference_plan *p, const network *dn, int i) {
         return plan_convolution(s, l, src, dst);
     }
     if (l->type == MAXPOOL || l->type == AVGPOOL) {
-        if (src->c != l->c || src->h != l->h || src->w != l->w || src->blocked != dst->blocked)
-            return 0;
+        if (src->c != l->c || src->h != l->h || src->w != l->w) return 0;
         return plan_pooling(s, l, src, dst);
     }
     if (l->type == SHORTCUT && l->index >= 0 && l->index < i) {
@@ -227,34 +224,36 @@ static int plan_layer(gcam_inference_plan *p, const network *dn, int i) {
         s->from = l->index + 1;
         const plan_tensor *from = &p->tensors[s->from];
         if (from->c != l->c || from->h != l->h || from->w != l->w) return 0;
-        return plan_shortcut(l, src, from, dst);
+        return activation_supported(l->activation, 1);
     }
     return 0;
 }
 
-/* Buffers for the tensors, shared where one tensor's life ends before another's begins. */
+/* Buffers for the tensors, shared where one tensor's life ends before another's begins:
+ * tensor 0 (the input) is written before step 0, tensor i + 1 by step i. */
 static void assign_buffers(gcam_inference_plan *p) {
     int n = p->covered;
     p->buffers = gcam_xcalloc((size_t)n + 1, sizeof *p->buffers);
     p->buffer_bytes = gcam_xcalloc((size_t)n + 1, sizeof *p->buffer_bytes);
-    int *owner = gcam_xcalloc((size_t)n + 1, sizeof *owner); /* tensor holding a buffer, or 0 */
+    int *owner = gcam_xmalloc(sizeof *owner * ((size_t)n + 1)); /* tensor holding it, or -1 */
     for (int i = 0; i < n; ++i) {
         const plan_step *s = &p->steps[i];
         p->tensors[s->src].last_use = i;
         if (s->from >= 0) p->tensors[s->from].last_use = i;
     }
     p->tensors[n].last_use = n; /* read by the copy into Darknet's buffer */
-    for (int i = 0; i < n; ++i) {
-        plan_tensor *dst = &p->tensors[i + 1];
+    for (int t = 0; t <= n; ++t) {
+        plan_tensor *x = &p->tensors[t];
         int b = 0;
-        while (b < p->buffer_count && owner[b]) ++b;
+        while (b < p->buffer_count && owner[b] >= 0) ++b;
         if (b == p->buffer_count) ++p->buffer_count;
-        owner[b] = i + 1;
-        dst->buffer = b;
-        size_t bytes = dnnl_memory_desc_get_size(&dst->md);
+        owner[b] = t;
+        x->buffer = b;
+        size_t bytes = dnnl_memory_desc_get_size(&x->md);
         if (p->buffer_bytes[b] < bytes) p->buffer_bytes[b] = bytes;
-        for (int k = 0; k < p->buffer_count; ++k)
-            if (owner[k] && p->tensors[owner[k]].last_use == i) owner[k] = 0;
+        /* after step t - 1 has written tensor t, the tensors it read last are free */
+        for (int k = 0; t > 0 && k < p->buffer_count; ++k)
+            if (owner[k] >= 0 && p->tensors[owner[k]].last_use == t - 1) owner[k] = -1;
     }
     free(owner);
     for (int b = 0; b < p->buffer_count; ++b) p->buffers[b] = gcam_xmalloc(p->buffer_bytes[b]);
@@ -263,16 +262,20 @@ static void assign_buffers(gcam_inference_plan *p) {
 static int create_memories(gcam_inference_plan *p, const network *dn) {
     for (int t = 0; t <= p->covered; ++t) {
         plan_tensor *x = &p->tensors[t];
-        void *data = x->buffer >= 0 ? p->buffers[x->buffer] : NULL;
-        if (dnnl_memory_create(&x->memory, &x->md, engine, data) != dnnl_success) return 0;
+        if (dnnl_memory_create(&x->memory, &x->md, engine, p->buffers[x->buffer]) != dnnl_success)
+            return 0;
     }
-    const plan_tensor *last = &p->tensors[p->covered];
+    const plan_tensor *first = &p->tensors[0], *last = &p->tensors[p->covered];
     const layer *l = &dn->layers[p->covered - 1];
-    dnnl_dims_t dims = {p->batch, last->c, last->h, last->w};
-    dnnl_memory_desc_t plain;
-    return !dnnl_memory_desc_init_by_tag(&plain, 4, dims, dnnl_f32, dnnl_nchw) &&
-           !dnnl_memory_create(&p->darknet_output, &plain, engine, l->output) &&
-           (p->to_darknet = gcam_dnnl_reorder(&last->md, &plain, 0)) != NULL;
+    dnnl_dims_t input_dims = {p->batch, first->c, first->h, first->w},
+                output_dims = {p->batch, last->c, last->h, last->w};
+    dnnl_memory_desc_t input, output; /* Darknet's (batch, c, h, w) */
+    return !dnnl_memory_desc_init_by_tag(&input, 4, input_dims, dnnl_f32, dnnl_nchw) &&
+           !dnnl_memory_desc_init_by_tag(&output, 4, output_dims, dnnl_f32, dnnl_nchw) &&
+           !dnnl_memory_create(&p->darknet_input, &input, engine, DNNL_MEMORY_NONE) &&
+           !dnnl_memory_create(&p->darknet_output, &output, engine, l->output) &&
+           (p->from_darknet = gcam_dnnl_reorder(&input, &first->md, 0)) != NULL &&
+           (p->to_darknet = gcam_dnnl_reorder(&last->md, &output, 0)) != NULL;
 }
 
 gcam_inference_plan *gcam_inference_plan_create(const network *dn, int batch, int limit) {
@@ -319,6 +322,8 @@ void gcam_inference_plan_free(gcam_inference_plan *p) {
     for (int t = 0; t <= p->covered; ++t)
         if (p->tensors[t].memory) dnnl_memory_destroy(p->tensors[t].memory);
     for (int b = 0; b < p->buffer_count; ++b) free(p->buffers[b]);
+    if (p->from_darknet) dnnl_primitive_destroy(p->from_darknet);
+    if (p->darknet_input) dnnl_memory_destroy(p->darknet_input);
     if (p->to_darknet) dnnl_primitive_destroy(p->to_darknet);
     if (p->darknet_output) dnnl_memory_destroy(p->darknet_output);
     free(p->buffers);
@@ -347,8 +352,8 @@ int gcam_inference_plan_covered(const gcam_inference_plan *p) {
     return p->covered;
 }
 
-/* ---- the shortcut on blocked tensors: out = act(alpha * in + beta * from) where the
- * shapes agree; else out = in, plus Darknet's overlap rule (kernels_shortcut.c) ---- */
+/* ---- the shortcut on channels-last tensors: out = act(alpha * in + beta * from) where
+ * the shapes agree; else out = in, plus Darknet's overlap rule (kernels_shortcut.c) ---- */
 
 typedef struct shortcut_job {
     const layer *l;
@@ -358,39 +363,40 @@ typedef struct shortcut_job {
     int batch;
 } shortcut_job;
 
+/* The threads take contiguous slices of the output's rows (image, y), w * c floats each. */
 static void shortcut_part(void *arg, int part, int parts) {
     const shortcut_job *job = arg;
     const layer *l = job->l;
     const plan_tensor *from = job->from, *out = job->out;
-    int blocks = out->c / BLOCK, from_blocks = from->c / BLOCK, lo, hi;
-    size_t plane = (size_t)out->h * out->w * BLOCK, from_plane = (size_t)from->h * from->w * BLOCK;
-    int same = from->c == out->c && from->h == out->h && from->w == out->w;
+    size_t row = (size_t)out->w * out->c, from_row = (size_t)from->w * from->c;
+    int same = from->c == out->c && from->h == out->h && from->w == out->w, lo, hi;
     gcam_overlap o = gcam_overlap_of(from->w, from->h, from->c, out->w, out->h, out->c);
     const float alpha = l->alpha, beta = l->beta;
-    gcam_parallel_slice(job->batch * blocks, part, parts, &lo, &hi);
-    for (int p = lo; p < hi; ++p) {
-        int b = p / blocks, cb = p % blocks;
-        const float *in = job->in_data + (size_t)p * plane;
-        const float *add = job->from_data + ((size_t)b * from_blocks + cb) * from_plane;
-        float *y = job->out_data + (size_t)p * plane;
+    gcam_parallel_slice(job->batch * out->h, part, parts, &lo, &hi);
+    for (int r = lo; r < hi; ++r) {
+        int b = r / out->h, y_out = r % out->h;
+        const float *in = job->in_data + (size_t)r * row;
+        float *y = job->out_data + (size_t)r * row;
         if (same) {
-            for (size_t i = 0; i < plane; ++i) y[i] = alpha * in[i] + beta * add[i];
+            const float *add = job->from_data + (size_t)r * row;
+            for (size_t i = 0; i < row; ++i) y[i] = alpha * in[i] + beta * add[i];
         } else {
-            memcpy(y, in, sizeof(float) * plane);
-            if (cb * BLOCK < o.min_c)
-                for (int j = 0; j < o.min_h; ++j)
-                    for (int i = 0; i < o.min_w; ++i) {
-                        float *d =
-                            y + ((size_t)j * o.sample * out->w + (size_t)i * o.sample) * BLOCK;
-                        const float *a =
-                            add + ((size_t)j * o.stride * from->w + (size_t)i * o.stride) * BLOCK;
-                        for (int k = 0; k < BLOCK; ++k) d[k] = alpha * d[k] + beta * a[k];
-                    }
+            memcpy(y, in, sizeof(float) * row);
+            int j = y_out / o.sample;
+            if (y_out % o.sample == 0 && j < o.min_h) {
+                const float *add =
+                    job->from_data + ((size_t)b * from->h + (size_t)j * o.stride) * from_row;
+                for (int i = 0; i < o.min_w; ++i) {
+                    float *d = y + (size_t)i * o.sample * out->c;
+                    const float *a = add + (size_t)i * o.stride * from->c;
+                    for (int k = 0; k < o.min_c; ++k) d[k] = alpha * d[k] + beta * a[k];
+                }
+            }
         }
         if (l->activation == LEAKY)
-            for (size_t i = 0; i < plane; ++i) y[i] = y[i] > 0 ? y[i] : 0.1f * y[i];
+            for (size_t i = 0; i < row; ++i) y[i] = y[i] > 0 ? y[i] : 0.1f * y[i];
         else if (l->activation == RELU)
-            for (size_t i = 0; i < plane; ++i) y[i] = y[i] > 0 ? y[i] : 0;
+            for (size_t i = 0; i < row; ++i) y[i] = y[i] > 0 ? y[i] : 0;
     }
 }
 
@@ -402,7 +408,11 @@ static void *data_of(const plan_tensor *t) {
 
 int gcam_inference_plan_run(gcam_inference_plan *p, const float *input) {
     omp_set_num_threads(gcam_parallel_parts());
-    if (dnnl_memory_set_data_handle(p->tensors[0].memory, (void *)input) != dnnl_success) return -1;
+    dnnl_exec_arg_t in[2] = {{DNNL_ARG_FROM, p->darknet_input},
+                             {DNNL_ARG_TO, p->tensors[0].memory}};
+    if (dnnl_memory_set_data_handle(p->darknet_input, (void *)input) != dnnl_success ||
+        dnnl_primitive_execute(p->from_darknet, stream, 2, in) != dnnl_success)
+        return -1;
     for (int i = 0; i < p->covered; ++i) {
         const plan_step *s = &p->steps[i];
         const plan_tensor *src = &p->tensors[s->src], *dst = &p->tensors[s->dst];

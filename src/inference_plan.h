@@ -1,9 +1,8 @@
 /* The fused inference forward: a network's leading layers run as one chain of oneDNN
- * primitives whose activations stay in oneDNN's channel-blocked layout from layer to
- * layer, with batch norm folded into the convolutions' weights and biases, activations
- * applied in the convolutions' output pass, and the weights prepared once in the layout
- * the kernels read. It computes the same function as the layer-by-layer forward, to
- * rounding (tests/test_inference_plan.c bounds the difference).
+ * primitives whose activations stay in the channels-last layout from layer to layer, with batch
+ * norm folded into the convolutions' weights and biases, activations applied in the convolutions'
+ * output pass, and the weights prepared once in the layout the kernels read. It computes the same
+ * function as the layer-by-layer forward, to rounding (tests/test_forward.c bounds the difference).
  *
  * A plan covers the longest run of leading layers it supports (convolutions without
  * groups, max and global average pooling, shortcuts, with linear, leaky, ReLU or
