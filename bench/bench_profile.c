@@ -137,7 +137,10 @@ static void profile(const char *cfg, int batch, int train, int runs, double ceil
 
 int main(int argc, char **argv) {
     int runs = argc > 1 ? atoi(argv[1]) : 3;
-    if (runs < 1 || runs > MAX_RUNS) runs = 3;
+    if (runs < 1 || runs > MAX_RUNS) {
+        fprintf(stderr, "%s: RUNS must be 1 to %d (got %s)\n", argv[0], MAX_RUNS, argv[1]);
+        return 1;
+    }
     const char *only = argc > 2 ? argv[2] : NULL;
     static const struct {
         const char *name, *cfg;

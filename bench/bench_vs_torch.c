@@ -56,7 +56,10 @@ static double time_workload(const char *workload, int runs, double *gflop) {
 
 int main(int argc, char **argv) {
     int runs = argc > 1 ? atoi(argv[1]) : 3;
-    if (runs < 1 || runs > MAX_RUNS) runs = 3;
+    if (runs < 1 || runs > MAX_RUNS) {
+        fprintf(stderr, "%s: RUNS must be 1 to %d (got %s)\n", argv[0], MAX_RUNS, argv[1]);
+        return 1;
+    }
     if (argc < 3) {
         printf("bench_vs_torch: no workload (bench/bench_torch.sh runs it against PyTorch)\n");
         return 0;
