@@ -20,4 +20,9 @@ dnnl_primitive_t gcam_dnnl_primitive(const void *desc, const_dnnl_primitive_attr
 dnnl_primitive_t gcam_dnnl_reorder(const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to,
                                    int accumulate);
 
+/* Runs `reorder` (from gcam_dnnl_reorder) from `from` (laid out as from_md) into `to` (as
+ * to_md) and waits for it; 1 on success. */
+int gcam_dnnl_reorder_run(dnnl_primitive_t reorder, const dnnl_memory_desc_t *from_md,
+                          const void *from, const dnnl_memory_desc_t *to_md, void *to);
+
 #endif

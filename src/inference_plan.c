@@ -96,15 +96,7 @@ static int activation_supported(ACTIVATION a, int ours) {
 static int reorder_once(const dnnl_memory_desc_t *from_md, void *from,
                         const dnnl_memory_desc_t *to_md, void *to) {
     dnnl_primitive_t p = gcam_dnnl_reorder(from_md, to_md, 0);
-    dnnl_memory_t m[2] = {NULL, NULL};
-    int ok = p && dnnl_memory_create(&m[0], from_md, engine, from) == dnnl_success &&
-             dnnl_memory_create(&m[1], to_md, engine, to) == dnnl_success &&
-             dnnl_primitive_execute(
-                 p, stream, 2, (dnnl_exec_arg_t[]){{DNNL_ARG_FROM, m[0]}, {DNNL_ARG_TO, m[1]}}) ==
-                 dnnl_success &&
-             dnnl_stream_wait(stream) == dnnl_success;
-    for (int i = 0; i < 2; ++i)
-        if (m[i]) dnnl_memory_destroy(m[i]);
+    int ok = p && gcam_dnnl_reorder_run(p, from_md, from, to_md, to);
     if (p) dnnl_primitive_destroy(p);
     return ok;
 }

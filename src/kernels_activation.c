@@ -8,8 +8,6 @@
 
 #include <math.h>
 
-#define PARALLEL_MIN 65536 /* fewer values run on the calling thread */
-
 typedef struct act_job {
     float *x; /* forward: the values; backward: the gradient */
     const float *y;
@@ -31,20 +29,12 @@ static void backward_part(void *arg, int part, int parts) {
 
 void gcam_act_forward(float *x, size_t n, ACTIVATION a) {
     act_job job = {x, NULL, n, a};
-    if (a == LINEAR) return;
-    if (n < PARALLEL_MIN)
-        gcam_act_slice(x, n, a);
-    else
-        gcam_parallel_run(forward_part, &job);
+    if (a != LINEAR) gcam_parallel_run_sized(forward_part, &job, n);
 }
 
 void gcam_act_backward(const float *y, size_t n, ACTIVATION a, float *delta) {
     act_job job = {delta, y, n, a};
-    if (a == LINEAR) return;
-    if (n < PARALLEL_MIN)
-        gcam_act_gradient_slice(y, n, a, delta);
-    else
-        gcam_parallel_run(backward_part, &job);
+    if (a != LINEAR) gcam_parallel_run_sized(backward_part, &job, n);
 }
 
 void gcam_act_slice(float *x, size_t n, ACTIVATION a) {

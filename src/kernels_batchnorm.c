@@ -61,66 +61,49 @@ typedef struct bn_job {
     double *sums;
 } bn_job;
 
-/* Sums over one (image, channel) plane of n values. `vector`: in LANES interleaved partial
- * sums added in a fixed order at the end, which the compiler keeps in one vector register
- * (ResNet-18's and -50's training steps 3 % faster than a single running sum, which waits
- * on each addition's latency). Otherwise one running sum, the order GCAM_KERNELS=blas has
- * always had, so that its results stay bit for bit. */
+/* Sums over one (image, channel) plane of n values, in `lanes` interleaved partial sums
+ * added in lane order at the end. With LANES the compiler keeps them in one vector
+ * register (ResNet-18's and -50's training steps 3 % faster than a single running sum,
+ * which waits on each addition's latency); with 1 they are the one running sum
+ * GCAM_KERNELS=blas has always used, bit for bit (0 + s is s). bn_channel passes a
+ * constant, so each use compiles to its own loop. */
 #define LANES 16
 
-static inline float plane_sum(const float *p, int n, int vector) {
-    float sum = 0;
-    if (!vector) {
-        for (int i = 0; i < n; ++i) sum += p[i];
-        return sum;
-    }
-    float lane[LANES] = {0};
+static inline float plane_sum(const float *p, int n, int lanes) {
+    float lane[LANES] = {0}, sum = 0;
     int i = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (int k = 0; k < LANES; ++k) lane[k] += p[i + k];
-    for (; i < n; ++i) lane[i % LANES] += p[i];
-    for (int k = 0; k < LANES; ++k) sum += lane[k];
+    for (; i + lanes <= n; i += lanes)
+        for (int k = 0; k < lanes; ++k) lane[k] += p[i + k];
+    for (; i < n; ++i) lane[i % lanes] += p[i];
+    for (int k = 0; k < lanes; ++k) sum += lane[k];
     return sum;
 }
 
-static inline float plane_squared_deviations(const float *p, int n, float mean, int vector) {
-    float sum = 0;
-    if (!vector) {
-        for (int i = 0; i < n; ++i) sum += (p[i] - mean) * (p[i] - mean);
-        return sum;
-    }
-    float lane[LANES] = {0};
+static inline float plane_squared_deviations(const float *p, int n, float mean, int lanes) {
+    float lane[LANES] = {0}, sum = 0;
     int i = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (int k = 0; k < LANES; ++k) lane[k] += (p[i + k] - mean) * (p[i + k] - mean);
-    for (; i < n; ++i) lane[i % LANES] += (p[i] - mean) * (p[i] - mean);
-    for (int k = 0; k < LANES; ++k) sum += lane[k];
+    for (; i + lanes <= n; i += lanes)
+        for (int k = 0; k < lanes; ++k) lane[k] += (p[i + k] - mean) * (p[i + k] - mean);
+    for (; i < n; ++i) lane[i % lanes] += (p[i] - mean) * (p[i] - mean);
+    for (int k = 0; k < lanes; ++k) sum += lane[k];
     return sum;
 }
 
 /* *sum_d = sum of d, *sum_dxh = sum of d * xn. */
-static inline void plane_gradient_sums(const float *d, const float *xn, int n, int vector,
+static inline void plane_gradient_sums(const float *d, const float *xn, int n, int lanes,
                                        float *sum_d, float *sum_dxh) {
-    float sd = 0, sdx = 0;
-    if (!vector) {
-        for (int i = 0; i < n; ++i) {
-            sd += d[i];
-            sdx += d[i] * xn[i];
+    float lane_d[LANES] = {0}, lane_dx[LANES] = {0}, sd = 0, sdx = 0;
+    int i = 0;
+    for (; i + lanes <= n; i += lanes)
+        for (int k = 0; k < lanes; ++k) {
+            lane_d[k] += d[i + k];
+            lane_dx[k] += d[i + k] * xn[i + k];
         }
-    } else {
-        float lane_d[LANES] = {0}, lane_dx[LANES] = {0};
-        int i = 0;
-        for (; i + LANES <= n; i += LANES)
-            for (int k = 0; k < LANES; ++k) {
-                lane_d[k] += d[i + k];
-                lane_dx[k] += d[i + k] * xn[i + k];
-            }
-        for (; i < n; ++i) {
-            lane_d[i % LANES] += d[i];
-            lane_dx[i % LANES] += d[i] * xn[i];
-        }
-        for (int k = 0; k < LANES; ++k) sd += lane_d[k], sdx += lane_dx[k];
+    for (; i < n; ++i) {
+        lane_d[i % lanes] += d[i];
+        lane_dx[i % lanes] += d[i] * xn[i];
     }
+    for (int k = 0; k < lanes; ++k) sd += lane_d[k], sdx += lane_dx[k];
     *sum_d = sd, *sum_dxh = sdx;
 }
 
@@ -150,8 +133,8 @@ static void bn_channel(const bn_job *job, int c) {
     case CHANNEL_SUMS: {
         double sum = 0;
         for (int n = 0; n < batch; ++n) {
-            sum +=
-                plane_sum(job->x + ((size_t)n * channels + c) * spatial, spatial, job->vector_sums);
+            const float *p = job->x + ((size_t)n * channels + c) * spatial;
+            sum += job->vector_sums ? plane_sum(p, spatial, LANES) : plane_sum(p, spatial, 1);
         }
         sums[c] = sum;
         break;
@@ -160,8 +143,9 @@ static void bn_channel(const bn_job *job, int c) {
         float mean = l->mean[c];
         double sq = 0;
         for (int n = 0; n < batch; ++n) {
-            sq += plane_squared_deviations(job->x + ((size_t)n * channels + c) * spatial, spatial,
-                                           mean, job->vector_sums);
+            const float *p = job->x + ((size_t)n * channels + c) * spatial;
+            sq += job->vector_sums ? plane_squared_deviations(p, spatial, mean, LANES)
+                                   : plane_squared_deviations(p, spatial, mean, 1);
         }
         sums[c] = sq;
         break;
@@ -194,7 +178,10 @@ static void bn_channel(const bn_job *job, int c) {
             const float *xn = l->x_norm + off;
             gcam_act_gradient_slice(job->y + off, (size_t)spatial, job->activation, d);
             float pd, pdx;
-            plane_gradient_sums(d, xn, spatial, job->vector_sums, &pd, &pdx);
+            if (job->vector_sums)
+                plane_gradient_sums(d, xn, spatial, LANES, &pd, &pdx);
+            else
+                plane_gradient_sums(d, xn, spatial, 1, &pd, &pdx);
             sum_d += pd;
             sum_dxh += pdx;
         }
@@ -250,10 +237,7 @@ static bn_job job_for(layer *l, float *x, const float *y, ACTIVATION activation,
 /* Small layers (a connected layer's few values per channel) stay on the calling thread. */
 static void run_pass(bn_job *job, bn_pass pass) {
     job->pass = pass;
-    if ((size_t)job->batch * job->channels * job->spatial < 65536)
-        bn_part(job, 0, 1);
-    else
-        gcam_parallel_run(bn_part, job);
+    gcam_parallel_run_sized(bn_part, job, (size_t)job->batch * job->channels * job->spatial);
 }
 
 void gcam_bn_forward(layer *l, int train, float *x, int batch, int channels, int spatial,

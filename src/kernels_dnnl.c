@@ -127,6 +127,20 @@ done:
     return p;
 }
 
+int gcam_dnnl_reorder_run(dnnl_primitive_t reorder, const dnnl_memory_desc_t *from_md,
+                          const void *from, const dnnl_memory_desc_t *to_md, void *to) {
+    dnnl_memory_t m[2] = {NULL, NULL};
+    int ok = dnnl_memory_create(&m[0], from_md, engine, (void *)from) == dnnl_success &&
+             dnnl_memory_create(&m[1], to_md, engine, to) == dnnl_success &&
+             dnnl_primitive_execute(
+                 reorder, stream, 2,
+                 (dnnl_exec_arg_t[]){{DNNL_ARG_FROM, m[0]}, {DNNL_ARG_TO, m[1]}}) == dnnl_success &&
+             dnnl_stream_wait(stream) == dnnl_success;
+    for (int i = 0; i < 2; ++i)
+        if (m[i]) dnnl_memory_destroy(m[i]);
+    return ok;
+}
+
 /* Fills an operand from the layout the primitive chose; 0 if its reorder fails. */
 static int bind(operand *o, dnnl_primitive_desc_t pd, dnnl_query_t query, int arg,
                 const dnnl_memory_desc_t *plain, int is_output, int accumulate) {
@@ -277,22 +291,26 @@ static void *scratch_of(int position, size_t bytes) {
     return scratch[position];
 }
 
-/* The operand at `position` in its inner layout: `ready` when the caller has it there
- * already, the caller's buffer when the layouts agree, else a scratch buffer. */
+/* Where the operand at `position` lives in its inner layout: the caller's buffer when the
+ * layouts agree, else a scratch buffer. */
+static void *inner_data(const operand *o, int position, void *user) {
+    if (!o->reorder) return user;
+    size_t bytes = dnnl_memory_desc_get_size(&o->inner);
+    void *data = scratch_of(position, bytes);
+    /* A blocked layout pads the channels to a multiple of 16; the padding must not carry
+     * what an earlier layer left in the shared scratch buffer (a NaN there would reach
+     * real values through a product with a zero weight), so a padded layout starts from
+     * zeros. */
+    int padded = 0;
+    for (int d = 0; d < o->inner.ndims; ++d) padded |= o->inner.padded_dims[d] != o->inner.dims[d];
+    if (padded) memset(data, 0, bytes);
+    return data;
+}
+
+/* The operand in its inner layout: at `ready` when the caller has it there already, else
+ * where inner_data puts it. */
 static dnnl_memory_t inner_memory(const operand *o, int position, void *user, void *ready) {
-    void *data = ready ? ready : user;
-    if (o->reorder && !ready) {
-        size_t bytes = dnnl_memory_desc_get_size(&o->inner);
-        data = scratch_of(position, bytes);
-        /* A blocked layout pads the channels to a multiple of 16; the padding must not
-         * carry what an earlier layer left in the shared scratch buffer (a NaN there
-         * would reach real values through a product with a zero weight), so a padded
-         * layout starts from zeros. */
-        int padded = 0;
-        for (int d = 0; d < o->inner.ndims; ++d)
-            padded |= o->inner.padded_dims[d] != o->inner.dims[d];
-        if (padded) memset(data, 0, bytes);
-    }
+    void *data = ready ? ready : inner_data(o, position, user);
     dnnl_memory_t m = NULL;
     if (dnnl_memory_create(&m, &o->inner, engine, data) != dnnl_success) return NULL;
     return m;
@@ -362,15 +380,8 @@ static void *shared_output_gradient(const conv_primitives *e, const float *delta
     const operand *w = &e->backward_weights.in[1], *d = &e->backward_data.in[0];
     if (!w->reorder || !d->reorder || !dnnl_memory_desc_equal(&w->inner, &d->inner)) return NULL;
     omp_set_num_threads(gcam_parallel_parts());
-    dnnl_memory_t inner = inner_memory(w, SHARED_SCRATCH, NULL, NULL), plain = NULL;
-    int ok = inner &&
-             dnnl_memory_create(&plain, &w->plain, engine, (void *)delta) == dnnl_success &&
-             run_primitive(w->reorder, 2,
-                           (dnnl_exec_arg_t[]){{DNNL_ARG_FROM, plain}, {DNNL_ARG_TO, inner}}) &&
-             dnnl_stream_wait(stream) == dnnl_success;
-    if (plain) dnnl_memory_destroy(plain);
-    if (inner) dnnl_memory_destroy(inner);
-    return ok ? scratch[SHARED_SCRATCH] : NULL;
+    void *data = inner_data(w, SHARED_SCRATCH, NULL);
+    return gcam_dnnl_reorder_run(w->reorder, &w->plain, delta, &w->inner, data) ? data : NULL;
 }
 
 int gcam_dnnl_conv_forward(const layer *l, const network *net) {

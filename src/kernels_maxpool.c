@@ -95,10 +95,7 @@ static void forward_planes(void *arg, int part, int parts) {
  * for them; each output depends on its own window only, so the split changes no value. */
 void gcam_maxpool_forward(layer l, network net) {
     pool_job job = {&l, net.input, NULL};
-    if ((size_t)l.outputs * l.batch < 65536)
-        forward_planes(&job, 0, 1);
-    else
-        gcam_parallel_run(forward_planes, &job);
+    gcam_parallel_run_sized(forward_planes, &job, (size_t)l.outputs * l.batch);
 }
 
 static void backward_planes(void *arg, int part, int parts) {
@@ -116,8 +113,5 @@ static void backward_planes(void *arg, int part, int parts) {
 void gcam_maxpool_backward(layer l, network net) {
     if (!net.delta) return;
     pool_job job = {&l, NULL, net.delta};
-    if ((size_t)l.outputs * l.batch < 65536)
-        backward_planes(&job, 0, 1);
-    else
-        gcam_parallel_run(backward_planes, &job);
+    gcam_parallel_run_sized(backward_planes, &job, (size_t)l.outputs * l.batch);
 }

@@ -18,8 +18,7 @@
 
 #include <stddef.h>
 
-#define CHUNK 4096         /* floats per pass: the activation's pass finds them in cache */
-#define PARALLEL_MIN 65536 /* fewer elements run on the calling thread */
+#define CHUNK 4096 /* floats per pass: the activation's pass finds them in cache */
 
 /* y = act(y), n values, with Darknet's bits: LEAKY's slope applied in double as Darknet's
  * is, the other activations but LINEAR by Darknet's own function. */
@@ -142,21 +141,14 @@ static void backward_planes(void *arg, int part, int parts) {
     }
 }
 
-static void run(gcam_parallel_fn fn, shortcut_job *job) {
-    if (job->n < PARALLEL_MIN)
-        fn(job, 0, 1);
-    else
-        gcam_parallel_run(fn, job);
-}
-
 void gcam_shortcut_forward(layer l, network net) {
     shortcut_job job = {&l,   net.input, net.layers[l.index].output,
                         NULL, NULL,      (size_t)l.outputs * l.batch};
-    run(same_shape(&l) ? forward_part : forward_planes, &job);
+    gcam_parallel_run_sized(same_shape(&l) ? forward_part : forward_planes, &job, job.n);
 }
 
 void gcam_shortcut_backward(layer l, network net) {
     shortcut_job job = {
         &l, NULL, NULL, net.delta, net.layers[l.index].delta, (size_t)l.outputs * l.batch};
-    run(same_shape(&l) ? backward_part : backward_planes, &job);
+    gcam_parallel_run_sized(same_shape(&l) ? backward_part : backward_planes, &job, job.n);
 }
