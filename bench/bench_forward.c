@@ -1,7 +1,7 @@
 /* Forward pass of Debian's ResNet-50 cfg (random weights, 224x224): seconds per image at
  * batch 1 and batch 32, gcam kernels against Darknet's stock kernels in the same run:
  * gcam's layer-by-layer forward (gcam_net_predict, what a backward pass follows) and its
- * fused inference plan (gcam_net_scores with fixed weights, what inference runs).
+ * fused inference plan (gcam_net_scores, what inference runs).
  * Usage: bench_forward [RUNS] (default 5 for ours, 3 for stock at batch 1, 1 at 32). */
 #include "bench_common.h"
 #include "rng.h"
@@ -9,13 +9,14 @@
 #include <stdio.h>
 #include <string.h>
 
-static double time_forward(gcam_net *net, const float *input, int runs) {
+/* forward: gcam_net_predict or gcam_net_scores */
+static double time_forward(gcam_net *net, const float *input, int runs,
+                           const float *(*forward)(gcam_net *, const float *, int)) {
     double t[16];
-    /* gcam_net_scores is gcam_net_predict unless the weights are fixed */
-    gcam_net_scores(net, input, net->dn->batch); /* warm-up: page in buffers, make the plan */
+    forward(net, input, net->dn->batch); /* warm-up: page in buffers, make the plan */
     for (int r = 0; r < runs; ++r) {
         double start = gcam_now_seconds();
-        gcam_net_scores(net, input, net->dn->batch);
+        forward(net, input, net->dn->batch);
         t[r] = gcam_now_seconds() - start;
     }
     return median(t, runs);
@@ -29,12 +30,10 @@ static void bench(const char *cfg, int batch, int runs_fast, int runs_stock) {
     for (size_t i = 0; i < n; ++i) input[i] = gcam_rng_uniform(&rng);
     double flops = forward_flops(net->dn);
     gcam_kernels_install(net->dn, GCAM_KERNELS_FAST);
-    double fast = time_forward(net, input, runs_fast);
-    gcam_net_fix_weights(net, 1);
-    double planned = time_forward(net, input, runs_fast);
-    gcam_net_fix_weights(net, 0);
+    double fast = time_forward(net, input, runs_fast, gcam_net_predict);
+    double planned = time_forward(net, input, runs_fast, gcam_net_scores);
     gcam_kernels_install(net->dn, GCAM_KERNELS_DARKNET);
-    double stock = time_forward(net, input, runs_stock);
+    double stock = time_forward(net, input, runs_stock, gcam_net_predict);
     printf("forward %-10s batch %2d: gcam %.4f s/image (%.0f GFLOP/s), fused plan %.4f s/image "
            "(%.0f GFLOP/s), darknet %.4f s/image (%.1f GFLOP/s), speed-up %.1fx / %.1fx  "
            "[median of %d / %d runs]\n",

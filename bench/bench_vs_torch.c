@@ -33,8 +33,7 @@ static double time_workload(const char *workload, int runs, double *gflop) {
     so.method = GCAM_METHOD_GROUPCAM;
     so.groups = batch;
     double t[MAX_RUNS];
-    gcam_net_fix_weights(net, !train); /* inference workloads: the fused plan */
-    for (int r = 0; r <= runs; ++r) {  /* run 0 warms up */
+    for (int r = 0; r <= runs; ++r) { /* run 0 warms up */
         double start = gcam_now_seconds();
         if (train) {
             training_step(dn);

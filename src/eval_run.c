@@ -124,7 +124,6 @@ int gcam_eval_run(const gcam_settings *s, const char *weights, FILE *out, int *u
     lo.batch = o->batch;
     lo.weights = weights;
     if (gcam_net_load(&net, s->cfg_path, &lo, err)) goto done;
-    gcam_net_fix_weights(net, 1); /* inference only, from here on */
     gcam_net_info in = gcam_net_get_info(net);
     if (in.classes != files.classes) {
         gcam_fail(err, "%s has %d outputs but %s says classes=%d", s->cfg_path, in.classes,

@@ -11,7 +11,6 @@
 #include "error.h"
 #include "evaluate.h"
 #include "image_ops.h"
-#include "init.h"
 #include "metrics.h"
 #include "network.h"
 #include "progress.h"
@@ -430,7 +429,7 @@ int gcam_eval_sanity(gcam_net *net, const gcam_eval_options *o, const gcam_salie
     }
     double t_start = gcam_now_seconds();
     for (int d = 0; d < depths && !status; ++d) {
-        gcam_layer_randomize(dn, layers[d], o->sanity_seed);
+        gcam_net_randomize_layer(net, layers[d], o->sanity_seed);
         for (int m = 0; m < M && !status; ++m) {
             mso.method = o->methods[m];
             if (gcam_saliency(net, images, S, cls, &mso, maps, NULL, NULL, err)) {

@@ -117,7 +117,6 @@ int gcam_heatmap_run(const gcam_settings *s, const char *weights, char *const *i
         gcam_net_load(&job.net, s->cfg_path, &lo, err) ||
         gcam_saliency_layer(job.net, &s->saliency, err) < 0)
         goto done;
-    gcam_net_fix_weights(job.net, 1); /* inference only, from here on */
     job.info = gcam_net_get_info(job.net);
     if (s->heatmap.cls >= job.info.classes) {
         gcam_fail(err, "-class %d: the network has %d classes", s->heatmap.cls, job.info.classes);

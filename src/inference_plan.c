@@ -332,6 +332,35 @@ int gcam_inference_plan_prepare_weights(gcam_inference_plan *p) {
     return 0;
 }
 
+/* FNV-1a over the bits of four values of x (n): the first, two inside and the last. */
+static uint64_t digest_values(uint64_t h, const float *x, size_t n) {
+    if (!x || !n) return h;
+    size_t at[4] = {0, n / 3, 2 * n / 3, n - 1};
+    for (int k = 0; k < 4; ++k) {
+        uint32_t bits;
+        memcpy(&bits, &x[at[k]], sizeof bits);
+        h = (h ^ bits) * 0x100000001b3ULL;
+    }
+    return h;
+}
+
+uint64_t gcam_inference_plan_weights_digest(const gcam_inference_plan *p) {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (int i = 0; i < p->covered; ++i) {
+        const layer *l = p->steps[i].l;
+        if (!p->steps[i].weights) continue;
+        size_t n = (size_t)l->n;
+        h = digest_values(h, l->weights, (size_t)l->nweights);
+        h = digest_values(h, l->biases, n);
+        if (l->batch_normalize) {
+            h = digest_values(h, l->scales, n);
+            h = digest_values(h, l->rolling_mean, n);
+            h = digest_values(h, l->rolling_variance, n);
+        }
+    }
+    return h;
+}
+
 int gcam_inference_plan_batch(const gcam_inference_plan *p) {
     return p->batch;
 }

@@ -12,11 +12,21 @@
  * a saliency layer's activations) may follow a planned forward.
  *
  * A plan copies the weights when it is created; after they change, it computes with the
- * old ones until gcam_inference_plan_prepare_weights copies them again. */
+ * old ones until gcam_inference_plan_prepare_weights copies them again. Its owner, the
+ * gcam_net, does that before a plan's next use whenever the weights changed: every writer
+ * of a network's parameters in libgcam (loading, initialisation, the sanity check's
+ * re-randomisation, the trainer's forward passes, whose batch norm moves the rolling
+ * statistics, and its update, which follows the ranks' averaging) counts the change with
+ * gcam_net_weights_changed. Code outside libgcam that writes through gcam_net_darknet()
+ * must call it too; if it forgets, gcam_inference_plan_weights_digest still sees any
+ * write that changes one of the values it reads (the first, two inside and the last of
+ * each array the plan copies), which every whole-layer write does. */
 #ifndef GCAM_INFERENCE_PLAN_H
 #define GCAM_INFERENCE_PLAN_H
 
 #include "darknet_internal.h"
+
+#include <stdint.h>
 
 typedef struct gcam_inference_plan gcam_inference_plan;
 
@@ -30,6 +40,10 @@ void gcam_inference_plan_free(gcam_inference_plan *plan);
 /* Copies the layers' current weights, biases and batch-norm statistics into the plan
  * (the shapes are those it was made for). 0, or -1 if oneDNN failed. */
 int gcam_inference_plan_prepare_weights(gcam_inference_plan *plan);
+
+/* A digest of the weights, biases and batch-norm statistics the plan copies, read from
+ * the layers (four values of each array): it differs once any of those values changed. */
+uint64_t gcam_inference_plan_weights_digest(const gcam_inference_plan *plan);
 
 int gcam_inference_plan_batch(const gcam_inference_plan *plan);
 int gcam_inference_plan_limit(const gcam_inference_plan *plan);

@@ -221,6 +221,13 @@ struct network *gcam_net_darknet(gcam_net *net) {
 
 void gcam_net_init_weights(gcam_net *net, uint64_t seed) {
     gcam_darknet_init_weights(net->dn, seed);
+    gcam_net_weights_changed(net);
+}
+
+int gcam_net_randomize_layer(gcam_net *net, int index, uint64_t seed) {
+    int had_weights = gcam_layer_randomize(net->dn, index, seed);
+    gcam_net_weights_changed(net);
+    return had_weights;
 }
 
 int gcam_net_save_weights(gcam_net *net, const char *path, gcam_error *err) {
@@ -317,25 +324,16 @@ const float *gcam_net_predict(gcam_net *gnet, const float *input, int n) {
     return dn->layers[dn->n - 1].output;
 }
 
-void gcam_net_fix_weights(gcam_net *gnet, int fixed) {
-    /* Fixing again after a change: the plans keep their primitives and buffers (a
-     * trainer's saliency refreshes fix the weights once per refresh), but take the new
-     * weights before their next use. */
-    if (fixed && !gnet->weights_fixed)
-        for (int i = 0; i < GCAM_PLAN_SLOTS; ++i) gnet->plan_stale[i] = 1;
-    gnet->weights_fixed = fixed;
-}
-
-int gcam_net_weights_fixed(const gcam_net *gnet) {
-    return gnet->weights_fixed;
+void gcam_net_weights_changed(gcam_net *gnet) {
+    ++gnet->weights_generation;
 }
 
 /* The plan for n images covering at most `limit` layers, with the current weights: made on
- * first use (replacing the least recently used), moved to the front of the list. NULL when
- * there is none to be had. */
+ * first use (replacing the least recently used), given the weights again when they
+ * changed since it copied them, moved to the front of the list. NULL when there is none
+ * to be had. */
 static gcam_inference_plan *plan_for(gcam_net *gnet, int n, int limit) {
-    if (!gnet->weights_fixed || gnet->plan_failed || gnet->kernels != GCAM_KERNELS_FAST)
-        return NULL;
+    if (gnet->plan_failed || gnet->kernels != GCAM_KERNELS_FAST) return NULL;
     int at = -1;
     for (int i = 0; i < GCAM_PLAN_SLOTS && at < 0; ++i)
         if (gnet->plans[i] && gcam_inference_plan_batch(gnet->plans[i]) == n &&
@@ -349,19 +347,30 @@ static gcam_inference_plan *plan_for(gcam_net *gnet, int n, int limit) {
         }
         at = GCAM_PLAN_SLOTS - 1;
         gcam_inference_plan_free(gnet->plans[at]);
-        gnet->plans[at] = plan, gnet->plan_stale[at] = 0;
-    } else if (gnet->plan_stale[at]) {
-        if (gcam_inference_plan_prepare_weights(gnet->plans[at])) {
-            free_plans(gnet);
-            gnet->plan_failed = 1;
-            return NULL;
+        gnet->plans[at] = plan;
+        gnet->plan_generation[at] = gnet->weights_generation;
+        gnet->plan_digest[at] = gcam_inference_plan_weights_digest(plan);
+    } else {
+        uint64_t digest = gcam_inference_plan_weights_digest(gnet->plans[at]);
+        if (gnet->plan_generation[at] != gnet->weights_generation ||
+            gnet->plan_digest[at] != digest) {
+            if (gcam_inference_plan_prepare_weights(gnet->plans[at])) {
+                free_plans(gnet);
+                gnet->plan_failed = 1;
+                return NULL;
+            }
+            gnet->plan_generation[at] = gnet->weights_generation;
+            gnet->plan_digest[at] = digest;
         }
-        gnet->plan_stale[at] = 0;
     }
     gcam_inference_plan *found = gnet->plans[at];
-    for (int i = at; i > 0; --i)
-        gnet->plans[i] = gnet->plans[i - 1], gnet->plan_stale[i] = gnet->plan_stale[i - 1];
-    gnet->plans[0] = found, gnet->plan_stale[0] = 0;
+    uint64_t generation = gnet->plan_generation[at], digest = gnet->plan_digest[at];
+    for (int i = at; i > 0; --i) {
+        gnet->plans[i] = gnet->plans[i - 1];
+        gnet->plan_generation[i] = gnet->plan_generation[i - 1];
+        gnet->plan_digest[i] = gnet->plan_digest[i - 1];
+    }
+    gnet->plans[0] = found, gnet->plan_generation[0] = generation, gnet->plan_digest[0] = digest;
     return found;
 }
 

@@ -18,15 +18,20 @@ struct gcam_net {
     int capacity;     /* images per pass the buffers were sized for (Darknet's batch) */
     int active;       /* images in the last gcam_net_predict */
     int kernels;      /* gcam_kernels, as loaded */
-    /* Fused inference plans for gcam_net_scores and gcam_net_predict_keeping while the
-     * caller keeps the weights fixed (gcam_net_fix_weights), the most recently used first,
-     * one per batch size and layer limit (a saliency refresh uses three: the gradient
-     * pass's, and the blends' full batches and last one); stale: made before the weights
-     * last changed (taken again before the plan's next use). plan_failed: no plan to be
+    /* Fused inference plans for gcam_net_scores and gcam_net_predict_keeping, the most
+     * recently used first, one per batch size and layer limit (a saliency refresh uses
+     * three: the gradient pass's, and the blends' full batches and last one). A plan holds
+     * its own copy of the weights: weights_generation counts the writes to the network's
+     * parameters (gcam_net_weights_changed), plan_generation is the count a plan copied
+     * at, and plan_digest a digest of the values it copied (a write through Darknet's
+     * buffers that skipped the count still shows there); a plan whose count or digest
+     * differs copies the weights again before its next use. plan_failed: no plan to be
      * had. */
-    int weights_fixed, plan_failed;
+    uint64_t weights_generation;
+    uint64_t plan_generation[GCAM_PLAN_SLOTS];
+    uint64_t plan_digest[GCAM_PLAN_SLOTS];
+    int plan_failed;
     struct gcam_inference_plan *plans[GCAM_PLAN_SLOTS];
-    int plan_stale[GCAM_PLAN_SLOTS];
 };
 
 /* Frees a Darknet network completely: free_network plus what it leaks (workspace, seen,
@@ -40,6 +45,11 @@ typedef struct gcam_param_buffer {
     float *updates; /* (n) their updates */
     size_t n;       /* 0 for the scales of a layer without batch norm */
 } gcam_param_buffer;
+
+/* Draws the weights of layer `index` (convolutional or connected) of net from their
+ * initial distribution and zeroes its biases (gcam_layer_randomize), and marks the
+ * weights changed. 0 if the layer has no weights. */
+int gcam_net_randomize_layer(gcam_net *net, int index, uint64_t seed);
 
 /* The parameter buffers of dn in layer order (weights, biases, scales of each
  * convolutional or connected layer): their count, and the buffers into out (may be NULL,

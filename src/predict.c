@@ -107,7 +107,6 @@ static int predictor_init(predictor *p, const gcam_settings *s, const char *weig
     lo.weights = weights;
     lo.batch = n_images < PREDICT_BATCH ? n_images : PREDICT_BATCH;
     if (gcam_net_load(&p->net, s->cfg_path, &lo, err)) return -1;
-    gcam_net_fix_weights(p->net, 1); /* inference only, from here on */
     p->in = gcam_net_get_info(p->net);
     if (p->files.labels && p->files.n_labels != p->in.classes)
         fprintf(stderr, "gcam-predict: warning: %d labels for %d classes\n", p->files.n_labels,

@@ -556,28 +556,14 @@ static int saliency(gcam_net *net, const float *images, int n, const int *classe
     return status;
 }
 
-/* The weights cannot change during a call: the scoring forwards (masked or blended
- * inputs) run the fused inference plan, made for the call if the caller has not fixed
- * the weights for longer. */
-static int saliency_with_fixed_weights(gcam_net *net, const float *images, int n,
-                                       const int *classes, const gcam_saliency_options *o,
-                                       float *maps, int *used, int *constant, int forward_done,
-                                       gcam_error *err) {
-    int fixed_here = !gcam_net_weights_fixed(net);
-    if (fixed_here) gcam_net_fix_weights(net, 1);
-    int status = saliency(net, images, n, classes, o, maps, used, constant, forward_done, err);
-    if (fixed_here) gcam_net_fix_weights(net, 0);
-    return status;
-}
-
 int gcam_saliency(gcam_net *net, const float *images, int n, const int *classes,
                   const gcam_saliency_options *o, float *maps, int *used, int *constant,
                   gcam_error *err) {
-    return saliency_with_fixed_weights(net, images, n, classes, o, maps, used, constant, 0, err);
+    return saliency(net, images, n, classes, o, maps, used, constant, 0, err);
 }
 
 int gcam_saliency_after_forward(gcam_net *net, const float *images, int n, const int *classes,
                                 const gcam_saliency_options *o, float *maps, int *constant,
                                 gcam_error *err) {
-    return saliency_with_fixed_weights(net, images, n, classes, o, maps, NULL, constant, 1, err);
+    return saliency(net, images, n, classes, o, maps, NULL, constant, 1, err);
 }

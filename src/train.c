@@ -413,6 +413,7 @@ static int forward_backward(trainer *t, long iter, double *loss, const gcam_batc
         *dn->seen += (size_t)t->job_per_pass;
         dn->train = 1;
         forward_network(dn);
+        gcam_net_weights_changed(t->net); /* batch norm moved its rolling statistics */
         backward_network(dn);
         *loss += dn->layers[t->softmax].cost[0] / t->per_pass;
         *last = b;
@@ -443,6 +444,7 @@ static int train_step(trainer *t, long iter, double *loss, const gcam_batch **la
                          "from before it). A lower learning_rate or a longer burn_in may help",
                          iter + 1, after, t->backup);
     update_network(dn);
+    gcam_net_weights_changed(t->net);
     if (!all_finite(t, 0))
         return gcam_fail(err,
                          "iteration %ld: the update made weights infinite or NaN; %s %s is from "

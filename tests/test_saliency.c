@@ -242,7 +242,67 @@ static void check_no_trace(void) {
     gcam_net_free(net);
 }
 
+/* The cluttered net with seeded random weights (batch norm calibrated on input), with
+ * these kernels; the same weights for every kernel set. */
+static gcam_net *cluttered_net(gcam_kernels kernels, float *input, int n) {
+    gcam_error err;
+    gcam_load_options opt = gcam_load_options_default();
+    opt.kernels = kernels;
+    opt.batch = n;
+    gcam_net *net = NULL;
+    CHECK(gcam_net_load(&net, "cfg/cluttered.cfg", &opt, &err) == 0, "%s", err.message);
+    if (!net) return NULL;
+    gcam_rng rng = gcam_rng_init(31, 4);
+    randomize_parameters(net->dn, &rng);
+    fill_uniform(&rng, input, (size_t)net->dn->inputs * n, 0, 1);
+    calibrate_batchnorm(net->dn, input);
+    return net;
+}
+
+/* A weights change between two calls changes the maps: with the fast kernels both the
+ * gradient pass and Group-CAM's scoring run the fused plan, which holds its own copy of
+ * the weights. After the first layer is re-randomised, the maps must move, and must be
+ * those of the OpenBLAS kernels (no plan) on the same weights. */
+static void check_maps_follow_weights(void) {
+    enum { N = 2 };
+    float input[N * 3 * 64 * 64];
+    gcam_net *fast = cluttered_net(GCAM_KERNELS_FAST, input, N);
+    gcam_net *blas = cluttered_net(GCAM_KERNELS_BLAS, input, N);
+    if (!fast || !blas) return;
+    CHECK(fast->dn->inputs == 3 * 64 * 64, "cfg/cluttered.cfg is no longer 64x64x3");
+    size_t hw = (size_t)fast->dn->h * fast->dn->w;
+    gcam_method methods[2] = {GCAM_METHOD_GRADCAM, GCAM_METHOD_GROUPCAM};
+    for (int m = 0; m < 2; ++m) {
+        gcam_saliency_options o = gcam_saliency_options_default();
+        o.method = methods[m];
+        int cls[N] = {0, 1};
+        float *before = malloc(sizeof(float) * hw * N), *after = malloc(sizeof(float) * hw * N),
+              *reference = malloc(sizeof(float) * hw * N);
+        gcam_error err;
+        CHECK(!gcam_saliency(fast, input, N, cls, &o, before, NULL, NULL, &err), "%s", err.message);
+        gcam_net_randomize_layer(fast, 0, 99 + m);
+        gcam_net_randomize_layer(blas, 0, 99 + m);
+        CHECK(!gcam_saliency(fast, input, N, cls, &o, after, NULL, NULL, &err), "%s", err.message);
+        CHECK(!gcam_saliency(blas, input, N, cls, &o, reference, NULL, NULL, &err), "%s",
+              err.message);
+        double moved = max_abs_diff(before, after, hw * N);
+        double off = max_abs_diff(after, reference, hw * N);
+        /* Maps are normalised to [0, 1]; the two kernel sets differ by float32 rounding,
+         * which a min-max normalisation can magnify near a flat map, hence 1e-3. */
+        CHECK(moved > 0.05, "%s: re-randomising layer 0 moved the maps by only %g",
+              gcam_method_name(methods[m]), moved);
+        CHECK(off < 1e-3, "%s: maps after the change differ from the OpenBLAS kernels' by %g",
+              gcam_method_name(methods[m]), off);
+        printf("%s: maps moved by %.3g after a weights change, %.3g from the OpenBLAS kernels'\n",
+               gcam_method_name(methods[m]), moved, off);
+        free(before), free(after), free(reference);
+    }
+    gcam_net_free(fast);
+    gcam_net_free(blas);
+}
+
 int main(void) {
+    check_maps_follow_weights();
     check_no_trace();
     check_blur();
     check_percentile_and_upsample();

@@ -10,7 +10,8 @@
  * functions below cover loading, inference, inference-mode gradients and saving. Code
  * that wants Darknet's own `network` (its layer buffers, its own training functions) gets
  * it from gcam_net_darknet() and includes darknet.h itself; gcam keeps working on a net
- * whose parameters were changed that way, but not on one whose layers were replaced. */
+ * whose parameters were changed that way (then call gcam_net_weights_changed), but not on
+ * one whose layers were replaced. */
 #ifndef GCAM_CORE_H
 #define GCAM_CORE_H
 
@@ -115,18 +116,19 @@ GCAM_API const float *gcam_net_predict(gcam_net *net, const float *input, int n)
 
 /* The same outputs as gcam_net_predict, to rounding, but only the last layer's (and the
  * logits') are kept: neither a backward pass nor a read of another layer's activations
- * may follow. While the weights are fixed it runs the fused inference plan (leading
- * layers as one chain of oneDNN primitives in blocked layouts, batch norm folded into the
- * convolutions), else it is gcam_net_predict. */
+ * may follow. It runs the fused inference plan (leading layers as one chain of oneDNN
+ * primitives, batch norm folded into the convolutions) where the fast kernels can, else
+ * it is gcam_net_predict. A plan holds its own copy of the weights and takes them again
+ * whenever they changed since (see gcam_net_weights_changed). */
 GCAM_API const float *gcam_net_scores(gcam_net *net, const float *input, int n);
 
-/* fixed = 1 promises that net's weights (and batch-norm statistics) stay as they are until
- * this is called again with 0: gcam_net_scores may then prepare them once for its plans.
- * The plans (their buffers are activations for a batch) are kept until gcam_net_free;
- * fixing again after a change makes them take the new weights. Changing the weights while
- * fixed leaves the plans computing with the old ones. */
-GCAM_API void gcam_net_fix_weights(gcam_net *net, int fixed);
-GCAM_API int gcam_net_weights_fixed(const gcam_net *net);
+/* Counts a change of net's parameters (weights, biases, batch-norm scales or statistics)
+ * written through gcam_net_darknet(): the fused plans copy them again before their next
+ * use. gcam's own writers (loading, gcam_net_init_weights, the trainer, the sanity check)
+ * count theirs. A write that skips this call is still seen when it changes the first, the
+ * last or one of two inner values of any array (any whole-layer write does); a write of
+ * other single values is not. */
+GCAM_API void gcam_net_weights_changed(gcam_net *net);
 
 /* Inference-mode backward after gcam_net_predict, for the same n images: seeds the output
  * of seed_layer with seed (n, outputs of seed_layer) and propagates down to target_layer.
