@@ -46,7 +46,7 @@ PROGRAMS := $(patsubst src/cli/%.c,$(BIN)/%,$(wildcard src/cli/*.c))
 TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/bench_*.c))
 
-.PHONY: all deps deps-check data cluttered transfer test bench fuzz run format clean
+.PHONY: all deps deps-check data cluttered hires transfer test bench fuzz run format clean
 all: deps-check $(LIB) $(PROGRAMS)
 
 # `make` only checks: it names the missing packages and stops. deps installs them (as
@@ -105,6 +105,11 @@ $(BUILD)/fmnist_to_png: scripts/fmnist_to_png.c | deps-check
 cluttered: deps $(BUILD)/make_cluttered
 	@./scripts/make_cluttered.sh
 
+# The high-resolution regime: the same items on 192x192 canvases, data/hires/.
+hires: deps $(BUILD)/make_cluttered
+	@CLUTTERED_NAME=hires CLUTTERED_SIDE=192 CLUTTERED_SEED=2192 ./scripts/make_cluttered.sh
+	@TRANSFER_NAME=hires_transfer TRANSFER_SIDE=192 TRANSFER_SEED=4434 ./scripts/make_transfer.sh
+
 # The transfer regime: pretraining on six classes, fine-tuning on the four upper-body
 # garments (scripts/make_transfer.sh).
 transfer: deps $(BUILD)/make_cluttered
@@ -120,8 +125,13 @@ test: deps all data $(TESTS)
 	@./tests/run_tests.sh $(TESTS) $(wildcard tests/test_*.sh) $(SANITIZED_TESTS) \
 	  $(THREAD_SANITIZED_TESTS)
 
-bench: deps all data cluttered $(BENCHES)
+# The high-resolution rows: test-time crops cut from 192x192 sources, and the default
+# refresh and fresh maps with 192x192 sources.
+bench: deps all data cluttered hires $(BENCHES)
 	@for b in $(BENCHES) $(wildcard bench/*.sh); do echo "== $$b"; $$b || exit 1; done
+	@echo "== bench/bench_tta.sh, hires" && DATASET=hires bench/bench_tta.sh
+	@echo "== bench/bench_guided.sh, hires" && CFG=cfg/hires.cfg \
+	  ROWS="groupcam_g8_32img fresh_gradcam" bench/bench_guided.sh
 
 # Fuzzing with libFuzzer (clang): each target in tests/fuzz/ runs FUZZ_SECONDS (60) from
 # its seed corpus; crashes are saved under build-fuzzer/artifacts/ and fail the target.

@@ -3,19 +3,25 @@
 # training canvases from the first 3,000 Fashion-MNIST training items and 10,000
 # validation canvases from the 10,000 test items, 64x64, with their lists, bounding-box
 # files and data/cluttered.data. Deterministic: the same seed gives the same files.
+# CLUTTERED_NAME, CLUTTERED_SIDE and CLUTTERED_SEED make a variant from the same items:
+# make hires is data/hires/, 192x192 canvases (items still 17-34 px) with seed 2192.
 # The training set is small on purpose: augmentation matters where a network overfits
 # (with 10,000 images and 20 epochs this one does not; see the README's pilot).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src=/usr/share/datasets/fashion-mnist
 generator=${CLUTTERED_GENERATOR:-build/make_cluttered}
-out=data/cluttered
+name=${CLUTTERED_NAME:-cluttered}
+side=${CLUTTERED_SIDE:-64}
+out=data/$name
 seed=${CLUTTERED_SEED:-2026}
 train_count=3000
-if [ -f data/cluttered.data ] && [ "$(wc -l < $out/train.list)" = $train_count ] && [ "$(wc -l < $out/valid.list)" = 10000 ]; then
+stamp="seed $seed, ${side}x$side"
+if [ -f data/$name.data ] && [ "$(cat $out/stamp 2>/dev/null || echo 'seed 2026, 64x64')" = "$stamp" ] &&
+   [ "$(wc -l < $out/train.list)" = $train_count ] && [ "$(wc -l < $out/valid.list)" = 10000 ]; then
   exit 0
 fi
-echo "making Cluttered Fashion-MNIST under $out (13,000 PNG files, seed $seed)..."
+echo "making Cluttered Fashion-MNIST under $out (13,000 PNG files, $stamp)..."
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 rm -rf "$out"
@@ -25,15 +31,16 @@ for part in train t10k; do
   zcat "$src/$part-labels-idx1-ubyte.gz" > "$tmp/$part-labels"
 done
 # Different seeds for the two parts, so their clutter differs.
-"$generator" "$tmp/train-images" "$tmp/train-labels" "$out/train" "$out/train.list" "$out/train_boxes.txt" $train_count "$seed" 64
-"$generator" "$tmp/t10k-images" "$tmp/t10k-labels" "$out/valid" "$out/valid.list" "$out/valid_boxes.txt" 10000 "$((seed + 1))" 64
+"$generator" "$tmp/train-images" "$tmp/train-labels" "$out/train" "$out/train.list" "$out/train_boxes.txt" $train_count "$seed" "$side"
+"$generator" "$tmp/t10k-images" "$tmp/t10k-labels" "$out/valid" "$out/valid.list" "$out/valid_boxes.txt" 10000 "$((seed + 1))" "$side"
 printf '%s\n' T-Shirt Trouser Pullover Dress Coat Sandal Shirt Sneaker Bag Ankle-Boot > "$out/labels.txt"
-cat > data/cluttered.data <<DATA
+cat > data/$name.data <<DATA
 classes = 10
 train = $out/train.list
 valid = $out/valid.list
 labels = $out/labels.txt
-backup = backup/cluttered
+backup = backup/$name
 top = 5
 DATA
+echo "$stamp" > "$out/stamp"
 echo "done: $(wc -l < $out/train.list) train, $(wc -l < $out/valid.list) valid images"

@@ -12,18 +12,24 @@
 # and data/transfer_pretrain.data, data/transfer_finetune.data (valid = the held-out
 # canvases) and data/transfer_test.data. Each part has its own seed, so their clutter
 # differs; every part has a boxes file.
+# TRANSFER_NAME, TRANSFER_SIDE and TRANSFER_SEED make a variant: make hires builds
+# data/hires_transfer/ at 192x192 (seed 4434) with the fine-tuning, held-out and test parts
+# only, since its pretraining is weights/transfer_pretrain.weights, trained at 64x64.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src=/usr/share/datasets/fashion-mnist
 generator=${CLUTTERED_GENERATOR:-build/make_cluttered}
-out=data/transfer
+name=${TRANSFER_NAME:-transfer}
+side=${TRANSFER_SIDE:-64}
+out=data/$name
 seed=${TRANSFER_SEED:-4242}
 per_class=${FINETUNE_PER_CLASS:-100}
 stamp="seed $seed, $per_class per class"
-if [ -f data/transfer_test.data ] && [ "$(cat $out/stamp 2>/dev/null)" = "$stamp" ]; then
+[ "$side" = 64 ] || stamp="$stamp, ${side}x$side"
+if [ -f data/${name}_test.data ] && [ "$(cat $out/stamp 2>/dev/null)" = "$stamp" ]; then
   exit 0
 fi
-echo "making the transfer regime under $out ($stamp; about 46,000 PNG files)..."
+echo "making the transfer regime under $out ($stamp)..."
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 rm -rf "$out"
@@ -34,40 +40,46 @@ done
 make_part() { # NAME SOURCE COUNT SEED CLASSES PER_CLASS SKIP
   mkdir -p "$out/$1"
   "$generator" "$tmp/$2-images" "$tmp/$2-labels" "$out/$1" "$out/$1.list" "$out/$1_boxes.txt" \
-    "$3" "$4" 64 "$5" "$6" "$7"
+    "$3" "$4" "$side" "$5" "$6" "$7"
 }
 upper=0,2,4,6
 others=1,3,5,7,8,9
-make_part pretrain train 36000 "$seed" $others 0 0
-make_part pretrain_valid t10k 1800 "$((seed + 1))" $others 300 0
+parts="finetune heldout test"
+if [ "$side" = 64 ]; then
+  parts="pretrain pretrain_valid $parts"
+  make_part pretrain train 36000 "$seed" $others 0 0
+  make_part pretrain_valid t10k 1800 "$((seed + 1))" $others 300 0
+fi
 make_part finetune train $((4 * per_class)) "$((seed + 2))" $upper "$per_class" 0
 make_part heldout train 400 "$((seed + 3))" $upper 100 1000
 make_part test t10k 4000 "$((seed + 4))" $upper 0 0
 printf '%s\n' Trouser Dress Sandal Sneaker Bag Ankle-Boot > "$out/pretrain_labels.txt"
 printf '%s\n' T-Shirt Pullover Coat Shirt > "$out/labels.txt"
-cat > data/transfer_pretrain.data <<DATA
+if [ "$side" = 64 ]; then
+  cat > data/${name}_pretrain.data <<DATA
 classes = 6
 train = $out/pretrain.list
 valid = $out/pretrain_valid.list
 labels = $out/pretrain_labels.txt
-backup = backup/transfer_pretrain
+backup = backup/${name}_pretrain
 top = 2
 DATA
-cat > data/transfer_finetune.data <<DATA
+fi
+cat > data/${name}_finetune.data <<DATA
 classes = 4
 train = $out/finetune.list
 valid = $out/heldout.list
 labels = $out/labels.txt
-backup = backup/transfer_finetune
+backup = backup/${name}_finetune
 top = 2
 DATA
-cat > data/transfer_test.data <<DATA
+cat > data/${name}_test.data <<DATA
 classes = 4
 valid = $out/test.list
 labels = $out/labels.txt
 top = 2
 DATA
 echo "$stamp" > "$out/stamp"
-for part in pretrain pretrain_valid finetune heldout test; do
+for part in $parts; do
   printf '%s %s' "$part" "$(wc -l < $out/$part.list)"; echo
 done

@@ -1,5 +1,5 @@
 /* Darknet's classifier augmentation, reproducible: a random scale, aspect change,
- * rotation and translation (one affine map, bilinear sampling), a horizontal flip, and
+ * rotation and translation (one affine map, filtered where it shrinks), a horizontal flip, and
  * hue/saturation/exposure jitter in HSV. Every random choice comes from the caller's
  * per-sample generator, and the geometric part is returned so that anything defined in
  * the source image's coordinates (a saliency map) can be warped the same way. */
@@ -32,12 +32,31 @@ typedef struct gcam_warp {
 gcam_warp gcam_augment_draw_warp(const gcam_augment_config *cfg, int src_w, int src_h,
                                  gcam_rng *rng);
 
-/* Samples src through warp into dst (channels, dst_h, dst_w), bilinear, edges clamped. */
+/* Samples src through warp into dst (channels, dst_h, dst_w). A warp that shrinks along
+ * neither axis samples bilinearly, edges clamped. One that shrinks does not alias: an
+ * axis-aligned warp is exactly the validation resize of its box (gcam_image_resample_box);
+ * a rotated one averages over each output pixel's rotated footprint with the same
+ * triangle filter, on block means of the source where it shrinks more than 4x (within a
+ * few percent of the exact filter, at about the resize's cost). */
 void gcam_warp_apply(const gcam_warp *warp, const float *src, int channels, int src_w, int src_h,
                      float *dst, int dst_w, int dst_h);
 
-/* Random hue/saturation/exposure jitter of im (c, h, w) in place, values kept in [0, 1]. */
-void gcam_augment_color(const gcam_augment_config *cfg, float *im, int c, int w, int h,
-                        gcam_rng *rng);
+/* The warp that samples through inner (output pixels -> the pixels of a w x h view) and
+ * then through outer (that view's pixels -> its source's): a crop of a view as a crop of
+ * the source. The result keeps outer's flip, so that it looks like the view. */
+gcam_warp gcam_warp_compose(const gcam_warp *outer, const gcam_warp *inner, int w);
+
+/* One sample's colour jitter: a hue shift (fraction of a turn) and saturation and
+ * exposure factors. */
+typedef struct gcam_color_jitter {
+    float hue_shift, saturation, exposure;
+} gcam_color_jitter;
+
+/* Draws a jitter from cfg's ranges. */
+gcam_color_jitter gcam_augment_draw_color(const gcam_augment_config *cfg, gcam_rng *rng);
+
+/* Applies jitter to im (c, h, w) in place (HSV for RGB, brightness alone otherwise), values
+ * kept in [0, 1]. */
+void gcam_augment_apply_color(const gcam_color_jitter *jitter, float *im, int c, int w, int h);
 
 #endif

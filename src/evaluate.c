@@ -49,7 +49,15 @@ typedef struct chunk {
     float (*box)[4];            /* (cap) in input pixels; NaN where has_box is 0 */
     int *has_box;               /* (cap) */
     float *p_image, *p_blurred; /* (cap) p_c of the image and of its blurred copy */
+    /* (cap) the decoded images, kept while test-time crops are cut from them; NULL when
+     * none is */
+    gcam_image *sources;
+    int cap;
 } chunk;
+
+static void release_sources(chunk *ch) {
+    for (int i = 0; ch->sources && i < ch->cap; ++i) gcam_image_free(&ch->sources[i]);
+}
 
 typedef struct evaluator {
     gcam_net *net;
@@ -72,6 +80,7 @@ typedef struct evaluator {
 static void load_chunk(evaluator *ev, chunk *ch, int cap, int n, char *const *paths,
                        const int *labels, const gcam_boxes *boxes, int *next, int *unreadable) {
     ch->n = 0;
+    release_sources(ch);
     while (ch->n < cap && *next < n) {
         int i = (*next)++;
         gcam_image im;
@@ -94,7 +103,10 @@ static void load_chunk(evaluator *ev, chunk *ch, int cap, int n, char *const *pa
             ch->box[ch->n][1] = box[1] * sy, ch->box[ch->n][3] = box[3] * sy;
         }
         gcam_image_free(&sized);
-        gcam_image_free(&im);
+        if (ch->sources)
+            ch->sources[ch->n] = im;
+        else
+            gcam_image_free(&im);
         int size;
         float sigma;
         gcam_blur_parameters(ev->H, ev->W, &size, &sigma);
@@ -183,7 +195,9 @@ static void evaluator_free(evaluator *ev) {
     free(ev->curves);
 }
 
-static void chunk_init(chunk *ch, int cap, size_t image_floats) {
+static void chunk_init(chunk *ch, int cap, size_t image_floats, int keep_sources) {
+    ch->cap = cap;
+    ch->sources = keep_sources ? gcam_xcalloc((size_t)cap, sizeof *ch->sources) : NULL;
     ch->index = gcam_xmalloc(sizeof(int) * (size_t)cap);
     ch->images = gcam_xmalloc(sizeof(float) * image_floats * (size_t)cap);
     ch->blurred = gcam_xmalloc(sizeof(float) * image_floats * (size_t)cap);
@@ -196,6 +210,8 @@ static void chunk_init(chunk *ch, int cap, size_t image_floats) {
 }
 
 static void chunk_free(chunk *ch) {
+    release_sources(ch);
+    free(ch->sources);
     free(ch->index);
     free(ch->images);
     free(ch->blurred);
@@ -283,8 +299,9 @@ static int evaluate_tta(evaluator *ev, const chunk *ch, gcam_eval_result *r, gca
     int M = r->tta_n_modes;
     size_t classes = (size_t)ev->net->classes;
     float *logits = gcam_xmalloc(sizeof(float) * classes * ch->n * M); /* (M, n, classes) */
-    int status = gcam_tta_logits(ev->net, ev->tta, &ev->so, r->tta_modes, M, ch->images, ch->n,
-                                 (const float(*)[4])ch->box, ch->index, logits, err);
+    int status =
+        gcam_tta_logits(ev->net, ev->tta, &ev->so, r->tta_modes, M, ch->images, ch->sources, ch->n,
+                        (const float(*)[4])ch->box, ch->index, logits, err);
     for (int m = 0; m < M && !status; ++m)
         for (int i = 0; i < ch->n; ++i) {
             int best;
@@ -340,7 +357,8 @@ int gcam_evaluate(gcam_net *net, const gcam_eval_options *o, const gcam_saliency
         r->tta_predicted = gcam_xcalloc((size_t)n * r->tta_n_modes + 1, sizeof(int));
     }
     chunk ch;
-    chunk_init(&ch, cap, ev.image_floats);
+    chunk_init(&ch, cap, ev.image_floats,
+               r->tta_n_modes && tta->crop_source == GCAM_CROP_FROM_IMAGE);
     double t_start = gcam_now_seconds();
     int next = 0, status = 0;
     gcam_progress_bar(progress, 0, n, 0);

@@ -16,16 +16,21 @@ typedef struct resample_axis {
     float *weights; /* (out, taps) */
 } resample_axis;
 
-static void axis_init(resample_axis *a, int in, int out) {
-    double scale = (double)in / out;
+/* The taps of out samples over [start, start + length) of an axis of `in` pixels: a
+ * triangle of half-width max(scale, 1) input pixels around each output centre, so a
+ * shrinking resample averages. Taps outside [0, in) are dropped and the rest renormalised;
+ * an output whose taps all fall outside takes the nearest pixel. */
+static void axis_init(resample_axis *a, int in, double start, double length, int out) {
+    double scale = length / out;
     double support = scale > 1 ? scale : 1; /* triangle half-width in input pixels */
     a->taps = (int)ceil(support) * 2 + 1;
     a->first = gcam_xmalloc(sizeof(int) * (size_t)out);
     a->weights = gcam_xcalloc((size_t)out * a->taps, sizeof(float));
     for (int o = 0; o < out; ++o) {
-        double center = (o + 0.5) * scale - 0.5;
+        double center = start + (o + 0.5) * scale - 0.5;
         int lo = (int)floor(center - support) + 1;
         if (lo < 0) lo = 0;
+        if (lo > in - 1) lo = in - 1;
         a->first[o] = lo;
         double total = 0;
         float *w = a->weights + (size_t)o * a->taps;
@@ -34,7 +39,7 @@ static void axis_init(resample_axis *a, int in, int out) {
             w[t] = d < 1 ? (float)(1 - d) : 0.f;
             total += w[t];
         }
-        if (total <= 0) { /* only when out > in at an edge: take the nearest pixel */
+        if (total <= 0) { /* outside the image, or out > in at an edge: the nearest pixel */
             int nearest = (int)floor(center + 0.5);
             nearest = nearest < 0 ? 0 : (nearest >= in ? in - 1 : nearest);
             a->first[o] = nearest;
@@ -51,18 +56,15 @@ static void axis_free(resample_axis *a) {
     free(a->weights);
 }
 
-void gcam_image_resize(const gcam_image *src, int w, int h, gcam_image *dst) {
-    dst->w = w;
-    dst->h = h;
-    dst->c = src->c;
-    dst->data = gcam_xmalloc(sizeof(float) * (size_t)w * h * src->c);
-    if (src->w == w && src->h == h) {
-        memcpy(dst->data, src->data, sizeof(float) * (size_t)w * h * src->c);
+void gcam_image_resample_box(const gcam_image *src, const float box[4], int w, int h, float *dst) {
+    if (box[0] == 0 && box[1] == 0 && box[2] == src->w && box[3] == src->h && src->w == w &&
+        src->h == h) {
+        memcpy(dst, src->data, sizeof(float) * (size_t)w * h * src->c);
         return;
     }
     resample_axis ax, ay;
-    axis_init(&ax, src->w, w);
-    axis_init(&ay, src->h, h);
+    axis_init(&ax, src->w, box[0], (double)box[2] - box[0], w);
+    axis_init(&ay, src->h, box[1], (double)box[3] - box[1], h);
     float *rows = gcam_xmalloc(sizeof(float) * (size_t)src->h * w); /* (src h, w) */
     for (int k = 0; k < src->c; ++k) {
         const float *plane = src->data + (size_t)k * src->w * src->h;
@@ -75,7 +77,7 @@ void gcam_image_resize(const gcam_image *src, int w, int h, gcam_image *dst) {
                 for (int t = 0; t < n; ++t) sum += wt[t] * p[t];
                 rows[(size_t)y * w + x] = sum;
             }
-        float *out = dst->data + (size_t)k * w * h;
+        float *out = dst + (size_t)k * w * h;
         for (int y = 0; y < h; ++y) {
             const float *wt = ay.weights + (size_t)y * ay.taps;
             int n = src->h - ay.first[y] < ay.taps ? src->h - ay.first[y] : ay.taps;
@@ -89,6 +91,15 @@ void gcam_image_resize(const gcam_image *src, int w, int h, gcam_image *dst) {
     free(rows);
     axis_free(&ax);
     axis_free(&ay);
+}
+
+void gcam_image_resize(const gcam_image *src, int w, int h, gcam_image *dst) {
+    dst->w = w;
+    dst->h = h;
+    dst->c = src->c;
+    dst->data = gcam_xmalloc(sizeof(float) * (size_t)w * h * src->c);
+    const float whole[4] = {0, 0, (float)src->w, (float)src->h};
+    gcam_image_resample_box(src, whole, w, h, dst->data);
 }
 
 /* Index of i mirrored into [0, n) without repeating the edge (reflect-101). */

@@ -8,6 +8,14 @@
 
 #include <stddef.h>
 
+/* The crop of src to box (x0 y0 x1 y1 in source pixels, end exclusive; it may reach
+ * outside the image, whose edge pixels then extend it) resampled into dst (c, h, w) with
+ * gcam_image_resize's filter: a triangle that widens to average when it shrinks. The
+ * whole image as the box gives exactly gcam_image_resize's image, so every crop a
+ * training view, a test-time crop or a validation image takes from a source is filtered
+ * alike. */
+void gcam_image_resample_box(const gcam_image *src, const float box[4], int w, int h, float *dst);
+
 /* Separable Gaussian blur of im (c, h, w) into out, mirrored borders (d c b | a b c d). */
 void gcam_gaussian_blur(const float *im, int c, int h, int w, int size, float sigma, float *out);
 

@@ -36,7 +36,7 @@ struct gcam_loader {
 /* The batch's buffers; only the images' size depends on the data (the caller frees b also
  * on failure). */
 static int batch_init(gcam_batch *b, int capacity, size_t image_floats, size_t map_floats,
-                      int classes, gcam_error *err) {
+                      int classes, int keep_sources, gcam_error *err) {
     memset(b, 0, sizeof *b);
     b->index = NO_BATCH;
     b->x =
@@ -51,6 +51,8 @@ static int batch_init(gcam_batch *b, int capacity, size_t image_floats, size_t m
     b->src_h = gcam_xcalloc((size_t)capacity, sizeof(int));
     b->guided_flags = gcam_xcalloc((size_t)capacity, sizeof(int));
     b->crop_fractions = gcam_xcalloc((size_t)capacity, sizeof(float));
+    b->colors = gcam_xcalloc((size_t)capacity, sizeof(gcam_color_jitter));
+    if (keep_sources) b->sources = gcam_xcalloc((size_t)capacity, sizeof(gcam_image));
     if (map_floats) {
         b->maps = gcam_try_malloc(sizeof(float) * (size_t)capacity * map_floats,
                                   "a batch of saliency maps", err);
@@ -60,7 +62,7 @@ static int batch_init(gcam_batch *b, int capacity, size_t image_floats, size_t m
     return 0;
 }
 
-static void batch_free(gcam_batch *b) {
+static void batch_free(gcam_batch *b, int capacity) {
     free(b->x);
     free(b->truth);
     free(b->labels);
@@ -70,6 +72,9 @@ static void batch_free(gcam_batch *b) {
     free(b->src_h);
     free(b->guided_flags);
     free(b->crop_fractions);
+    free(b->colors);
+    for (int i = 0; b->sources && i < capacity; ++i) gcam_image_free(&b->sources[i]);
+    free(b->sources);
     free(b->maps);
     free(b->has_map);
 }
@@ -120,6 +125,7 @@ static void load_sample(gcam_loader *l, gcam_batch *b, int slot_i, int64_t posit
     float *x = b->x + (size_t)slot_i * l->image_floats;
     if (!im.data) { /* nothing readable at all: the bad-image limit stops the run */
         memset(x, 0, sizeof(float) * l->image_floats);
+        if (b->sources) gcam_image_free(&b->sources[slot_i]);
         b->sample_ids[slot_i] = first_id;
         return;
     }
@@ -143,7 +149,8 @@ static void load_sample(gcam_loader *l, gcam_batch *b, int slot_i, int64_t posit
                                  &guided_rng, &warp, &sample);
         }
         gcam_warp_apply(&warp, im.data, im.c, im.w, im.h, x, aug->w, aug->h);
-        gcam_augment_color(aug, x, aug->c, aug->w, aug->h, &rng);
+        b->colors[slot_i] = gcam_augment_draw_color(aug, &rng);
+        gcam_augment_apply_color(&b->colors[slot_i], x, aug->c, aug->w, aug->h);
         if (guided) {
             gcam_guided_masks(guided, &warp, im.w, im.h, x, aug->c, aug->h, aug->w, &guided_rng,
                               &sample);
@@ -170,7 +177,12 @@ static void load_sample(gcam_loader *l, gcam_batch *b, int slot_i, int64_t posit
     float *t = b->truth + (size_t)slot_i * l->classes;
     memset(t, 0, sizeof(float) * l->classes);
     t[ds->labels[id]] = 1;
-    gcam_image_free(&im);
+    if (b->sources) {
+        gcam_image_free(&b->sources[slot_i]);
+        b->sources[slot_i] = im;
+    } else {
+        gcam_image_free(&im);
+    }
 }
 
 static void *worker_main(void *arg) {
@@ -277,7 +289,7 @@ int gcam_loader_bad_images(gcam_loader *l) {
 /* The loader's memory, once its threads are gone (or before they start). */
 static void loader_release(gcam_loader *l) {
     for (int k = 0; k < 2; ++k) {
-        batch_free(&l->slots[k]);
+        batch_free(&l->slots[k], l->cfg.batch);
         free(l->perm[k]);
     }
     free(l->job_positions);
@@ -313,7 +325,7 @@ int gcam_loader_init(gcam_loader **out, const gcam_loader_config *cfg, gcam_erro
     for (int k = 0; k < 2; ++k)
         if (batch_init(&l->slots[k], cfg->batch, l->image_floats,
                        cfg->guided && cfg->want_maps ? (size_t)cfg->augment.w * cfg->augment.h : 0,
-                       l->classes, err)) {
+                       l->classes, cfg->keep_sources, err)) {
             loader_release(l);
             return -1;
         }

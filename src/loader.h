@@ -24,19 +24,22 @@
 #include "map_cache.h"
 
 typedef struct gcam_batch {
-    int64_t index;         /* batch number */
-    int n;                 /* images in it; below capacity only for the last validation batch */
-    float *x;              /* (capacity, c, h, w) */
-    float *truth;          /* (capacity, classes), one-hot */
-    int *labels;           /* (capacity) */
-    int *sample_ids;       /* (capacity) data set index of each image actually loaded */
-    gcam_warp *warps;      /* (capacity) training augmentation of each image */
-    int *src_w, *src_h;    /* (capacity) size of each source image */
-    int *guided_flags;     /* (capacity) GCAM_GUIDED_* of each image; 0 without guidance */
-    float *crop_fractions; /* (capacity) guided crop area / image area; 0 if not cropped */
-    float *maps;           /* (capacity, h, w) each image's map in its augmented view, with
-                              want_maps; NULL without */
-    int *has_map;          /* (capacity) 1 where maps holds a map; NULL without want_maps */
+    int64_t index;             /* batch number */
+    int n;                     /* images in it; below capacity only for the last validation batch */
+    float *x;                  /* (capacity, c, h, w) */
+    float *truth;              /* (capacity, classes), one-hot */
+    int *labels;               /* (capacity) */
+    int *sample_ids;           /* (capacity) data set index of each image actually loaded */
+    gcam_warp *warps;          /* (capacity) training augmentation of each image */
+    int *src_w, *src_h;        /* (capacity) size of each source image */
+    int *guided_flags;         /* (capacity) GCAM_GUIDED_* of each image; 0 without guidance */
+    float *crop_fractions;     /* (capacity) guided crop area / image area; 0 if not cropped */
+    float *maps;               /* (capacity, h, w) each image's map in its augmented view, with
+                                  want_maps; NULL without */
+    int *has_map;              /* (capacity) 1 where maps holds a map; NULL without want_maps */
+    gcam_color_jitter *colors; /* (capacity) training colour jitter of each image */
+    gcam_image *sources;       /* (capacity) each decoded source image, with keep_sources; NULL
+                                  without */
 } gcam_batch;
 
 typedef struct gcam_loader_config {
@@ -57,6 +60,9 @@ typedef struct gcam_loader_config {
     const gcam_map_cache *cache;
     const gcam_boxes *boxes; /* the oracle guide's boxes, borrowed; NULL: none */
     int want_maps;           /* each batch also carries its images' maps in their views */
+    /* each batch also keeps its decoded source images, for crops cut from them (memory:
+     * two batches of sources) */
+    int keep_sources;
 } gcam_loader_config;
 
 typedef struct gcam_loader gcam_loader;

@@ -26,12 +26,20 @@ typedef struct predictor {
     int *index;       /* (capacity) their positions in the list */
     float (*box)[4];  /* (capacity) their boxes in input pixels; NaN: none */
     float *scores;    /* (capacity, classes) logits of the test-time crop */
-    int *order;       /* (classes) */
+    /* (capacity) the chunk's decoded images, kept while its test-time crops are cut from
+     * them; NULL when no crop needs them */
+    gcam_image *sources;
+    int *order; /* (classes) */
 } predictor;
 
 /* Loads readable images from position *next on, packed; returns how many. */
+static void release_sources(predictor *p) {
+    for (int i = 0; p->sources && i < p->in.capacity; ++i) gcam_image_free(&p->sources[i]);
+}
+
 static int load_chunk(predictor *p, char *const *images, int n_images, int *next, int *unreadable) {
     int n = 0;
+    release_sources(p);
     while (n < p->in.capacity && *next < n_images) {
         const char *path = images[(*next)++];
         gcam_image im, sized;
@@ -47,8 +55,12 @@ static int load_chunk(predictor *p, char *const *images, int n_images, int *next
         float sx = (float)p->in.w / im.w, sy = (float)p->in.h / im.h;
         p->box[n][0] = truth ? truth[0] * sx : NAN, p->box[n][1] = truth ? truth[1] * sy : NAN;
         p->box[n][2] = truth ? truth[2] * sx : NAN, p->box[n][3] = truth ? truth[3] * sy : NAN;
-        p->index[n++] = *next - 1;
-        gcam_image_free(&im);
+        p->index[n] = *next - 1;
+        if (p->sources)
+            p->sources[n] = im;
+        else
+            gcam_image_free(&im);
+        ++n;
         gcam_image_free(&sized);
     }
     return n;
@@ -59,7 +71,7 @@ static int load_chunk(predictor *p, char *const *images, int n_images, int *next
 static const float *probabilities(predictor *p, int n, gcam_error *err) {
     gcam_tta_mode mode = p->s->predict.tta;
     if (mode == GCAM_TTA_NONE) return gcam_net_scores(p->net, p->batch, n);
-    if (gcam_tta_logits(p->net, &p->s->tta, &p->s->saliency, &mode, 1, p->batch, n,
+    if (gcam_tta_logits(p->net, &p->s->tta, &p->s->saliency, &mode, 1, p->batch, p->sources, n,
                         (const float(*)[4])p->box, p->index, p->scores, err))
         return NULL;
     for (int i = 0; i < n; ++i) {
@@ -85,6 +97,8 @@ static void print_top(predictor *p, FILE *out, const char *path, const float *pr
 }
 
 static void predictor_free(predictor *p) {
+    release_sources(p);
+    free(p->sources);
     free(p->batch);
     free(p->index);
     free(p->box);
@@ -121,6 +135,8 @@ static int predictor_init(predictor *p, const gcam_settings *s, const char *weig
     p->box = gcam_xmalloc(sizeof *p->box * (size_t)p->in.capacity);
     p->scores = gcam_xmalloc(sizeof(float) * p->in.classes * (size_t)p->in.capacity);
     p->order = gcam_xmalloc(sizeof(int) * (size_t)p->in.classes);
+    if (s->predict.tta != GCAM_TTA_NONE && s->tta.crop_source == GCAM_CROP_FROM_IMAGE)
+        p->sources = gcam_xcalloc((size_t)p->in.capacity, sizeof *p->sources);
     return 0;
 }
 

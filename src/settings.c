@@ -91,6 +91,7 @@ _Static_assert(sizeof(gcam_fill) == sizeof(int), "enum settings are stored as in
 _Static_assert(sizeof(gcam_map_source) == sizeof(int), "enum settings are stored as int");
 _Static_assert(sizeof(gcam_mix_box) == sizeof(int), "enum settings are stored as int");
 _Static_assert(sizeof(gcam_mix_label) == sizeof(int), "enum settings are stored as int");
+_Static_assert(sizeof(gcam_crop_source) == sizeof(int), "enum settings are stored as int");
 _Static_assert(sizeof(gcam_tta_mode) == sizeof(int), "enum settings are stored as int");
 
 #define AT(field) offsetof(gcam_settings, field)
@@ -295,6 +296,10 @@ static const setting_spec specs[] = {
              VALUE_BOOL, 0, 1, NULL, eval.tta),
 
     /* test-time crops: prediction, evaluation, validation */
+    ROW("crop_source", "S", "image", TRAIN | EVAL | PREDICT,
+        "where test-time crops and fresh-map training crops take their pixels: the source "
+        "image at its own resolution, or the network-sized view zoomed (no added detail)",
+        VALUE_CHOICE, 0, 0, "image|view", tta.crop_source),
     ROW("tta_method", "M", "gradcam", TRAIN | EVAL | PREDICT,
         "the map a test-time crop follows, at the predicted class", VALUE_METHOD, 0, 0, NULL,
         tta.method),

@@ -189,11 +189,15 @@ static int start_loaders(trainer *t, gcam_error *err) {
         lc.cache = &t->saliency.cache;
         lc.boxes = &t->train_boxes;
         lc.want_maps = t->mixing;
+        /* a fresh map's crop is cut from the source image */
+        lc.keep_sources = t->fresh && s->tta.crop_source == GCAM_CROP_FROM_IMAGE;
     }
     if (gcam_loader_init(&t->train_loader, &lc, err)) return -1;
     if (!t->valid.n) return 0;
     lc.data = &t->valid;
     lc.train = 0;
+    lc.keep_sources =
+        s->train.valid_tta != GCAM_TTA_NONE && s->tta.crop_source == GCAM_CROP_FROM_IMAGE;
     return gcam_loader_init(&t->valid_loader, &lc, err);
 }
 
@@ -467,8 +471,9 @@ static const float *valid_scores(trainer *t, const gcam_batch *batch, float *sco
         boxes[i][0] = box ? box[0] * sx : NAN, boxes[i][1] = box ? box[1] * sy : NAN;
         boxes[i][2] = box ? box[2] * sx : NAN, boxes[i][3] = box ? box[3] * sy : NAN;
     }
-    int status = gcam_tta_logits(t->net, &t->s->tta, &t->s->saliency, &mode, 1, batch->x, batch->n,
-                                 (const float(*)[4])boxes, batch->sample_ids, scores, err);
+    int status =
+        gcam_tta_logits(t->net, &t->s->tta, &t->s->saliency, &mode, 1, batch->x, batch->sources,
+                        batch->n, (const float(*)[4])boxes, batch->sample_ids, scores, err);
     free(boxes);
     return status ? NULL : scores;
 }

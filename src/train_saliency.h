@@ -71,7 +71,9 @@ int gcam_train_saliency_refresh(gcam_train_saliency *ts, gcam_net *net, const gc
 
 /* Fresh maps (saliency_source=fresh): computes the maps of the n augmented images of a
  * batch (images (n, c, h, w), at their true classes `labels`), applies the guided
- * transforms they drive to the images in place (a crop re-zooms the view), and leaves
+ * transforms they drive to the images in place (a crop is cut from the batch's source
+ * image through the view's warp, with the view's colour jitter, when the batch keeps its
+ * sources; otherwise it re-zooms the view), and leaves
  * each image's map in its final view in maps (n, h, w) with has_map (n), for mixing;
  * the statistics count what the transforms did. batch is the loader's (its warps, source
  * sizes and image ids place the boxes of ds's images in the views, for the maps'

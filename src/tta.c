@@ -1,11 +1,13 @@
 /* Test-time crops (gcam_tta_logits in gcam/predict.h). One forward gives every image's
  * logits and, for the gradient methods, the activations its map needs (one partial
- * backward more); each mode's crop is then zoomed to the input and run in one more
- * forward, and its logits are averaged with the whole image's. */
+ * backward more); each mode's crop is then cut from the source image (or zoomed from the
+ * input-sized view) and run in one more forward, and its logits are averaged with the whole
+ * image's. */
 #include "tta.h"
 
 #include "augment.h"
 #include "error.h"
+#include "image_ops.h"
 #include "network.h"
 #include "rng.h"
 #include "saliency.h"
@@ -75,10 +77,19 @@ static void mode_box(gcam_tta_mode mode, const gcam_tta_options *o, const float 
     box[2] = box[0] + bw, box[3] = box[1] + bh;
 }
 
-/* The crop of image (c, h, w) to box, zoomed to the whole input (bilinear). */
-static void crop(const float *image, int c, int h, int w, const float box[4], float *out) {
+/* The crop of view (c, h, w) to box (input pixels) at the input size: resampled from
+ * source when there is one (the view is source resized, so input pixel x covers source
+ * pixels [x * sw / w, (x + 1) * sw / w)), else zoomed from the view bilinearly. */
+static void crop(const float *view, const gcam_image *source, int c, int h, int w,
+                 const float box[4], float *out) {
+    if (source) {
+        float sx = (float)source->w / w, sy = (float)source->h / h;
+        float source_box[4] = {box[0] * sx, box[1] * sy, box[2] * sx, box[3] * sy};
+        gcam_image_resample_box(source, source_box, w, h, out);
+        return;
+    }
     gcam_warp warp = {(box[2] - box[0]) / w, 0, box[0], 0, (box[3] - box[1]) / h, box[1], 0};
-    gcam_warp_apply(&warp, image, c, w, h, out, w, h);
+    gcam_warp_apply(&warp, view, c, w, h, out, w, h);
 }
 
 static int needs_maps(const gcam_tta_mode *modes, int n_modes) {
@@ -89,8 +100,9 @@ static int needs_maps(const gcam_tta_mode *modes, int n_modes) {
 }
 
 int gcam_tta_logits(gcam_net *net, const gcam_tta_options *o, const gcam_saliency_options *so,
-                    const gcam_tta_mode *modes, int n_modes, const float *images, int n,
-                    const float (*boxes)[4], const int *ids, float *logits, gcam_error *err) {
+                    const gcam_tta_mode *modes, int n_modes, const float *images,
+                    const gcam_image *sources, int n, const float (*boxes)[4], const int *ids,
+                    float *logits, gcam_error *err) {
     gcam_net_info in = gcam_net_get_info(net);
     if (n < 1 || n > in.capacity)
         return gcam_fail(err, "%d images: expected 1 to %d (the network's batch)", n, in.capacity);
@@ -122,7 +134,10 @@ int gcam_tta_logits(gcam_net *net, const gcam_tta_options *o, const gcam_salienc
             float box[4];
             mode_box(modes[m], o, fitted[i], boxes ? boxes[i] : NULL, ids ? ids[i] : i, in.w, in.h,
                      box);
-            crop(images + (size_t)in.inputs * i, in.c, in.h, in.w, box,
+            const gcam_image *source =
+                sources && sources[i].data && o->crop_source == GCAM_CROP_FROM_IMAGE ? &sources[i]
+                                                                                     : NULL;
+            crop(images + (size_t)in.inputs * i, source, in.c, in.h, in.w, box,
                  crops + (size_t)in.inputs * i);
         }
         gcam_net_predict(net, crops, n);

@@ -494,6 +494,38 @@ static void check_outcome_features(void) {
                                   "valid_tta=oracle", valid_boxes,
                                   "heatmap_every=0",  NULL};
     check_run("oracle", oracle);
+    /* sources twice the input (an 8x8 network on the 16x16 images): training warps shrink
+     * and are filtered, fresh-map crops and validation crops are cut from the sources */
+    char glance_cfg[600], command[2200];
+    snprintf(glance_cfg, sizeof glance_cfg, "%s/glance/tiny.cfg", dir); /* the same base name */
+    snprintf(command, sizeof command,
+             "mkdir -p %s/glance && sed -e 's/^height=16/height=8/' -e 's/^width=16/width=8/' -e "
+             "'s/^min_crop=16/min_crop=8/'"
+             " -e 's/^max_crop=20/max_crop=10/' %s > %s",
+             dir, cfg_path, glance_cfg);
+    CHECK(system(command) == 0, "cannot write %s", glance_cfg);
+    char tiny_cfg[sizeof cfg_path];
+    memcpy(tiny_cfg, cfg_path, sizeof cfg_path);
+    memcpy(cfg_path, glance_cfg, sizeof cfg_path);
+    const char *const glance[] = {"saliency=1",
+                                  "saliency_source=fresh",
+                                  "crop_prob=0.7",
+                                  "crop_source=image",
+                                  "valid_tta=crop",
+                                  "heatmap_every=0",
+                                  NULL};
+    check_run("glance", glance);
+    const char *const glance_view[] = {"saliency=1",
+                                       "saliency_source=fresh",
+                                       "crop_prob=0.7",
+                                       "crop_source=view",
+                                       "valid_tta=crop",
+                                       "heatmap_every=0",
+                                       NULL};
+    check_run("glance_view", glance_view);
+    CHECK(!files_equal("glance1/tiny_final.weights", "glance_view1/tiny_final.weights"),
+          "crops from the source and from the view trained the same weights");
+    memcpy(cfg_path, tiny_cfg, sizeof cfg_path);
     /* mixing with the cached maps, warped into each view by the loader */
     const char *const cached[] = {
         "saliency=1",         "saliency_every=1", "crop_prob=0",     "mix_prob=0.7",

@@ -3,6 +3,7 @@
 #define GCAM_PREDICT_H
 
 #include "gcam/core.h"
+#include "gcam/data.h"
 #include "gcam/settings.h"
 
 #include <stdio.h>
@@ -13,17 +14,22 @@ extern "C" {
 
 /* Test-time crops of n images (1 <= n <= the net's capacity), images (n, c, h, w) at
  * the input size. For each of the n_modes modes, logits (n_modes, n, classes) gets every
- * image's logits averaged with those of a crop zoomed to the input: around the pixels of
- * its map (o->method at the predicted class, computed with so's other settings) at or
- * above o->threshold of the maximum, given the input's aspect ratio and enlarged by
- * o->margin (crop); a box of that size centred (center) or at a random place seeded by
- * o->seed and ids (n) (random); or the ground-truth box (oracle): boxes (n) x0 y0 x1 y1
- * in input pixels, NaN x0 where an image has none (its crop is then the whole image).
- * GCAM_TTA_NONE gives the whole image's logits. boxes and ids may be NULL. */
+ * image's logits averaged with those of a crop resampled to the input: around the pixels
+ * of its map (o->method at the predicted class, computed with so's other settings on the
+ * input-sized image) at or above o->threshold of the maximum, given the input's aspect
+ * ratio and enlarged by o->margin (crop); a box of that size centred (center) or at a
+ * random place seeded by o->seed and ids (n) (random); or the ground-truth box (oracle):
+ * boxes (n) x0 y0 x1 y1 in input pixels, NaN x0 where an image has none (its crop is then
+ * the whole image). GCAM_TTA_NONE gives the whole image's logits.
+ * With sources (n decoded images, each resized to images[i] by gcam_image_resize) and
+ * o->crop_source image, each box is mapped to its source's pixels and cut from there at
+ * the source's resolution; otherwise it is cut from images and zoomed. boxes, ids and
+ * sources may be NULL. */
 GCAM_API int gcam_tta_logits(gcam_net *net, const gcam_tta_options *o,
                              const gcam_saliency_options *so, const gcam_tta_mode *modes,
-                             int n_modes, const float *images, int n, const float (*boxes)[4],
-                             const int *ids, float *logits, gcam_error *err);
+                             int n_modes, const float *images, const gcam_image *sources, int n,
+                             const float (*boxes)[4], const int *ids, float *logits,
+                             gcam_error *err);
 
 /* Prints the top classes of each image to out (names from the .data file's names= or
  * labels= when s->data_path is set) under the cfg s->cfg_path and weights, with the

@@ -102,11 +102,22 @@ typedef enum gcam_tta_mode {
 /* The name of a test-time crop mode ("none", "crop", ...). */
 GCAM_API const char *gcam_tta_mode_name(gcam_tta_mode mode);
 
+/* Where a crop takes its pixels. */
+typedef enum gcam_crop_source {
+    /* the decoded source image at its own resolution: the view's box is mapped to source
+     * pixels through the view's own warp, and resampled with the validation resize's
+     * filter */
+    GCAM_CROP_FROM_IMAGE,
+    /* the network-sized view itself, zoomed bilinearly (no detail beyond the view's) */
+    GCAM_CROP_FROM_VIEW
+} gcam_crop_source;
+
 typedef struct gcam_tta_options {
-    gcam_method method; /* the map the crop follows */
-    float threshold;    /* the box covers the pixels >= threshold * the map's maximum */
-    float margin;       /* the box's sides are enlarged by this factor */
-    unsigned long seed; /* the random control's boxes */
+    gcam_crop_source crop_source; /* test-time crops and the trainer's fresh-map crops */
+    gcam_method method;           /* the map the crop follows */
+    float threshold;              /* the box covers the pixels >= threshold * the map's maximum */
+    float margin;                 /* the box's sides are enlarged by this factor */
+    unsigned long seed;           /* the random control's boxes */
 } gcam_tta_options;
 
 typedef enum gcam_fill { GCAM_FILL_MEAN, GCAM_FILL_BLUR } gcam_fill;

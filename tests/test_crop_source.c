@@ -1,0 +1,371 @@
+/* Crops from the source image: the box resample against a triangle filter written out in
+ * two dimensions; a crop of fine detail that only the source holds, against the detail
+ * itself; the box of a crop of a training view mapped through the view's warp (flip,
+ * scale, translation) against boxes worked out by hand; shrinking training warps against
+ * the validation resize (today's point sampling fails the same comparison); and the
+ * test-time crops' logits from the source against crops made by hand. */
+#include "augment.h"
+#include "check.h"
+#include "image_ops.h"
+#include "network.h"
+#include "testutil.h"
+#include "tta.h"
+
+#include "gcam/predict.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One output sample of the validation filter along one axis of `in` pixels: the
+ * weights of a triangle of half-width max(scale, 1) around the output's centre, outside
+ * pixels dropped, renormalised; all zero -> the nearest pixel. Written per tap, in double,
+ * apart from the library's tables. */
+static void reference_taps(int in, double start, double length, int out, int o, double *w) {
+    double scale = length / out, support = scale > 1 ? scale : 1;
+    double center = start + (o + 0.5) * scale - 0.5, total = 0;
+    for (int i = 0; i < in; ++i) {
+        double d = fabs(i - center) / support;
+        w[i] = d < 1 ? 1 - d : 0;
+        total += w[i];
+    }
+    if (total <= 0) {
+        int nearest = (int)floor(center + 0.5);
+        nearest = nearest < 0 ? 0 : (nearest >= in ? in - 1 : nearest);
+        memset(w, 0, sizeof(double) * (size_t)in);
+        w[nearest] = total = 1;
+    }
+    for (int i = 0; i < in; ++i) w[i] /= total;
+}
+
+/* The crop of src (one channel) to box at w x h with the filter above, as a 2-D sum. */
+static void reference_crop(const gcam_image *src, const float box[4], int w, int h, float *out) {
+    double *wx = malloc(sizeof(double) * (size_t)src->w), *wy = malloc(sizeof(double) * src->h);
+    for (int k = 0; k < src->c; ++k)
+        for (int y = 0; y < h; ++y) {
+            reference_taps(src->h, box[1], (double)box[3] - box[1], h, y, wy);
+            for (int x = 0; x < w; ++x) {
+                reference_taps(src->w, box[0], (double)box[2] - box[0], w, x, wx);
+                double sum = 0;
+                for (int j = 0; j < src->h; ++j)
+                    for (int i = 0; i < src->w; ++i)
+                        sum += wy[j] * wx[i] * src->data[((size_t)k * src->h + j) * src->w + i];
+                out[((size_t)k * h + y) * w + x] = (float)sum;
+            }
+        }
+    free(wx);
+    free(wy);
+}
+
+static gcam_image random_image(int w, int h, int c, uint64_t seed) {
+    gcam_image im = {w, h, c, malloc(sizeof(float) * (size_t)w * h * c)};
+    gcam_rng rng = gcam_rng_init(seed, 1);
+    fill_uniform(&rng, im.data, (size_t)w * h * c, 0, 1);
+    return im;
+}
+
+static void check_resample_box(void) {
+    gcam_image src = random_image(57, 43, 2, 3);
+    const float boxes[][4] = {
+        {0, 0, 57, 43},        /* the whole image, shrunk */
+        {10, 5, 30, 25},       /* inside, enlarged */
+        {3.5f, 2.25f, 50, 40}, /* fractional corners, shrunk */
+        {-8, -4, 20, 60},      /* reaching outside */
+        {40, 30, 90, 80},      /* mostly outside */
+    };
+    const int sizes[][2] = {{16, 12}, {32, 32}, {24, 20}, {14, 30}, {9, 9}};
+    for (int b = 0; b < 5; ++b) {
+        int w = sizes[b][0], h = sizes[b][1];
+        float *got = malloc(sizeof(float) * (size_t)w * h * 2);
+        float *want = malloc(sizeof(float) * (size_t)w * h * 2);
+        gcam_image_resample_box(&src, boxes[b], w, h, got);
+        reference_crop(&src, boxes[b], w, h, want);
+        double worst = max_abs_diff(got, want, (size_t)w * h * 2);
+        CHECK(worst < 1e-5, "box %d: the crop differs from the 2-D filter by %g", b, worst);
+        free(got);
+        free(want);
+    }
+    /* the whole image as the box is the validation resize, bit for bit */
+    gcam_image sized;
+    gcam_image_resize(&src, 16, 12, &sized);
+    float crop[16 * 12 * 2];
+    gcam_image_resample_box(&src, boxes[0], 16, 12, crop);
+    CHECK(!memcmp(crop, sized.data, sizeof crop), "the whole-image crop is not the resize");
+    gcam_image_free(&sized);
+    gcam_image_free(&src);
+}
+
+/* 1 in a one-pixel checkerboard over [128, 192) x [64, 128) of a 256x256 source, 0 elsewhere.
+ * The 64x64 view averages the pattern to grey; the crop of its box from the source, at
+ * one source pixel per output pixel, is the pattern itself. */
+static void check_detail_from_source(void) {
+    enum { S = 256, V = 64 };
+    gcam_image src = {S, S, 1, calloc((size_t)S * S, sizeof(float))};
+    for (int y = 64; y < 128; ++y)
+        for (int x = 128; x < 192; ++x) src.data[y * S + x] = (float)((x + y) & 1);
+    gcam_image view;
+    gcam_image_resize(&src, V, V, &view);
+    const float view_box[4] = {32, 16, 48, 32}; /* the region in view pixels */
+    const float source_box[4] = {128, 64, 192, 128};
+    float from_source[V * V], from_view[V * V];
+    gcam_image_resample_box(&src, source_box, V, V, from_source);
+    double worst = 0;
+    for (int y = 0; y < V; ++y)
+        for (int x = 0; x < V; ++x)
+            worst = fmax(worst, fabs(from_source[y * V + x] - ((x + 128 + y + 64) & 1)));
+    CHECK(worst < 1e-6, "the source crop is not the checkerboard: off by %g", worst);
+    gcam_warp zoom = {(view_box[2] - view_box[0]) / V,
+                      0,
+                      view_box[0],
+                      0,
+                      (view_box[3] - view_box[1]) / V,
+                      view_box[1],
+                      0};
+    gcam_warp_apply(&zoom, view.data, 1, V, V, from_view, V, V);
+    double lo = 1, hi = 0;
+    for (int y = 8; y < V - 8; ++y) /* away from the region's edges, blurred by the view */
+        for (int x = 8; x < V - 8; ++x)
+            lo = fmin(lo, from_view[y * V + x]), hi = fmax(hi, from_view[y * V + x]);
+    CHECK(hi - lo < 0.05, "the view's zoom should hold no detail: range %g", hi - lo);
+    gcam_image_free(&view);
+    gcam_image_free(&src);
+}
+
+/* Where a warp sends output point (u, v), continuous coordinates. */
+static void warp_point(const gcam_warp *w, int out_w, float u, float v, float *sx, float *sy) {
+    if (w->flipped) u = out_w - u;
+    *sx = w->ax * u + w->bx * v + w->cx;
+    *sy = w->ay * u + w->by * v + w->cy;
+}
+
+static int warps_close(const gcam_warp *a, const gcam_warp *b) {
+    return fabsf(a->ax - b->ax) < 1e-5f && fabsf(a->bx - b->bx) < 1e-5f &&
+           fabsf(a->cx - b->cx) < 1e-4f && fabsf(a->ay - b->ay) < 1e-5f &&
+           fabsf(a->by - b->by) < 1e-5f && fabsf(a->cy - b->cy) < 1e-4f && a->flipped == b->flipped;
+}
+
+static void check_compose(void) {
+    enum { W = 32 };
+    /* A flipped view at 2x with offset (10, 5): view x covers source 2 (32 - x) + 10. The box
+     * [4, 20) x [8, 24) of the view is then source [34, 66) x [21, 53), flipped: one source
+     * pixel per output pixel, from 34 on the right of the output to 66 on its left. */
+    gcam_warp view = {2, 0, 10, 0, 2, 5, 1};
+    gcam_warp box = {0.5f, 0, 4, 0, 0.5f, 8, 0};
+    gcam_warp got = gcam_warp_compose(&view, &box, W);
+    gcam_warp want = {1, 0, 34, 0, 1, 21, 1};
+    CHECK(warps_close(&got, &want), "flipped view: got %g %g %g / %g %g %g flip %d", got.ax, got.bx,
+          got.cx, got.ay, got.by, got.cy, got.flipped);
+    /* not flipped: [4, 20) x [8, 24) of x -> 2x + 10 is [18, 50) x [21, 53) */
+    view.flipped = 0;
+    got = gcam_warp_compose(&view, &box, W);
+    want = (gcam_warp){1, 0, 18, 0, 1, 21, 0};
+    CHECK(warps_close(&got, &want), "plain view: got %g %g %g / %g %g %g flip %d", got.ax, got.bx,
+          got.cx, got.ay, got.by, got.cy, got.flipped);
+    /* any two warps, flipped or not and rotated: the composite sends every point where the
+     * two in turn send it */
+    gcam_warp outer = {1.7f, -0.3f, 12, 0.25f, 1.6f, -3, 1};
+    for (int flips = 0; flips < 4; ++flips) {
+        outer.flipped = flips & 1;
+        gcam_warp inner = {0.6f, 0.1f, 5, -0.05f, 0.7f, 2, flips >> 1};
+        got = gcam_warp_compose(&outer, &inner, W);
+        double worst = 0;
+        for (int p = 0; p < 16; ++p) {
+            float u = (p % 4) * 9.5f + 0.5f, v = (p / 4) * 8.25f + 0.5f, vx, vy, sx, sy, tx, ty;
+            warp_point(&inner, W, u, v, &vx, &vy);
+            warp_point(&outer, W, vx, vy, &sx, &sy);
+            warp_point(&got, W, u, v, &tx, &ty);
+            worst = fmax(worst, fmax(fabs(sx - tx), fabs(sy - ty)));
+        }
+        CHECK(worst < 1e-4 && got.flipped == outer.flipped,
+              "flips %d: the composite misses by %g px", flips, worst);
+    }
+}
+
+/* Bilinear point sampling at each output centre, as training warps sampled before. */
+static void point_sample(const gcam_warp *w, const gcam_image *src, float *out, int ow, int oh) {
+    for (int y = 0; y < oh; ++y)
+        for (int x = 0; x < ow; ++x) {
+            float sx, sy;
+            warp_point(w, ow, x + 0.5f, y + 0.5f, &sx, &sy);
+            sx = fminf(fmaxf(sx - 0.5f, 0), src->w - 1),
+            sy = fminf(fmaxf(sy - 0.5f, 0), src->h - 1);
+            int x0 = (int)sx, y0 = (int)sy, x1 = x0 + (x0 + 1 < src->w),
+                y1 = y0 + (y0 + 1 < src->h);
+            float fx = sx - x0, fy = sy - y0;
+            const float *p = src->data;
+            out[y * ow + x] =
+                (p[y0 * src->w + x0] * (1 - fx) + p[y0 * src->w + x1] * fx) * (1 - fy) +
+                (p[y1 * src->w + x0] * (1 - fx) + p[y1 * src->w + x1] * fx) * fy;
+        }
+}
+
+/* The two paths of a rotated warp, each turned by 1e-4 radians (0.01 source pixels at the
+ * corners: no visible rotation) against the resize of the whole source (S x S, 1
+ * channel): a 3x shrink runs the pulled-back triangle on the source itself, within 2e-3
+ * of the resize (the turn moves taps by up to 0.01 px on a texture that changes by up to
+ * 1 per pixel; measured 1.0e-3); a 6x shrink runs it on 3x3 block means, within 0.05
+ * (the blocks' extra blur; measured 0.019). Point sampling misses both by more than 0.3. */
+static void check_turned_paths(const gcam_image *src) {
+    int shrinks[2] = {3, 6};
+    float limits[2] = {2e-3f, 0.05f};
+    for (int k = 0; k < 2; ++k) {
+        int v = src->w / shrinks[k];
+        gcam_image sized;
+        gcam_image_resize(src, v, v, &sized);
+        float a = 1e-4f, c = cosf(a), s = sinf(a), f = (float)src->w / v;
+        gcam_warp turned = {f * c, -f * s, 0, f * s, f * c, 0, 0};
+        turned.cx = src->w / 2.f - (turned.ax + turned.bx) * v / 2.f;
+        turned.cy = src->h / 2.f - (turned.ay + turned.by) * v / 2.f;
+        float *warped = malloc(sizeof(float) * v * v), *pointwise = malloc(sizeof(float) * v * v);
+        gcam_warp_apply(&turned, src->data, 1, src->w, src->h, warped, v, v);
+        point_sample(&turned, src, pointwise, v, v);
+        double filtered = max_abs_diff(warped, sized.data, v * v);
+        double sampled = max_abs_diff(pointwise, sized.data, v * v);
+        CHECK(filtered < limits[k], "a %dx shrink turned by 1e-4 rad is %g from the resize",
+              shrinks[k], filtered);
+        CHECK(sampled > 0.3, "point sampling is %g from the resize at %dx: the test cannot fail",
+              sampled, shrinks[k]);
+        free(warped);
+        free(pointwise);
+        gcam_image_free(&sized);
+    }
+}
+
+/* The identity warp of a source 4x the input (the view a training warp with no zoom and no
+ * offset gives) equals the validation resize: to 1e-5, the rounding of a 2-D sum against a
+ * separable one. Point sampling reads one pixel in 16 and misses by far more. A rotated
+ * warp that shrinks 3x turns a one-pixel checkerboard into grey, where point sampling
+ * gives moire. */
+static void check_antialiasing(void) {
+    enum { S = 256, V = 64 };
+    gcam_image src = random_image(S, S, 1, 7);
+    for (int i = 0; i < S * S; ++i) src.data[i] = 0.5f * src.data[i] + 0.5f * ((i / S + i) & 1);
+    gcam_image sized;
+    gcam_image_resize(&src, V, V, &sized);
+    float warped[V * V], pointwise[V * V];
+    gcam_warp identity = {4, 0, 0, 0, 4, 0, 0};
+    gcam_warp_apply(&identity, src.data, 1, S, S, warped, V, V);
+    point_sample(&identity, &src, pointwise, V, V);
+    double filtered = max_abs_diff(warped, sized.data, V * V);
+    double sampled = max_abs_diff(pointwise, sized.data, V * V);
+    CHECK(filtered < 1e-5, "a 4x-shrinking identity warp differs from the resize by %g", filtered);
+    CHECK(sampled > 1e-5, "point sampling passes the same test (%g): it cannot fail", sampled);
+    /* flipped: the mirrored resize */
+    gcam_warp flipped = identity;
+    flipped.flipped = 1;
+    gcam_warp_apply(&flipped, src.data, 1, S, S, warped, V, V);
+    double worst = 0;
+    for (int y = 0; y < V; ++y)
+        for (int x = 0; x < V; ++x)
+            worst = fmax(worst, fabs(warped[y * V + x] - sized.data[y * V + V - 1 - x]));
+    CHECK(worst < 1e-5, "the flipped warp is not the mirrored resize: %g", worst);
+    gcam_image_free(&sized);
+    check_turned_paths(&src);
+    for (int i = 0; i < S * S; ++i) src.data[i] = (float)((i / S + i) & 1);
+    float angle = 7 * 3.14159265f / 180, c = cosf(angle), s = sinf(angle);
+    gcam_warp rotated = {3 * c, -3 * s, 30, 3 * s, 3 * c, 20, 0};
+    gcam_warp_apply(&rotated, src.data, 1, S, S, warped, V, V);
+    point_sample(&rotated, &src, pointwise, V, V);
+    double filtered_range = 0, sampled_range = 0;
+    for (int y = 4; y < V - 4; ++y)
+        for (int x = 4; x < V - 4; ++x) {
+            filtered_range = fmax(filtered_range, fabs(warped[y * V + x] - 0.5));
+            sampled_range = fmax(sampled_range, fabs(pointwise[y * V + x] - 0.5));
+        }
+    CHECK(filtered_range < 0.08, "a rotated 3x shrink leaves %g of the checkerboard",
+          filtered_range);
+    CHECK(sampled_range > 0.3, "point sampling left only %g: the test cannot fail", sampled_range);
+    /* the same at 8x, through 4x4 block means */
+    gcam_warp far = {8 * c, -8 * s, 0, 8 * s, 8 * c, 0, 0};
+    enum { F = 24 };
+    float far_warped[F * F], far_pointwise[F * F];
+    gcam_warp_apply(&far, src.data, 1, S, S, far_warped, F, F);
+    point_sample(&far, &src, far_pointwise, F, F);
+    filtered_range = sampled_range = 0;
+    for (int y = 2; y < F - 2; ++y)
+        for (int x = 2; x < F - 2; ++x) {
+            filtered_range = fmax(filtered_range, fabs(far_warped[y * F + x] - 0.5));
+            sampled_range = fmax(sampled_range, fabs(far_pointwise[y * F + x] - 0.5));
+        }
+    CHECK(filtered_range < 0.08, "a rotated 8x shrink leaves %g of the checkerboard",
+          filtered_range);
+    CHECK(sampled_range > 0.3, "point sampling left only %g at 8x: the test cannot fail",
+          sampled_range);
+    /* a warp that does not shrink samples bilinearly, as before */
+    gcam_warp zoom = {0.5f, 0, 10, 0, 0.75f, 20, 1};
+    gcam_warp_apply(&zoom, src.data, 1, S, S, warped, V, V);
+    point_sample(&zoom, &src, pointwise, V, V);
+    worst = max_abs_diff(warped, pointwise, V * V);
+    CHECK(worst < 1e-6, "an enlarging warp is no longer bilinear: %g", worst);
+    gcam_image_free(&src);
+}
+
+/* gcam_tta_logits with sources 3x the input: the oracle's crop is cut from the source at
+ * the box scaled by 3, made here with the 2-D reference filter; with crop_source=view the
+ * sources are ignored, bit for bit. */
+static void check_tta_from_source(void) {
+    gcam_load_options lo = gcam_load_options_default();
+    lo.weights = "tests/fixtures/resnet_small.weights";
+    lo.batch = 2;
+    gcam_net *net = NULL;
+    gcam_error err;
+    CHECK(gcam_net_load(&net, "tests/fixtures/resnet_small.cfg", &lo, &err) == 0, "%s",
+          err.message);
+    if (!net) return;
+    enum { S = 32, F = 3 * S * S, C = 10 };
+    gcam_image sources[2] = {random_image(3 * S, 3 * S, 3, 21), random_image(3 * S, 3 * S, 3, 22)};
+    float images[2 * F];
+    for (int i = 0; i < 2; ++i) {
+        gcam_image sized;
+        gcam_image_resize(&sources[i], S, S, &sized);
+        memcpy(images + F * i, sized.data, sizeof(float) * F);
+        gcam_image_free(&sized);
+    }
+    gcam_settings s;
+    gcam_settings_default(&s);
+    gcam_tta_mode modes[3] = {GCAM_TTA_NONE, GCAM_TTA_ORACLE, GCAM_TTA_CROP};
+    float boxes[2][4] = {{4, 6, 20, 18}, {10, 2, 26, 30}};
+    float logits[3 * 2 * C], view_logits[3 * 2 * C], plain_logits[3 * 2 * C];
+    CHECK(gcam_tta_logits(net, &s.tta, &s.saliency, modes, 3, images, sources, 2,
+                          (const float(*)[4])boxes, NULL, logits, &err) == 0,
+          "%s", err.message);
+    float whole[2 * C];
+    gcam_net_predict(net, images, 2);
+    memcpy(whole, gcam_net_last_logits(net), sizeof whole);
+    for (int i = 0; i < 2; ++i) {
+        float box[4];
+        memcpy(box, boxes[i], sizeof box);
+        gcam_tta_fit_box(box, s.tta.margin, S, S);
+        float source_box[4] = {box[0] * 3, box[1] * 3, box[2] * 3, box[3] * 3}, crop[F];
+        reference_crop(&sources[i], source_box, S, S, crop);
+        gcam_net_predict(net, crop, 1);
+        float want[C];
+        for (int k = 0; k < C; ++k) want[k] = (whole[C * i + k] + gcam_net_last_logits(net)[k]) / 2;
+        double worst = max_abs_diff(logits + 2 * C + C * i, want, C);
+        CHECK(worst < 1e-4, "image %d: the oracle's source crop differs from one by hand by %g", i,
+              worst);
+    }
+    s.tta.crop_source = GCAM_CROP_FROM_VIEW;
+    CHECK(gcam_tta_logits(net, &s.tta, &s.saliency, modes, 3, images, sources, 2,
+                          (const float(*)[4])boxes, NULL, view_logits, &err) == 0,
+          "%s", err.message);
+    CHECK(gcam_tta_logits(net, &s.tta, &s.saliency, modes, 3, images, NULL, 2,
+                          (const float(*)[4])boxes, NULL, plain_logits, &err) == 0,
+          "%s", err.message);
+    CHECK(!memcmp(view_logits, plain_logits, sizeof view_logits),
+          "crop_source=view with sources differs from no sources");
+    CHECK(max_abs_diff(view_logits + 2 * C, logits + 2 * C, 2 * C) > 1e-4,
+          "the source crops gave the view crops' logits: the test cannot tell them apart");
+    gcam_image_free(&sources[0]);
+    gcam_image_free(&sources[1]);
+    gcam_net_free(net);
+}
+
+int main(void) {
+    check_resample_box();
+    check_detail_from_source();
+    check_compose();
+    check_antialiasing();
+    check_tta_from_source();
+    return check_summary("test_crop_source");
+}
