@@ -11,6 +11,7 @@
  * With one rank each meeting is a no-op. */
 #include "gcam/train.h"
 
+#include "backup_lock.h"
 #include "cfg.h"
 #include "checkpoint.h"
 #include "clock.h"
@@ -56,8 +57,9 @@ typedef struct trainer {
     gcam_param_buffer *params; /* (n_params) every trained buffer, for the finiteness checks */
     int n_params;
     char backup[GCAM_PATH_MAX], base[GCAM_PATH_MAX];
-    int per_pass;     /* images per pass on this rank */
-    int job_per_pass; /* on all ranks: per_pass * ranks */
+    gcam_backup_lock lock; /* rank 0's, on backup, for the whole run */
+    int per_pass;          /* images per pass on this rank */
+    int job_per_pass;      /* on all ranks: per_pass * ranks */
     int subdivisions, softmax;
     long images_per_iteration, start, max, valid_every;
     double best_top1;
@@ -215,6 +217,7 @@ static int prepare_backup(trainer *t, gcam_error *err) {
         return gcam_fail(err, "%s: backup folder path too long", dir);
     snprintf(t->backup, sizeof t->backup, "%s", dir);
     if (gcam_mkdir_p(t->backup, err)) return -1;
+    if (t->speaks && gcam_backup_lock_init(&t->lock, t->backup, err)) return -1;
     if (t->guided && s->train.heatmap_every > 0) {
         char heatmaps[GCAM_PATH_MAX + 16];
         snprintf(heatmaps, sizeof heatmaps, "%s/heatmaps", t->backup);
@@ -241,6 +244,7 @@ static void trainer_free(trainer *t) {
     gcam_data_files_free(&t->files);
     free(t->params);
     gcam_net_free(t->net);
+    gcam_backup_lock_free(&t->lock);
 }
 
 /* sync_bn's sums of batch statistics over the ranks. */
@@ -265,6 +269,7 @@ static int share_the_host(const trainer *t, gcam_error *err) {
 static int trainer_init(trainer *t, const gcam_settings *s, const gcam_ranks *ranks,
                         gcam_error *err) {
     memset(t, 0, sizeof *t);
+    t->lock.fd = -1;
     t->s = s;
     t->ranks = *ranks;
     t->speaks = ranks->rank == 0;

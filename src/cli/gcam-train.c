@@ -18,6 +18,7 @@ static const char usage[] =
     "the training chart chart.png. Every file is written atomically. Ctrl-C or SIGTERM\n"
     "saves <cfg>_last.weights and exits with status 130 or 143. Unreadable images are\n"
     "reported and skipped; more than 1% of the data set (at least 10 images) stops the run.\n"
+    "One run per backup folder: a run holds <backup>/.lock, and a second run there exits 1.\n"
     "Exit status: 0 done, 1 error, 2 bad arguments.\n"
     "\n"
     "Data-parallel training: mpirun -np N gcam-train CFG [options] trains with N ranks\n"
