@@ -57,9 +57,10 @@ typedef struct trainer {
     gcam_param_buffer *params; /* (n_params) every trained buffer, for the finiteness checks */
     int n_params;
     char backup[GCAM_PATH_MAX], base[GCAM_PATH_MAX];
-    gcam_backup_lock lock; /* rank 0's, on backup, for the whole run */
-    int per_pass;          /* images per pass on this rank */
-    int job_per_pass;      /* on all ranks: per_pass * ranks */
+    gcam_backup_lock lock;             /* rank 0's, on backup, for the whole run */
+    const volatile sig_atomic_t *stop; /* the caller's stop request (a signal), or NULL */
+    int per_pass;                      /* images per pass on this rank */
+    int job_per_pass;                  /* on all ranks: per_pass * ranks */
     int subdivisions, softmax;
     long images_per_iteration, start, max, valid_every;
     double best_top1;
@@ -483,14 +484,25 @@ static const float *valid_scores(trainer *t, const gcam_batch *batch, float *sco
     return status ? NULL : scores;
 }
 
+/* Whether a stop was requested on any rank (every rank calls it at the same points). */
+static int stop_requested(const trainer *t) {
+    return gcam_ranks_max_int(&t->ranks, t->stop ? *t->stop : 0);
+}
+
 /* Top-1 and top-5 on the validation list, in inference mode; each rank scores its slice
- * of every batch of the job. */
+ * of every batch of the job. A stop request abandons it between two batches: *images is
+ * then 0 and r holds no result. */
 static int validate(trainer *t, gcam_train_record *r, int *images, gcam_error *err) {
     int classes = t->net->classes, hits1 = 0, hits5 = 0, status = 0;
     *images = 0;
     float *scores = gcam_xmalloc(sizeof(float) * (size_t)classes * t->per_pass);
     int64_t batches = gcam_loader_batches_per_epoch(t->valid_loader);
     for (int64_t b = 0; b < batches; ++b) {
+        if (stop_requested(t)) {
+            free(scores);
+            *images = 0;
+            return 0;
+        }
         const gcam_batch *batch = gcam_loader_get(t->valid_loader, b, err);
         const float *p = batch ? valid_scores(t, batch, scores, err) : NULL;
         if (!p) {
@@ -531,7 +543,7 @@ static int validate_if_due(trainer *t, gcam_train_record *r, gcam_error *err) {
     if (!t->valid_loader || (done % t->valid_every != 0 && done != t->max)) return 0;
     int images;
     if (validate(t, r, &images, err)) return -1;
-    if (t->speaks) gcam_train_log_print_validation(stdout, r, images);
+    if (t->speaks && images > 0) gcam_train_log_print_validation(stdout, r, images);
     return 0;
 }
 
@@ -695,7 +707,9 @@ static int start(trainer *t, const gcam_settings *s, const gcam_ranks *ranks, gc
 int gcam_train_run(const gcam_settings *s, const volatile sig_atomic_t *stop, gcam_error *err) {
     gcam_ranks ranks = gcam_ranks_get();
     trainer t;
-    if (start(&t, s, &ranks, err)) {
+    int started = start(&t, s, &ranks, err);
+    t.stop = stop;
+    if (started) {
         trainer_free(&t);
         return -1;
     }
@@ -721,10 +735,11 @@ int gcam_train_run(const gcam_settings *s, const volatile sig_atomic_t *stop, gc
         r.images_per_second = t.images_per_iteration / seconds;
         r.eta_seconds = avg_seconds * (double)(t.max - done);
         if (!s->quiet && t.speaks) gcam_train_log_print(stdout, &r);
+        fflush(stdout); /* the line is seen before a validation begins */
         if ((status = validate_if_due(&t, &r, err))) break;
         fflush(stdout);
         /* a signal reaches the ranks at different moments: they stop at the same iteration */
-        int stopping = gcam_ranks_max_int(&t.ranks, stop ? *stop : 0);
+        int stopping = stop_requested(&t);
         if ((status = agree(&t, write_outputs(&t, &r, run_start, stopping, err), err))) break;
         if (done % s->train.checkpoint_every == 0 &&
             (status = check_same_model(&t, "after an update", err)))

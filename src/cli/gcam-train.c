@@ -1,10 +1,15 @@
 /* gcam-train: trains or fine-tunes a Darknet classifier. The program owns the process:
- * it reads the command line and turns Ctrl-C and SIGTERM into a stop request. */
+ * it reads the command line and turns Ctrl-C and SIGTERM into a stop request (a second
+ * one into an immediate exit). The signals are blocked before any thread starts and
+ * taken on a thread of their own: a handler that ran on a oneDNN/OpenMP thread in the
+ * middle of a convolution corrupted the heap. */
 #include "gcam.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char usage[] =
     "usage: gcam-train CFG [options]\n"
@@ -16,7 +21,8 @@ static const char usage[] =
     ".maps, the saliency map cache, for exact resumption), <cfg>_<iter>.weights,\n"
     "<cfg>_best.weights (best valid top-1), <cfg>_final.weights, the log <cfg>.csv and\n"
     "the training chart chart.png. Every file is written atomically. Ctrl-C or SIGTERM\n"
-    "saves <cfg>_last.weights and exits with status 130 or 143. Unreadable images are\n"
+    "stops within one batch (validation is abandoned), saves <cfg>_last.weights and exits\n"
+    "with status 130 or 143; a second one exits at once. Unreadable images are\n"
     "reported and skipped; more than 1% of the data set (at least 10 images) stops the run.\n"
     "One run per backup folder: a run holds <backup>/.lock, and a second run there exits 1.\n"
     "Exit status: 0 done, 1 error, 2 bad arguments.\n"
@@ -38,11 +44,32 @@ static const char usage[] =
 
 static volatile sig_atomic_t stop_request;
 
+/* The first signal asks the run to stop after its current batch (saving _last); a second
+ * one exits at once, which leaves every file valid because each is written atomically. */
 static void on_signal(int sig) {
+    if (stop_request) _exit(128 + sig);
     stop_request = sig;
 }
 
+/* Takes SIGINT and SIGTERM synchronously, on a thread of its own, for a process whose
+ * other threads (created after main blocked them) never see them. */
+static void *signal_thread(void *arg) {
+    sigset_t *set = arg;
+    for (;;) {
+        int sig;
+        if (sigwait(set, &sig) == 0) on_signal(sig);
+    }
+    return NULL;
+}
+
 int main(int argc, char **argv) {
+    static sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+    pthread_t signals;
+    pthread_create(&signals, NULL, signal_thread, &stop_signals);
     gcam_error err;
     if (gcam_distributed_start(&argc, &argv, &err) < 0) {
         fprintf(stderr, "gcam-train: %s\n", err.message);
