@@ -46,7 +46,7 @@ PROGRAMS := $(patsubst src/cli/%.c,$(BIN)/%,$(wildcard src/cli/*.c))
 TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/bench_*.c))
 
-.PHONY: all deps deps-check data cluttered hires transfer test bench fuzz run format clean
+.PHONY: all deps deps-check data cluttered hires transfer test bench fuzz run docs format clean
 all: deps-check $(LIB) $(PROGRAMS)
 
 # `make` only checks: it names the missing packages and stops. deps installs them (as
@@ -119,7 +119,16 @@ $(BUILD)/make_cluttered: scripts/make_cluttered.c src/rng.h | deps-check
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(INTERNAL_CFLAGS) $< -o $@ -lm
 
-test: deps all data $(TESTS)
+# The settings reference, docs/settings.md, from the settings table (written whole, then
+# renamed).
+$(BUILD)/settings_doc: scripts/settings_doc.c $(LIB)
+	$(CC) $(CFLAGS) $< $(LIB) -o $@ $(LDFLAGS) $(LDLIBS)
+
+docs: deps-check $(BUILD)/settings_doc
+	@mkdir -p docs
+	@$(BUILD)/settings_doc > docs/settings.md.next && mv docs/settings.md.next docs/settings.md
+
+test: deps all data $(TESTS) $(BUILD)/settings_doc
 	@$(MAKE) --no-print-directory SANITIZER=address $(SANITIZED_TESTS)
 	@$(MAKE) --no-print-directory SANITIZER=thread $(THREAD_SANITIZED_TESTS)
 	@./tests/run_tests.sh $(TESTS) $(wildcard tests/test_*.sh) $(SANITIZED_TESTS) \
