@@ -32,11 +32,11 @@ typedef struct predictor {
     int *order; /* (classes) */
 } predictor;
 
-/* Loads readable images from position *next on, packed; returns how many. */
 static void release_sources(predictor *p) {
     for (int i = 0; p->sources && i < p->in.capacity; ++i) gcam_image_free(&p->sources[i]);
 }
 
+/* Loads readable images from position *next on, packed; returns how many. */
 static int load_chunk(predictor *p, char *const *images, int n_images, int *next, int *unreadable) {
     int n = 0;
     release_sources(p);

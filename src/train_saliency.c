@@ -232,15 +232,17 @@ int gcam_train_saliency_fresh(gcam_train_saliency *ts, gcam_net *net, const gcam
         gcam_guided_crop(g, ts->w, ts->h, ts->w, ts->h, &rng, &warp, &sample);
         float *x = images + image_floats * i;
         const gcam_image *src = batch->sources ? &batch->sources[i] : NULL;
-        if ((sample.flags & GCAM_GUIDED_CROP) && src && src->data) {
-            /* the box of the view, cut from the source through the view's own warp, with
-             * the view's colour jitter */
-            gcam_warp from_source = gcam_warp_compose(&batch->warps[i], &warp, ts->w);
-            gcam_warp_apply(&from_source, src->data, src->c, src->w, src->h, x, ts->w, ts->h);
-            gcam_augment_apply_color(&batch->colors[i], x, ts->c, ts->w, ts->h);
-        } else if (sample.flags & GCAM_GUIDED_CROP) { /* the view re-zoomed to the box */
-            memcpy(ts->view, x, sizeof(float) * image_floats);
-            gcam_warp_apply(&warp, ts->view, ts->c, ts->w, ts->h, x, ts->w, ts->h);
+        if (sample.flags & GCAM_GUIDED_CROP) {
+            if (src && src->data) {
+                /* the box of the view, cut from the source through the view's own warp,
+                 * with the view's colour jitter */
+                gcam_warp from_source = gcam_warp_compose(&batch->warps[i], &warp, ts->w);
+                gcam_warp_apply(&from_source, src->data, src->c, src->w, src->h, x, ts->w, ts->h);
+                gcam_augment_apply_color(&batch->colors[i], x, ts->c, ts->w, ts->h);
+            } else { /* the view re-zoomed to the box */
+                memcpy(ts->view, x, sizeof(float) * image_floats);
+                gcam_warp_apply(&warp, ts->view, ts->c, ts->w, ts->h, x, ts->w, ts->h);
+            }
         }
         gcam_guided_masks(g, &warp, ts->w, ts->h, x, ts->c, ts->h, ts->w, &rng, &sample);
         gcam_guided_warp_map(map, g->map_size, &warp, ts->w, ts->h, maps + hw * i, ts->w, ts->h);

@@ -304,14 +304,10 @@ static void check_antialiasing(void) {
  * the box scaled by 3, made here with the 2-D reference filter; with crop_source=view the
  * sources are ignored, bit for bit. */
 static void check_tta_from_source(void) {
-    gcam_load_options lo = gcam_load_options_default();
-    lo.weights = "tests/fixtures/resnet_small.weights";
-    lo.batch = 2;
-    gcam_net *net = NULL;
-    gcam_error err;
-    CHECK(gcam_net_load(&net, "tests/fixtures/resnet_small.cfg", &lo, &err) == 0, "%s",
-          err.message);
+    gcam_net *net = load_small_resnet(2);
+    CHECK(net != NULL, "the small ResNet fixture loads");
     if (!net) return;
+    gcam_error err;
     enum { S = 32, F = 3 * S * S, C = 10 };
     gcam_image sources[2] = {random_image(3 * S, 3 * S, 3, 21), random_image(3 * S, 3 * S, 3, 22)};
     float images[2 * F];

@@ -242,14 +242,10 @@ static void check_on_network(void) {
     char boxes_path[700];
     char **paths = make_images(N, boxes_path);
     int labels[N] = {3, 1, 4, 1, 5};
-    gcam_load_options lo = gcam_load_options_default();
-    lo.batch = 3; /* images per saliency call: two chunks */
-    lo.weights = "tests/fixtures/resnet_small.weights";
-    gcam_net *net = NULL;
-    gcam_error err;
-    CHECK(gcam_net_load(&net, "tests/fixtures/resnet_small.cfg", &lo, &err) == 0, "%s",
-          err.message);
+    gcam_net *net = load_small_resnet(3); /* 3 images per saliency call: two chunks */
+    CHECK(net != NULL, "the small ResNet fixture loads");
     if (!net) return;
+    gcam_error err;
     gcam_boxes boxes;
     CHECK(gcam_boxes_read(&boxes, boxes_path, &err) == 0 && boxes.n == N, "%s", err.message);
 

@@ -206,14 +206,10 @@ static void check_tta_boxes(void) {
 
 /* The crop mode's logits against a crop made by hand from the map computed by hand. */
 static void check_tta_logits(void) {
-    gcam_load_options lo = gcam_load_options_default();
-    lo.weights = "tests/fixtures/resnet_small.weights";
-    lo.batch = 2;
-    gcam_net *net = NULL;
-    gcam_error err;
-    CHECK(gcam_net_load(&net, "tests/fixtures/resnet_small.cfg", &lo, &err) == 0, "%s",
-          err.message);
+    gcam_net *net = load_small_resnet(2);
+    CHECK(net != NULL, "the small ResNet fixture loads");
     if (!net) return;
+    gcam_error err;
     enum { S = 32, F = 3 * S * S };
     float images[2 * F];
     gcam_rng rng = gcam_rng_init(9, 9);

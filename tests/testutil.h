@@ -46,6 +46,19 @@ static inline gcam_net *load_cfg_text(const char *text, gcam_kernels kernels, in
     return net;
 }
 
+/* The small ResNet fixture (tests/fixtures/resnet_small.{cfg,weights}) at `batch`; NULL,
+ * with the error printed, when it does not load. */
+static inline gcam_net *load_small_resnet(int batch) {
+    gcam_load_options lo = gcam_load_options_default();
+    lo.weights = "tests/fixtures/resnet_small.weights";
+    lo.batch = batch;
+    gcam_net *net = NULL;
+    gcam_error err;
+    if (gcam_net_load(&net, "tests/fixtures/resnet_small.cfg", &lo, &err))
+        fprintf(stderr, "tests/fixtures/resnet_small.cfg: %s\n", err.message);
+    return net;
+}
+
 static inline void fill_uniform(gcam_rng *rng, float *x, size_t n, float lo, float hi) {
     for (size_t i = 0; i < n; ++i) x[i] = gcam_rng_range(rng, lo, hi);
 }
