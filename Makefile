@@ -46,7 +46,7 @@ PROGRAMS := $(patsubst src/cli/%.c,$(BIN)/%,$(wildcard src/cli/*.c))
 TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/bench_*.c))
 
-.PHONY: all deps deps-check data cluttered hires transfer test bench fuzz run docs format clean
+.PHONY: all deps deps-check data example cluttered hires transfer test bench fuzz run docs format clean
 all: deps-check $(LIB) $(PROGRAMS)
 
 # `make` only checks: it names the missing packages and stops. deps installs them (as
@@ -91,7 +91,8 @@ $(BUILD)/bench/%: bench/%.c $(LIB)
 THREAD_SANITIZED_TESTS := $(addprefix build-thread/tests/,test_guided test_kernels test_dataset \
                                                          test_train)
 SANITIZED_TESTS := $(addprefix build-address/tests/,test_cfg test_eval test_guided test_weights test_gradients test_kernels \
-                                                   test_dataset test_train test_plot test_settings test_mix)
+                                                   test_dataset test_train test_plot test_settings test_mix \
+                                                   test_image_folder)
 
 # The built-in data set: Fashion-MNIST as PNG files with Darknet lists (scripts/make_fmnist.sh).
 data: deps $(BUILD)/fmnist_to_png
@@ -100,6 +101,10 @@ data: deps $(BUILD)/fmnist_to_png
 $(BUILD)/fmnist_to_png: scripts/fmnist_to_png.c | deps-check
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(INTERNAL_CFLAGS) $< -o $@
+
+# The tutorial's folder of images by class, data/example/<class>/ (scripts/make_example.sh).
+example: data
+	@./scripts/make_example.sh
 
 # The experiment data set: Cluttered Fashion-MNIST (scripts/make_cluttered.sh).
 cluttered: deps $(BUILD)/make_cluttered

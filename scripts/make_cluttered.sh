@@ -6,7 +6,7 @@
 # CLUTTERED_NAME, CLUTTERED_SIDE and CLUTTERED_SEED make a variant from the same items:
 # make hires is data/hires/, 192x192 canvases (items still 17-34 px) with seed 2192.
 # The training set is small on purpose: augmentation matters where a network overfits
-# (with 10,000 images and 20 epochs this one does not; see the README's pilot).
+# (with 10,000 images and 20 epochs this one does not; see docs/evaluation.md's pilot).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src=/usr/share/datasets/fashion-mnist

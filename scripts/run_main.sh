@@ -18,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=backup/run
 seed=1
-# the fine-tuning experiment's best saliency arm without ground-truth boxes (README, "Does
+# the fine-tuning experiment's best saliency arm without ground-truth boxes (docs/experiments.md, "Does
 # saliency guidance pay?"): SnapMix-style labels from fresh Grad-CAM maps of each batch,
 # on the schedule where mixing pays (the cfg's 250 iterations underfit)
 recipe=(-max_batches 1000 -set saliency=1 -set saliency_source=fresh -set saliency_method=gradcam

@@ -109,27 +109,24 @@ int gcam_eval_run(const gcam_settings *s, const char *weights, FILE *out, int *u
     gcam_eval_result r = {0};
     int status = -1;
     if (!s->data_path[0]) {
-        gcam_fail(err, "no data set: give -data FILE or data= in [gcam]");
+        gcam_fail(err, "no data set: give -data DIR|FILE or data= in [gcam]");
         goto done;
     }
-    if (gcam_data_files_read(&files, s->data_path, err)) goto done;
-    if (!files.valid) {
-        gcam_fail(err, "%s: no valid= list to evaluate", s->data_path);
+    if (gcam_data_open(&files, s->data_path, &s->split, err)) goto done;
+    if (!gcam_data_has_split(&files, 1)) {
+        gcam_fail(err, "%s: no %s to evaluate", s->data_path,
+                  files.folder ? "validation images (valid_fraction=0 and no valid/ folder)"
+                               : "valid= list");
         goto done;
     }
-    if (gcam_dataset_load(&ds, files.valid, files.labels, files.n_labels, files.classes, err))
-        goto done;
+    if (gcam_data_load_split(&files, 1, &ds, err)) goto done;
     if (o->boxes[0] && gcam_boxes_read(&boxes, o->boxes, err)) goto done;
     gcam_load_options lo = gcam_load_options_default();
     lo.batch = o->batch;
     lo.weights = weights;
     if (gcam_net_load(&net, s->cfg_path, &lo, err)) goto done;
     gcam_net_info in = gcam_net_get_info(net);
-    if (in.classes != files.classes) {
-        gcam_fail(err, "%s has %d outputs but %s says classes=%d", s->cfg_path, in.classes,
-                  s->data_path, files.classes);
-        goto done;
-    }
+    if (gcam_data_check_classes(&files, s->data_path, s->cfg_path, in.classes, err)) goto done;
     if (gcam_saliency_layer(net, &s->saliency, err) < 0 || gcam_mkdir_p(o->out_dir, err) ||
         gcam_evaluate(net, o, &s->saliency, &s->tta, ds.n, ds.paths, ds.labels,
                       o->boxes[0] ? &boxes : NULL, s->quiet ? NULL : stderr, &r, err) ||

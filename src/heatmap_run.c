@@ -112,7 +112,7 @@ int gcam_heatmap_run(const gcam_settings *s, const char *weights, char *const *i
     gcam_load_options lo = gcam_load_options_default();
     lo.weights = weights;
     lo.batch = HEATMAP_BATCH;
-    if ((s->data_path[0] && gcam_data_files_read(&files, s->data_path, err)) ||
+    if ((s->data_path[0] && gcam_data_open(&files, s->data_path, &s->split, err)) ||
         gcam_path_list_expand(&list, inputs, n_inputs, err) ||
         gcam_net_load(&job.net, s->cfg_path, &lo, err) ||
         gcam_saliency_layer(job.net, &s->saliency, err) < 0)

@@ -1,10 +1,11 @@
 /* The image arguments of the programs (gcam_path_list_expand in gcam/data.h): image
  * files, folders of images and list files. */
-#define _DEFAULT_SOURCE /* DT_DIR, strcasecmp */
+#define _DEFAULT_SOURCE /* DT_DIR, strcasecmp, realpath */
 #include "gcam/data.h"
 
 #include "datacfg.h"
 #include "error.h"
+#include "paths.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -28,13 +29,20 @@ static void add_path(growing_list *g, const char *path) {
     l->paths[l->n++] = gcam_xstrdup(path);
 }
 
-static int is_image_name(const char *name) {
+int gcam_is_image_name(const char *name) {
     static const char *const extensions[] = {".jpg", ".jpeg", ".png", ".bmp", ".tga", ".gif",
                                              ".psd", ".pnm",  ".ppm", ".pgm", NULL};
     const char *dot = strrchr(name, '.');
     for (int i = 0; dot && extensions[i]; ++i)
         if (!strcasecmp(dot, extensions[i])) return 1;
     return 0;
+}
+
+void gcam_folder_name(const char *dir, char *out, size_t size) {
+    char *resolved = realpath(dir, NULL);
+    const char *full = resolved ? resolved : dir, *slash = strrchr(full, '/');
+    snprintf(out, size, "%s", slash && slash[1] ? slash + 1 : full);
+    free(resolved);
 }
 
 static int compare_paths(const void *a, const void *b) {
@@ -47,7 +55,7 @@ static int add_folder(growing_list *g, const char *folder, gcam_error *err) {
     int first = g->list->n;
     struct dirent *e;
     while ((e = readdir(d)))
-        if (is_image_name(e->d_name)) {
+        if (gcam_is_image_name(e->d_name)) {
             size_t n = strlen(folder) + strlen(e->d_name) + 2;
             char *path = gcam_xmalloc(n);
             snprintf(path, n, "%s/%s", folder, e->d_name);

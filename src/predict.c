@@ -114,7 +114,7 @@ static int predictor_init(predictor *p, const gcam_settings *s, const char *weig
     memset(p, 0, sizeof *p);
     p->s = s;
     if (gcam_settings_check(s, GCAM_PROGRAM_PREDICT, err) ||
-        (s->data_path[0] && gcam_data_files_read(&p->files, s->data_path, err)) ||
+        (s->data_path[0] && gcam_data_open(&p->files, s->data_path, &s->split, err)) ||
         (s->predict.boxes[0] && gcam_boxes_read(&p->boxes, s->predict.boxes, err)))
         return -1;
     gcam_load_options lo = gcam_load_options_default();

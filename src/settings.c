@@ -107,9 +107,17 @@ _Static_assert(sizeof(gcam_tta_mode) == sizeof(int), "enum settings are stored a
 
 static const setting_spec specs[] = {
     /* data and runs */
-    ROW("data", "FILE", "", TRAIN | HEATMAP | EVAL | PREDICT,
-        "Darknet .data file (classes, train, valid, labels or names, backup, top)", VALUE_PATH, 0,
-        0, NULL, data_path),
+    ROW("data", "DIR|FILE", "", TRAIN | HEATMAP | EVAL | PREDICT,
+        "a folder of images by class (DIR/<class>/... or DIR/train/<class>/... with "
+        "DIR/valid/<class>/...), or a Darknet .data file (classes, train, valid, labels or "
+        "names, backup, top)",
+        VALUE_PATH, 0, 0, NULL, data_path),
+    ROW("valid_fraction", "F", "0.1", TRAIN | EVAL,
+        "a folder without valid/: the share of each class held out for validation (0: none)",
+        VALUE_FLOAT, 0, 0.9, NULL, split.valid_fraction),
+    ROW("split_seed", "S", "1", TRAIN | EVAL,
+        "a folder without valid/: the seed of its split (the same in every program)", VALUE_ULONG,
+        0, 4294967295.0, NULL, split.seed),
     ROW("seed", "S", "1", TRAIN | INIT,
         "random seed (shuffling, augmentation, dropout, fresh weights)", VALUE_LONG, 0, 0x7fffffffL,
         NULL, seed),

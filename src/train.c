@@ -114,18 +114,22 @@ static int rank_pass_size(const trainer *t, int *per_pass, gcam_error *err) {
     return 0;
 }
 
-/* The .data file, the network (with the weights to start from) and the data sets. */
+/* The data set (a folder or a .data file), the network (with the weights to start from)
+ * and the images. */
 static int load_inputs(trainer *t, gcam_error *err) {
     const gcam_settings *s = t->s;
     if (!s->data_path[0])
-        return gcam_fail(err, "%s: no data set: give -data FILE or data= in [gcam]", s->cfg_path);
-    if (gcam_data_files_read(&t->files, s->data_path, err)) {
+        return gcam_fail(err, "%s: no data set: give -data DIR|FILE or data= in [gcam]",
+                         s->cfg_path);
+    if (gcam_data_open(&t->files, s->data_path, &s->split, err)) {
         if (!strcmp(s->data_path, "data/fmnist.data"))
             strncat(err->message, " (the built-in data set is made by `make data`)",
                     sizeof err->message - strlen(err->message) - 1);
         return -1;
     }
-    if (!t->files.train) return gcam_fail(err, "%s: no train= list", s->data_path);
+    if (!gcam_data_has_split(&t->files, 0))
+        return gcam_fail(err, "%s: no train= list", s->data_path);
+    if (t->speaks) gcam_data_print_classes(&t->files, s->data_path, stderr);
     gcam_load_options lo = gcam_load_options_default();
     lo.weights = s->train.weights[0] ? s->train.weights : NULL;
     lo.weights_layers = s->train.weights_layers;
@@ -137,9 +141,8 @@ static int load_inputs(trainer *t, gcam_error *err) {
     /* Darknet's update divides by batch * subdivisions and counts iterations in
      * seen / (batch * subdivisions): both must be the job's */
     dn->subdivisions *= t->ranks.size;
-    if (t->net->classes != t->files.classes)
-        return gcam_fail(err, "%s has %d outputs but %s says classes=%d", s->cfg_path,
-                         t->net->classes, s->data_path, t->files.classes);
+    if (gcam_data_check_classes(&t->files, s->data_path, s->cfg_path, t->net->classes, err))
+        return -1;
     if (softmax_layer_index(dn) != dn->n - 1 &&
         !(dn->n > 1 && dn->layers[dn->n - 1].type == COST && dn->layers[dn->n - 2].type == SOFTMAX))
         return gcam_fail(err,
@@ -154,11 +157,8 @@ static int load_inputs(trainer *t, gcam_error *err) {
         return gcam_fail(err, "%s: max_batches is not set: give -max_batches N", s->cfg_path);
     /* dropout's masks: rank 0 draws one process's, the other ranks streams of their own */
     gcam_kernels_set_seed((uint64_t)s->seed ^ ((uint64_t)t->ranks.rank * 0x9e3779b97f4a7c15ULL));
-    if (gcam_dataset_load(&t->train, t->files.train, t->files.labels, t->files.n_labels,
-                          t->files.classes, err))
-        return -1;
-    if (t->files.valid && gcam_dataset_load(&t->valid, t->files.valid, t->files.labels,
-                                            t->files.n_labels, t->files.classes, err))
+    if (gcam_data_load_split(&t->files, 0, &t->train, err) ||
+        (gcam_data_has_split(&t->files, 1) && gcam_data_load_split(&t->files, 1, &t->valid, err)))
         return -1;
     if (s->train.train_boxes[0] && gcam_boxes_read(&t->train_boxes, s->train.train_boxes, err))
         return -1;
@@ -219,6 +219,11 @@ static int prepare_backup(trainer *t, gcam_error *err) {
     snprintf(t->backup, sizeof t->backup, "%s", dir);
     if (gcam_mkdir_p(t->backup, err)) return -1;
     if (t->speaks && gcam_backup_lock_init(&t->lock, t->backup, err)) return -1;
+    if (t->speaks && t->files.folder) { /* the classes and split, for the other programs */
+        char data[GCAM_PATH_MAX + 16];
+        if (gcam_data_write_files(&t->files, t->backup, data, sizeof data, err)) return -1;
+        fprintf(stderr, "gcam-train: classes and split in %s (%s/labels.txt)\n", data, t->backup);
+    }
     if (t->guided && s->train.heatmap_every > 0) {
         char heatmaps[GCAM_PATH_MAX + 16];
         snprintf(heatmaps, sizeof heatmaps, "%s/heatmaps", t->backup);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The README's bad-input catalogue, item by item, through the programs: each bad input
-# gives a non-zero exit and a message naming the file, key or line (the README quotes
+# The bad-input catalogue of docs/reliability.md, item by item, through the programs: each bad input
+# gives a non-zero exit and a message naming the file, key or line (docs/reliability.md quotes
 # these messages). Unreadable training images (skipped and counted), a NaN loss and an
 # exploding run are tested in test_train.c; a full disk and SIGKILL in test_kill_train.sh.
 set -u

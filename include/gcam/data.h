@@ -5,6 +5,8 @@
 
 #include "gcam/core.h"
 
+#include <stdio.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -34,21 +36,6 @@ GCAM_API void gcam_image_resize(const gcam_image *src, int w, int h, gcam_image 
 GCAM_API int gcam_image_load_for_net(const char *path, int w, int h, int c, float *out,
                                      gcam_error *err);
 
-/* ---- Darknet .data files ---------------------------------------------------------- */
-
-/* The labels, classes and lists of a .data file ("key = value" lines). Relative paths
- * inside it are taken as Darknet takes them: relative to the current directory. */
-typedef struct gcam_data_files {
-    int classes;
-    char *train, *valid, *backup; /* NULL when absent */
-    char **labels;                /* (n_labels), from names= or labels= */
-    int n_labels;
-    int top; /* top= (default 5) */
-} gcam_data_files;
-
-GCAM_API int gcam_data_files_read(gcam_data_files *d, const char *data_path, gcam_error *err);
-GCAM_API void gcam_data_files_free(gcam_data_files *d);
-
 /* ---- Labelled image lists --------------------------------------------------------- */
 
 /* A list line is either "path" or "path<TAB>class_index". For a bare path the class is
@@ -75,6 +62,83 @@ GCAM_API int gcam_label_match(const char *path, char *const *labels, int n_label
 GCAM_API int gcam_dataset_load(gcam_dataset *ds, const char *list_path, char *const *labels,
                                int n_labels, int classes, gcam_error *err);
 GCAM_API void gcam_dataset_free(gcam_dataset *ds);
+
+/* ---- Darknet .data files ---------------------------------------------------------- */
+
+/* The labels, classes and lists of a .data file ("key = value" lines). Relative paths
+ * inside it are taken as Darknet takes them: relative to the current directory. */
+typedef struct gcam_data_files {
+    int classes;
+    char *train, *valid; /* list files; NULL when absent, and for a folder */
+    char *backup;        /* NULL when absent */
+    char **labels;       /* (n_labels), from names= or labels=; a folder's class names */
+    int n_labels;
+    int top; /* top= (default 5) */
+    /* Read from a folder of images (gcam_image_folder_read): its path, and its images as
+     * split for training and validation. NULL and empty for a .data file. */
+    char *folder;
+    gcam_dataset folder_train, folder_valid;
+} gcam_data_files;
+
+GCAM_API int gcam_data_files_read(gcam_data_files *d, const char *data_path, gcam_error *err);
+GCAM_API void gcam_data_files_free(gcam_data_files *d);
+
+/* ---- Image folders --------------------------------------------------------------- */
+
+/* How a folder without its own validation images is split: within each class, the
+ * images are ordered by a seeded hash of their path below the class folder, and the
+ * first round(valid_fraction * n) go to validation (at least one when the class has two
+ * or more images, never all of them). The split depends on the seed and the file names
+ * alone: it is the same on every run and in every program, and adding an image or a
+ * class moves no other image across. */
+typedef struct gcam_split_options {
+    float valid_fraction; /* 0: no validation images */
+    unsigned long seed;
+} gcam_split_options;
+
+/* Reads a folder of images by class, in either layout:
+ *   dir/train/<class>/... and dir/valid/<class>/... (or dir/val/); without valid/, the
+ *   training folder is split as above;
+ *   dir/<class>/..., split as above.
+ * Class names are the folder names in byte order. Images are found recursively below
+ * each class folder, by extension (.jpg .jpeg .png .bmp .tga .gif .pnm .ppm .pgm .psd,
+ * any case); names starting with '.' are skipped. Errors name the folder: an empty class,
+ * a single class, a validation class that training lacks, a folder of neither layout. The
+ * backup folder defaults to backup/<folder name>. */
+GCAM_API int gcam_image_folder_read(gcam_data_files *d, const char *dir,
+                                    const gcam_split_options *split, gcam_error *err);
+
+/* ---- Data sets, from either ------------------------------------------------------- */
+
+/* The data set a program's -data names: a folder (gcam_image_folder_read) or a Darknet
+ * .data file (gcam_data_files_read). Caller frees with gcam_data_files_free. */
+GCAM_API int gcam_data_open(gcam_data_files *d, const char *path, const gcam_split_options *split,
+                            gcam_error *err);
+
+/* Does the data set have training (valid = 0) or validation (valid = 1) images? */
+GCAM_API int gcam_data_has_split(const gcam_data_files *d, int valid);
+
+/* Its training (valid = 0) or validation (valid = 1) images, into ds (freed with
+ * gcam_dataset_free): a folder's split, or the .data file's list read with its labels. */
+GCAM_API int gcam_data_load_split(const gcam_data_files *d, int valid, gcam_dataset *ds,
+                                  gcam_error *err);
+
+/* The network's output count against the data set's classes; the error names the number
+ * to set in the cfg's head (filters= or output=, with its line). */
+GCAM_API int gcam_data_check_classes(const gcam_data_files *d, const char *data_path,
+                                     const char *cfg_path, int net_classes, gcam_error *err);
+
+/* Prints the classes with their image counts (a folder), one line per class. */
+GCAM_API void gcam_data_print_classes(const gcam_data_files *d, const char *data_path, FILE *out);
+
+/* For a folder: writes labels.txt, <name>_train.list, <name>_valid.list and <name>.data
+ * into dir, each atomically, so that the other programs and stock Darknet read the same
+ * classes and split from the .data file. A list line is the bare path when Darknet's and
+ * gcam's label rules both find its class from the path alone, else "path<TAB>index".
+ * *data_path_out (may be NULL) gets the .data file's path. Nothing to do for a .data
+ * file. */
+GCAM_API int gcam_data_write_files(const gcam_data_files *d, const char *dir, char *data_path_out,
+                                   size_t size, gcam_error *err);
 
 /* ---- Boxes ------------------------------------------------------------------------ */
 

@@ -14,6 +14,7 @@
 #define GCAM_SETTINGS_H
 
 #include "gcam/core.h"
+#include "gcam/data.h"
 
 #include <stdio.h>
 
@@ -224,7 +225,8 @@ typedef struct gcam_compare_options {
 
 typedef struct gcam_settings {
     char cfg_path[GCAM_PATH_MAX];  /* the cfg whose [gcam] section was read (not a key) */
-    char data_path[GCAM_PATH_MAX]; /* Darknet .data file */
+    char data_path[GCAM_PATH_MAX]; /* Darknet .data file, or a folder of images by class */
+    gcam_split_options split;      /* of a folder without its own validation images */
     long seed;                     /* training: shuffling, augmentation, dropout; gcam-init */
     int quiet;                     /* no per-iteration line or progress bar */
     gcam_saliency_options saliency;

@@ -6,9 +6,10 @@
 #include <stdio.h>
 
 static const char usage[] =
-    "usage: gcam-eval CFG WEIGHTS -data FILE [options]\n"
+    "usage: gcam-eval CFG WEIGHTS -data DIR|FILE [options]\n"
     "\n"
-    "Scores saliency methods on the images of the .data file's valid= list, at each\n"
+    "Scores saliency methods on the validation images (a folder's split or valid/, or the\n"
+    ".data file's valid= list), at each\n"
     "image's true class: deletion and insertion curves and their AUC (the Group-CAM\n"
     "protocol: deletion replaces pixels in decreasing saliency with zeros, insertion\n"
     "starts from the blurred image; each step changes 1/28 of the pixels), the pointing\n"
@@ -27,7 +28,7 @@ int main(int argc, char **argv) {
         gcam_settings_parse_program(&s, GCAM_PROGRAM_EVAL, usage, argc, argv, 2, 2, &args);
     if (exit_status >= 0) return exit_status;
     if (!s.data_path[0]) {
-        fprintf(stderr, "gcam-eval: -data FILE is required (or data= in the cfg's [gcam])\n");
+        fprintf(stderr, "gcam-eval: -data DIR|FILE is required (or data= in the cfg's [gcam])\n");
         gcam_args_free(&args);
         return 2;
     }
