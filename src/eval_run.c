@@ -35,10 +35,13 @@ static void render_gallery(gcam_net *net, const gcam_settings *s, char *const *p
 
 /* The sanity check, its lines in the table, and its plot. */
 static int sanity(gcam_net *net, const gcam_settings *s, const gcam_dataset *ds,
-                  gcam_eval_result *r, FILE *out, gcam_error *err) {
+                  gcam_eval_result *r, FILE *out, const volatile sig_atomic_t *stop,
+                  gcam_error *err) {
     const gcam_eval_options *o = &s->eval;
-    if (gcam_eval_sanity(net, o, &s->saliency, ds->n, ds->paths, r, s->quiet ? NULL : stderr, err))
+    if (gcam_eval_sanity(net, o, &s->saliency, ds->n, ds->paths, r, s->quiet ? NULL : stderr, stop,
+                         err))
         return -1;
+    if (!r->sanity_depths) return 0; /* abandoned on a stop */
     fprintf(out,
             "sanity check (%d images): mean rank correlation with the trained model's maps after "
             "randomising the top 1 / all %d weighted layers:\n",
@@ -52,7 +55,7 @@ static int sanity(gcam_net *net, const gcam_settings *s, const gcam_dataset *ds,
 
 static int write_outputs(gcam_net *net, const gcam_settings *s, const char *weights,
                          const gcam_data_files *files, const gcam_dataset *ds, gcam_eval_result *r,
-                         FILE *out, gcam_error *err) {
+                         FILE *out, const volatile sig_atomic_t *stop, gcam_error *err) {
     const gcam_eval_options *o = &s->eval;
     gcam_net_info in = gcam_net_get_info(net);
     char path[GCAM_PATH_MAX + 32];
@@ -72,7 +75,9 @@ static int write_outputs(gcam_net *net, const gcam_settings *s, const char *weig
         n_items = gcam_eval_pick_gallery(o, r, o->gallery, items);
         render_gallery(net, s, ds->paths, items, n_items);
     }
-    int status = o->sanity_images > 0 && o->n_methods ? sanity(net, s, ds, r, out, err) : 0;
+    int status = o->sanity_images > 0 && o->n_methods && !(stop && *stop)
+                     ? sanity(net, s, ds, r, out, stop, err)
+                     : 0;
     if (!status) status = gcam_eval_write_plots(o->out_dir, o, r, err);
     if (!status) {
         gcam_report_context ctx = {.cfg = s->cfg_path,
@@ -99,7 +104,7 @@ static int write_outputs(gcam_net *net, const gcam_settings *s, const char *weig
 }
 
 int gcam_eval_run(const gcam_settings *s, const char *weights, FILE *out, int *unreadable,
-                  gcam_error *err) {
+                  const volatile sig_atomic_t *stop, gcam_error *err) {
     const gcam_eval_options *o = &s->eval;
     *unreadable = 0;
     gcam_data_files files = {0};
@@ -129,13 +134,17 @@ int gcam_eval_run(const gcam_settings *s, const char *weights, FILE *out, int *u
     if (gcam_data_check_classes(&files, s->data_path, s->cfg_path, in.classes, err)) goto done;
     if (gcam_saliency_layer(net, &s->saliency, err) < 0 || gcam_mkdir_p(o->out_dir, err) ||
         gcam_evaluate(net, o, &s->saliency, &s->tta, ds.n, ds.paths, ds.labels,
-                      o->boxes[0] ? &boxes : NULL, s->quiet ? NULL : stderr, &r, err) ||
-        write_outputs(net, s, weights, &files, &ds, &r, out, err))
+                      o->boxes[0] ? &boxes : NULL, s->quiet ? NULL : stderr, stop, &r, err) ||
+        (r.n_images && write_outputs(net, s, weights, &files, &ds, &r, out, stop, err)))
         goto done;
     *unreadable = r.unreadable;
     if (r.unreadable)
         fprintf(stderr, "gcam-eval: %d unreadable images were counted and skipped\n", r.unreadable);
-    status = 0;
+    status = stop ? *stop : 0;
+    if (status)
+        fprintf(stderr, "gcam-eval: stopped: %s %d of %d images\n",
+                r.n_images ? "the outputs cover the" : "nothing written;", r.n_images,
+                o->limit > 0 && o->limit < ds.n ? o->limit : ds.n);
 done:
     gcam_eval_result_free(&r);
     gcam_net_free(net);

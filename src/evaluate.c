@@ -62,8 +62,9 @@ static void release_sources(chunk *ch) {
 typedef struct evaluator {
     gcam_net *net;
     const gcam_eval_options *o;
-    gcam_saliency_options so;    /* the caller's, with the evaluation's RISE masks */
-    const gcam_tta_options *tta; /* test-time crops */
+    gcam_saliency_options so;          /* the caller's, with the evaluation's RISE masks */
+    const gcam_tta_options *tta;       /* test-time crops */
+    const volatile sig_atomic_t *stop; /* the caller's stop request, or NULL */
     int H, W, C;
     size_t hw, image_floats;
     int step, points;
@@ -122,10 +123,16 @@ static void load_chunk(evaluator *ev, chunk *ch, int cap, int n, char *const *pa
  * are the same for every method: deletion starts at the image and ends at the substrate,
  * insertion starts at the blurred image and ends at the image; they come from
  * ch->p_image, ch->p_blurred and ev->p_zeros, and only the points between run here. */
-static void score_curves(evaluator *ev, const chunk *ch) {
+static int stop_requested(const evaluator *ev) {
+    return ev->stop && *ev->stop;
+}
+
+/* 1 when a stop request cut it short (the curves are then incomplete), else 0. */
+static int score_curves(evaluator *ev, const chunk *ch) {
     int cap = ev->net->capacity, inner = ev->points - 2;
     int total = ch->n * 2 * inner;
     for (int start = 0; start < total; start += cap) {
+        if (stop_requested(ev)) return 1;
         int m = total - start < cap ? total - start : cap;
         for (int j = 0; j < m; ++j) {
             int q = start + j, point = 1 + q % inner, curve = q / inner;
@@ -149,6 +156,7 @@ static void score_curves(evaluator *ev, const chunk *ch) {
         del[ev->points - 1] = ev->p_zeros[ch->cls[i]];
         ins[0] = ch->p_blurred[i];
     }
+    return 0;
 }
 
 /* p_c of each image and of its blurred copy, and of the all-zero substrate. */
@@ -250,7 +258,8 @@ static int write_map(const evaluator *ev, const chunk *ch, char *const *paths, i
     return gcam_npy_write(file, ev->maps + ev->hw * i, dims, 2, err);
 }
 
-/* One method on one chunk: its maps, their curves, and the records. */
+/* One method on one chunk: its maps, their curves, and the records. 1 when a stop request
+ * cut it short before any record or sum changed. */
 static int evaluate_method(evaluator *ev, chunk *ch, char *const *paths, int m, gcam_eval_result *r,
                            gcam_error *err) {
     int M = ev->o->n_methods, P = ev->points;
@@ -264,7 +273,7 @@ static int evaluate_method(evaluator *ev, chunk *ch, char *const *paths, int m, 
         gcam_saliency_order(ev->maps + ev->hw * i, ev->hw, ev->orders + ev->hw * i);
         if (ev->o->raw && write_map(ev, ch, paths, i, m, err)) return -1;
     }
-    score_curves(ev, ch);
+    if (stop_requested(ev) || score_curves(ev, ch)) return 1;
     for (int i = 0; i < ch->n; ++i) {
         const float *del = ev->curves + (size_t)(2 * i) * P, *ins = del + P;
         gcam_eval_record *rec = &r->records[(size_t)(r->n_images + i) * M + m];
@@ -326,7 +335,8 @@ static void score_centre(const evaluator *ev, const chunk *ch, gcam_eval_result 
 
 int gcam_evaluate(gcam_net *net, const gcam_eval_options *o, const gcam_saliency_options *so,
                   const gcam_tta_options *tta, int n, char *const *paths, const int *labels,
-                  const gcam_boxes *boxes, FILE *progress, gcam_eval_result *r, gcam_error *err) {
+                  const gcam_boxes *boxes, FILE *progress, const volatile sig_atomic_t *stop,
+                  gcam_eval_result *r, gcam_error *err) {
     memset(r, 0, sizeof *r);
     if (o->n_methods < 0 || o->n_methods > GCAM_METHOD_COUNT)
         return gcam_fail(err, "%d methods: expected 0 to %d", o->n_methods, GCAM_METHOD_COUNT);
@@ -342,6 +352,7 @@ int gcam_evaluate(gcam_net *net, const gcam_eval_options *o, const gcam_saliency
     evaluator ev;
     evaluator_init(&ev, net, o, so, cap);
     ev.tta = tta;
+    ev.stop = stop;
     int M = o->n_methods, P = ev.points;
     r->points = P;
     r->step = ev.step;
@@ -362,13 +373,23 @@ int gcam_evaluate(gcam_net *net, const gcam_eval_options *o, const gcam_saliency
     double t_start = gcam_now_seconds();
     int next = 0, status = 0;
     gcam_progress_bar(progress, 0, n, 0);
-    while (next < n && !status) {
+    /* the sums before a chunk, restored when a stop request abandons it part way */
+    double *sums_before = gcam_xmalloc(sizeof(double) * 2 * ((size_t)M * P + 1));
+    while (next < n && !status && !stop_requested(&ev)) {
         load_chunk(&ev, &ch, cap, n, paths, labels, boxes, &next, &r->unreadable);
         if (!ch.n) break;
         choose_classes(net, o, &ch);
         score_ends(&ev, &ch);
+        memcpy(sums_before, r->mean_deletion, sizeof(double) * M * P);
+        memcpy(sums_before + (size_t)M * P, r->mean_insertion, sizeof(double) * M * P);
         if (r->tta_n_modes) status = evaluate_tta(&ev, &ch, r, err);
         for (int m = 0; m < M && !status; ++m) status = evaluate_method(&ev, &ch, paths, m, r, err);
+        if (status > 0) { /* abandoned: the chunk counts for nothing */
+            memcpy(r->mean_deletion, sums_before, sizeof(double) * M * P);
+            memcpy(r->mean_insertion, sums_before + (size_t)M * P, sizeof(double) * M * P);
+            status = 0;
+            break;
+        }
         score_centre(&ev, &ch, r);
         for (int i = 0; i < ch.n; ++i) {
             r->images[r->n_images + i] = ch.index[i];
@@ -383,9 +404,10 @@ int gcam_evaluate(gcam_net *net, const gcam_eval_options *o, const gcam_saliency
         r->mean_insertion[k] /= r->n_images;
     }
     r->seconds = gcam_now_seconds() - t_start;
+    free(sums_before);
     chunk_free(&ch);
     evaluator_free(&ev);
-    if (!status && r->n_images == 0)
+    if (!status && r->n_images == 0 && !stop_requested(&ev))
         status = gcam_fail(err, "no readable image among the %d listed", n);
     return status;
 }
@@ -405,7 +427,7 @@ int gcam_eval_map(gcam_net *net, const gcam_eval_options *o, const gcam_saliency
 
 int gcam_eval_sanity(gcam_net *net, const gcam_eval_options *o, const gcam_saliency_options *so,
                      int n, char *const *paths, gcam_eval_result *r, FILE *progress,
-                     gcam_error *err) {
+                     const volatile sig_atomic_t *stop, gcam_error *err) {
     network *dn = net->dn;
     int M = o->n_methods;
     int S = o->sanity_images < r->n_images ? o->sanity_images : r->n_images;
@@ -447,6 +469,11 @@ int gcam_eval_sanity(gcam_net *net, const gcam_eval_options *o, const gcam_salie
     }
     double t_start = gcam_now_seconds();
     for (int d = 0; d < depths && !status; ++d) {
+        if (stop && *stop) { /* abandoned: no partial curve */
+            if (progress) fputc('\n', progress);
+            r->sanity_depths = 0;
+            break;
+        }
         gcam_net_randomize_layer(net, layers[d], o->sanity_seed);
         for (int m = 0; m < M && !status; ++m) {
             mso.method = o->methods[m];

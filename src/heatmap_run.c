@@ -69,10 +69,12 @@ static int write_one(heatmap_job *job, const char *path, int i, gcam_error *err)
     return gcam_npy_write(file, job->maps + i * hw, dims, 2, err);
 }
 
-static int run(heatmap_job *job, const gcam_path_list *list, int *unreadable, gcam_error *err) {
+/* 0, or the stop request's value when one ended the run early. */
+static int run(heatmap_job *job, const gcam_path_list *list, int *unreadable,
+               const volatile sig_atomic_t *stop, gcam_error *err) {
     gcam_net_info *in = &job->info;
-    int next = 0, done = 0;
-    while (next < list->n) {
+    int next = 0, done = 0, stopped = 0;
+    while (next < list->n && !(stopped = stop ? *stop : 0)) {
         int n = 0;
         while (n < in->capacity && next < list->n) {
             gcam_error load_err;
@@ -97,12 +99,14 @@ static int run(heatmap_job *job, const gcam_path_list *list, int *unreadable, gc
     }
     if (*unreadable)
         fprintf(stderr, "gcam-heatmap: %d of %d images could not be read\n", *unreadable, list->n);
-    fprintf(stderr, "gcam-heatmap: wrote %d heatmaps to %s\n", done, job->s->heatmap.out_dir);
-    return 0;
+    fprintf(stderr, "gcam-heatmap: wrote %d heatmaps to %s%s\n", done, job->s->heatmap.out_dir,
+            stopped ? " (stopped before the rest)" : "");
+    return stopped;
 }
 
 int gcam_heatmap_run(const gcam_settings *s, const char *weights, char *const *inputs, int n_inputs,
-                     FILE *out, int *unreadable, gcam_error *err) {
+                     FILE *out, int *unreadable, const volatile sig_atomic_t *stop,
+                     gcam_error *err) {
     *unreadable = 0;
     heatmap_job job = {s, NULL, {0}, NULL, out, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
     gcam_data_files files = {0};
@@ -133,7 +137,7 @@ int gcam_heatmap_run(const gcam_settings *s, const char *weights, char *const *i
     job.used = gcam_xmalloc(sizeof(int) * (size_t)cap);
     job.constant = gcam_xmalloc(sizeof(int) * (size_t)cap);
     job.order = gcam_xmalloc(sizeof(int) * (size_t)job.info.classes);
-    status = run(&job, &list, unreadable, err);
+    status = run(&job, &list, unreadable, stop, err);
 done:
     free(job.batch);
     free(job.maps);

@@ -140,19 +140,32 @@ static int predictor_init(predictor *p, const gcam_settings *s, const char *weig
     return 0;
 }
 
-int gcam_predict_run(const gcam_settings *s, const char *weights, char *const *images, int n_images,
-                     FILE *out, int *unreadable, gcam_error *err) {
+int gcam_predict_run(const gcam_settings *s, const char *weights, char *const *inputs, int n_inputs,
+                     FILE *out, int *unreadable, const volatile sig_atomic_t *stop,
+                     gcam_error *err) {
     *unreadable = 0;
+    gcam_path_list list;
+    if (gcam_path_list_expand(&list, inputs, n_inputs, err)) {
+        gcam_path_list_free(&list);
+        return -1;
+    }
+    char *const *images = list.paths;
+    int n_images = list.n;
     predictor p;
-    if (predictor_init(&p, s, weights, n_images, err)) {
-        predictor_free(&p);
+    if (!n_images || predictor_init(&p, s, weights, n_images, err)) {
+        if (!n_images)
+            gcam_fail(err, "no images among the arguments");
+        else
+            predictor_free(&p);
+        gcam_path_list_free(&list);
         return -1;
     }
     size_t classes = (size_t)p.in.classes;
     float *all = gcam_try_malloc(sizeof(float) * classes * n_images, "the probabilities", err);
     int status = all ? 0 : -1; /* all: (images, classes); NaN rows mark unreadable images */
     for (size_t k = 0; all && k < classes * n_images; ++k) all[k] = NAN;
-    for (int next = 0; !status && next < n_images;) {
+    int next = 0, stopped = 0;
+    while (!status && next < n_images && !(stopped = stop ? *stop : 0)) {
         int n = load_chunk(&p, images, n_images, &next, unreadable);
         const float *prob = n ? probabilities(&p, n, err) : NULL;
         if (n && !prob) status = -1;
@@ -167,7 +180,11 @@ int gcam_predict_run(const gcam_settings *s, const char *weights, char *const *i
     }
     if (*unreadable)
         fprintf(stderr, "gcam-predict: %d of %d images could not be read\n", *unreadable, n_images);
+    if (!status && stopped)
+        fprintf(stderr, "gcam-predict: stopped: %d of %d images read, the rest left out\n", next,
+                n_images);
     free(all);
     predictor_free(&p);
-    return status;
+    gcam_path_list_free(&list);
+    return status ? status : stopped;
 }

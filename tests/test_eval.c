@@ -260,7 +260,7 @@ static void check_on_network(void) {
     snprintf(o.out_dir, sizeof o.out_dir, "%s", dir);
     gcam_eval_result r;
     /* One image: the mean curves are its curves. Their ends against plain forwards. */
-    CHECK(gcam_evaluate(net, &o, &saliency, &settings.tta, N, paths, labels, &boxes, NULL, &r,
+    CHECK(gcam_evaluate(net, &o, &saliency, &settings.tta, N, paths, labels, &boxes, NULL, NULL, &r,
                         &err) == 0,
           "%s", err.message);
     int P = r.points;
@@ -309,7 +309,7 @@ static void check_on_network(void) {
     /* All images (each map also written), a CSV, then the report and the sanity check. */
     o.limit = 0;
     o.raw = 1;
-    CHECK(gcam_evaluate(net, &o, &saliency, &settings.tta, N, paths, labels, &boxes, NULL, &r,
+    CHECK(gcam_evaluate(net, &o, &saliency, &settings.tta, N, paths, labels, &boxes, NULL, NULL, &r,
                         &err) == 0,
           "%s", err.message);
     CHECK(r.n_images == N && r.with_boxes == N, "%d images, %d with boxes", r.n_images,
@@ -340,7 +340,8 @@ static void check_on_network(void) {
         items[k].png = gcam_heatmap_encode_png(image, 3, 32, 32, map, 0.5f, 2, &items[k].png_size);
     }
     o.sanity_images = 3;
-    CHECK(gcam_eval_sanity(net, &o, &saliency, N, paths, &r, NULL, &err) == 0, "%s", err.message);
+    CHECK(gcam_eval_sanity(net, &o, &saliency, N, paths, &r, NULL, NULL, &err) == 0, "%s",
+          err.message);
     CHECK(r.sanity_depths > 3 && r.sanity_images == 3, "%d depths, %d images", r.sanity_depths,
           r.sanity_images);
     /* Grad-CAM's maps must change once every layer is random */

@@ -16,6 +16,7 @@
 #define GCAM_CORE_H
 
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -153,6 +154,19 @@ GCAM_API int gcam_npy_write(const char *path, const float *data, const size_t *d
 
 /* Creates dir and its missing parents (mkdir -p). */
 GCAM_API int gcam_mkdir_p(const char *dir, gcam_error *err);
+
+/* ---- Stopping --------------------------------------------------------------------- */
+
+/* Turns Ctrl-C and SIGTERM into a stop request, for a program's long work: the first one
+ * sets the returned flag to the signal's number, which the run functions (gcam_train_run,
+ * gcam_eval_run, gcam_heatmap_run, gcam_predict_run) poll between batches; a second one
+ * exits the process at once with status 128 + its number. Call it first in main, before
+ * any thread exists: it blocks both signals in the calling thread, so that every later
+ * thread inherits the mask, and takes them on a thread of its own. Call it again after a
+ * library that installs its own handlers (MPI's start): that call installs the handler
+ * again, for threads which that library started with the signals unblocked. The library
+ * calls it nowhere itself. */
+GCAM_API const volatile sig_atomic_t *gcam_stop_signals_start(void);
 
 #ifdef __cplusplus
 }

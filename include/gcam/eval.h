@@ -60,18 +60,24 @@ GCAM_API void gcam_eval_result_free(gcam_eval_result *r);
  * so (its method replaced by each of eo's, its RISE masks by eo->rise_n). boxes may be
  * NULL. With eo->raw, every map is written to <eo->out_dir>/maps/<stem>_<method>.npy.
  * With eo->tta (and labels), each test-time crop mode of tta (oracle with boxes) predicts
- * every image too. progress (may be NULL) gets a progress bar with an ETA. */
+ * every image too. progress (may be NULL) gets a progress bar with an ETA. stop (may be
+ * NULL) is polled between batches: once it is non-zero, the images evaluated so far are
+ * r's (r->n_images) and the call returns 0. */
 GCAM_API int gcam_evaluate(gcam_net *net, const gcam_eval_options *eo,
                            const gcam_saliency_options *so, const gcam_tta_options *tta, int n,
                            char *const *paths, const int *labels, const gcam_boxes *boxes,
-                           FILE *progress, gcam_eval_result *r, gcam_error *err);
+                           FILE *progress, const volatile sig_atomic_t *stop, gcam_eval_result *r,
+                           gcam_error *err);
 
 /* The sanity check (Adebayo et al. 2018) on the first eo->sanity_images evaluated images,
  * at the classes of r's records: randomises net's weighted layers one by one from the
- * top and fills r's sanity fields. It destroys net's weights: run it last. */
+ * top and fills r's sanity fields. It destroys net's weights: run it last. stop (may be
+ * NULL) is polled between layers: once it is non-zero the check is abandoned and r has
+ * none (r->sanity_depths 0). */
 GCAM_API int gcam_eval_sanity(gcam_net *net, const gcam_eval_options *eo,
                               const gcam_saliency_options *so, int n, char *const *paths,
-                              gcam_eval_result *r, FILE *progress, gcam_error *err);
+                              gcam_eval_result *r, FILE *progress,
+                              const volatile sig_atomic_t *stop, gcam_error *err);
 
 /* <out_dir>/per_image.csv: image,method,class,deletion_auc,insertion_auc,pointing_hit,
  * seconds; paths quoted as RFC 4180 says. Atomic. */
@@ -92,12 +98,16 @@ GCAM_API int gcam_eval_write_tta_csv(const char *path, const gcam_eval_options *
 GCAM_API void gcam_eval_print_table(FILE *out, const gcam_eval_options *eo,
                                     const gcam_eval_result *r, int classes, int h, int w);
 
-/* gcam-eval: evaluates the .data file's valid= list under the cfg s->cfg_path and weights
- * with s's settings, prints the table to out, and writes per_image.csv, curves.png and
- * .svg, sanity.png and .svg, and report.html (self-contained) to s->eval.out_dir.
- * Unreadable images are reported, counted in *unreadable and skipped. */
+/* gcam-eval: evaluates the data set's validation images (s->data_path: a folder's split
+ * or a .data file's valid= list) under the cfg s->cfg_path and weights with s's
+ * settings, prints the table to out, and writes per_image.csv, curves.png and .svg,
+ * sanity.png and .svg, and report.html (self-contained) to s->eval.out_dir. Unreadable
+ * images are reported, counted in *unreadable and skipped. stop (may be NULL) is polled
+ * between batches: once it is non-zero, the outputs are written for the images evaluated
+ * so far (without the sanity check; nothing when there are none) and the value of *stop
+ * is returned. Otherwise 0, or -1 on an error. */
 GCAM_API int gcam_eval_run(const gcam_settings *s, const char *weights, FILE *out, int *unreadable,
-                           gcam_error *err);
+                           const volatile sig_atomic_t *stop, gcam_error *err);
 
 #ifdef __cplusplus
 }

@@ -31,15 +31,20 @@ GCAM_API int gcam_tta_logits(gcam_net *net, const gcam_tta_options *o,
                              const float (*boxes)[4], const int *ids, float *logits,
                              gcam_error *err);
 
-/* Prints the top classes of each image to out (names from the .data file's names= or
- * labels= when s->data_path is set) under the cfg s->cfg_path and weights, with the
- * test-time crop s->predict.tta (boxes from s->predict.boxes for oracle), and writes
- * every probability to s->predict.probs (float32 (images, classes) .npy, NaN rows for
- * unreadable images) when set. Images of the network's input size are used as they are;
- * others are resized to it. Unreadable images are reported on stderr, counted in
- * *unreadable and skipped. */
-GCAM_API int gcam_predict_run(const gcam_settings *s, const char *weights, char *const *images,
-                              int n_images, FILE *out, int *unreadable, gcam_error *err);
+/* Prints the top classes of each image of `inputs` (files, folders, lists: see
+ * gcam_path_list_expand) to out (names from the data set's classes when
+ * s->data_path is set) under the cfg s->cfg_path and weights, with the test-time crop
+ * s->predict.tta (boxes from s->predict.boxes for oracle), and writes every probability
+ * to s->predict.probs (float32 (images, classes) .npy, NaN rows for unreadable images)
+ * when set. Images of the network's input size are used as they are; others are resized
+ * to it. Unreadable images are reported on stderr, counted in *unreadable and skipped.
+ *
+ * stop (may be NULL) is polled between batches: once it is non-zero, the images not yet
+ * predicted are left out (NaN rows in the .npy, which is still written) and the value
+ * of *stop is returned. Otherwise 0, or -1 on an error. */
+GCAM_API int gcam_predict_run(const gcam_settings *s, const char *weights, char *const *inputs,
+                              int n_inputs, FILE *out, int *unreadable,
+                              const volatile sig_atomic_t *stop, gcam_error *err);
 
 #ifdef __cplusplus
 }

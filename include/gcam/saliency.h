@@ -41,9 +41,12 @@ GCAM_API int gcam_heatmap_write_png(const char *path, const float *image, int c,
  * gcam_path_list_expand), prints its top-5 classes to out and writes
  * <heatmap out_dir>/<stem>_<method>.png (and .npy with heatmap raw), with s's saliency
  * settings and the cfg s->cfg_path. Unreadable images are reported on stderr, counted in
- * *unreadable and skipped. */
+ * *unreadable and skipped. stop (may be NULL) is polled between batches: once it is
+ * non-zero the run ends with the heatmaps written so far and returns the value of *stop.
+ * Otherwise 0, or -1 on an error. */
 GCAM_API int gcam_heatmap_run(const gcam_settings *s, const char *weights, char *const *inputs,
-                              int n_inputs, FILE *out, int *unreadable, gcam_error *err);
+                              int n_inputs, FILE *out, int *unreadable,
+                              const volatile sig_atomic_t *stop, gcam_error *err);
 
 #ifdef __cplusplus
 }

@@ -18,10 +18,12 @@ static const char usage[] =
     "deletion_auc,insertion_auc,pointing_hit,seconds), <dir>/curves.png and .svg,\n"
     "<dir>/sanity.png and .svg, and <dir>/report.html (self-contained: opens with no\n"
     "network). Settings come from the cfg's [gcam] section, then from the options below.\n"
-    "Unreadable images are counted and reported. Exit status: 0 done, 1 error, 2 bad\n"
-    "arguments.\n";
+    "Unreadable images are counted and reported. Ctrl-C or SIGTERM stops within one\n"
+    "batch: the outputs are written for the images evaluated so far, without the sanity\n"
+    "check. Exit status: 0 done, 1 error, 2 bad arguments, 130 or 143 stopped.\n";
 
 int main(int argc, char **argv) {
+    const volatile sig_atomic_t *stop = gcam_stop_signals_start(); /* before any thread */
     gcam_settings s;
     gcam_args args;
     int exit_status =
@@ -34,11 +36,11 @@ int main(int argc, char **argv) {
     }
     gcam_error err;
     int unreadable = 0;
-    int status = gcam_eval_run(&s, args.positional[1], stdout, &unreadable, &err);
+    int status = gcam_eval_run(&s, args.positional[1], stdout, &unreadable, stop, &err);
     gcam_args_free(&args);
-    if (status) {
+    if (status < 0) {
         fprintf(stderr, "gcam-eval: %s\n", err.message);
         return 1;
     }
-    return unreadable ? 1 : 0;
+    return status > 0 ? 128 + status : unreadable ? 1 : 0;
 }

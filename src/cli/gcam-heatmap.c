@@ -12,9 +12,11 @@ static const char usage[] =
     "the validation preprocessing of gcam-train (a resize to the network size). Settings\n"
     "come from the cfg's [gcam] section, then from the options below, so a cfg gives\n"
     "gcam-heatmap, gcam-eval and gcam-train's refreshes the same maps. Unreadable images\n"
-    "are reported and skipped; the exit status is then 1.\n";
+    "are reported and skipped; the exit status is then 1. Ctrl-C or SIGTERM stops within\n"
+    "one batch, with the heatmaps written so far (exit status 130 or 143).\n";
 
 int main(int argc, char **argv) {
+    const volatile sig_atomic_t *stop = gcam_stop_signals_start(); /* before any thread */
     gcam_settings s;
     gcam_args args;
     int exit_status =
@@ -23,11 +25,11 @@ int main(int argc, char **argv) {
     gcam_error err;
     int unreadable = 0;
     int status = gcam_heatmap_run(&s, args.positional[1], args.positional + 2,
-                                  args.n_positional - 2, stdout, &unreadable, &err);
+                                  args.n_positional - 2, stdout, &unreadable, stop, &err);
     gcam_args_free(&args);
-    if (status) {
+    if (status < 0) {
         fprintf(stderr, "gcam-heatmap: %s\n", err.message);
         return 1;
     }
-    return unreadable ? 1 : 0;
+    return status > 0 ? 128 + status : unreadable ? 1 : 0;
 }

@@ -1,15 +1,9 @@
 /* gcam-train: trains or fine-tunes a Darknet classifier. The program owns the process:
  * it reads the command line and turns Ctrl-C and SIGTERM into a stop request (a second
- * one into an immediate exit). The signals are blocked before any thread starts and
- * taken on a thread of their own: a handler that ran on a oneDNN/OpenMP thread in the
- * middle of a convolution corrupted the heap. */
+ * one into an immediate exit). */
 #include "gcam.h"
 
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
-#include <string.h>
-#include <unistd.h>
 
 static const char usage[] =
     "usage: gcam-train CFG [options]\n"
@@ -47,34 +41,8 @@ static const char usage[] =
     "get the standard augmentation. <backup>/heatmaps/<iter>.png shows fixed validation\n"
     "images with their maps.\n";
 
-static volatile sig_atomic_t stop_request;
-
-/* The first signal asks the run to stop after its current batch (saving _last); a second
- * one exits at once, which leaves every file valid because each is written atomically. */
-static void on_signal(int sig) {
-    if (stop_request) _exit(128 + sig);
-    stop_request = sig;
-}
-
-/* Takes SIGINT and SIGTERM synchronously, on a thread of its own, for a process whose
- * other threads (created after main blocked them) never see them. */
-static void *signal_thread(void *arg) {
-    sigset_t *set = arg;
-    for (;;) {
-        int sig;
-        if (sigwait(set, &sig) == 0) on_signal(sig);
-    }
-    return NULL;
-}
-
 int main(int argc, char **argv) {
-    static sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGINT);
-    sigaddset(&stop_signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
-    pthread_t signals;
-    pthread_create(&signals, NULL, signal_thread, &stop_signals);
+    gcam_stop_signals_start(); /* before any thread */
     gcam_error err;
     if (gcam_distributed_start(&argc, &argv, &err) < 0) {
         fprintf(stderr, "gcam-train: %s\n", err.message);
@@ -89,13 +57,9 @@ int main(int argc, char **argv) {
         return exit_status;
     }
     gcam_args_free(&args);
-    /* after MPI's start, whose handlers these replace */
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    int status = gcam_train_run(&s, &stop_request, &err);
+    /* again after MPI's start, whose handlers it replaces */
+    const volatile sig_atomic_t *stop = gcam_stop_signals_start();
+    int status = gcam_train_run(&s, stop, &err);
     if (status < 0) fprintf(stderr, "gcam-train: %s\n", err.message);
     gcam_distributed_stop();
     return status < 0 ? 1 : (status > 0 ? 128 + status : 0);
