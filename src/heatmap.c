@@ -49,13 +49,40 @@ static unsigned char *overlay(const float *image, int c, int h, int w, const flo
     return rgb;
 }
 
-int gcam_heatmap_write_png(const char *path, const float *image, int c, int h, int w,
-                           const float *map, float alpha, int scale, gcam_error *err) {
+/* The outline of box (input pixels) on the canvas (cw x ch): `inset` pixels inside its
+ * edge, `width` thick, in colour. */
+static void draw_outline(unsigned char *rgb, int cw, int ch, const float box[4], int scale,
+                         int inset, int width, unsigned char colour) {
+    int x0 = (int)lroundf(box[0] * scale) + inset, y0 = (int)lroundf(box[1] * scale) + inset;
+    int x1 = (int)lroundf(box[2] * scale) - 1 - inset,
+        y1 = (int)lroundf(box[3] * scale) - 1 - inset;
+    for (int y = y0; y <= y1; ++y)
+        for (int x = x0; x <= x1; ++x) {
+            int edge = x < x0 + width || x > x1 - width || y < y0 + width || y > y1 - width;
+            if (!edge || x < 0 || y < 0 || x >= cw || y >= ch) continue;
+            unsigned char *px = rgb + ((size_t)y * cw + x) * 3;
+            px[0] = px[1] = px[2] = colour;
+        }
+}
+
+int gcam_heatmap_write_png_boxed(const char *path, const float *image, int c, int h, int w,
+                                 const float *map, float alpha, int scale, const float *box,
+                                 gcam_error *err) {
     if (scale < 1) scale = 1;
     unsigned char *rgb = overlay(image, c, h, w, map, alpha, scale);
+    if (box) {
+        int line = scale < 2 ? 1 : scale / 2;
+        draw_outline(rgb, w * scale, h * scale, box, scale, 0, 3 * line, 0);
+        draw_outline(rgb, w * scale, h * scale, box, scale, line, line, 255);
+    }
     int status = gcam_png_write_rgb(path, rgb, w * scale, h * scale, err);
     free(rgb);
     return status;
+}
+
+int gcam_heatmap_write_png(const char *path, const float *image, int c, int h, int w,
+                           const float *map, float alpha, int scale, gcam_error *err) {
+    return gcam_heatmap_write_png_boxed(path, image, c, h, w, map, alpha, scale, NULL, err);
 }
 
 unsigned char *gcam_heatmap_encode_png(const float *image, int c, int h, int w, const float *map,

@@ -14,6 +14,13 @@ void gcam_jet(float v, float *r, float *g, float *b);
 unsigned char *gcam_heatmap_encode_png(const float *image, int c, int h, int w, const float *map,
                                        float alpha, int scale, int *size);
 
+/* gcam_heatmap_write_png with a box (x0 y0 x1 y1 in input pixels; NULL: none) drawn on
+ * the overlay as a white line on a black one, so that it shows on any colour. map NULL
+ * writes the image alone. */
+int gcam_heatmap_write_png_boxed(const char *path, const float *image, int c, int h, int w,
+                                 const float *map, float alpha, int scale, const float *box,
+                                 gcam_error *err);
+
 /* The classes written under one image of a grid; -1: not known. */
 typedef struct gcam_heatmap_label {
     int true_class, predicted_class;

@@ -5,6 +5,9 @@
 #include "gcam/data.h"
 
 #include "error.h"
+#include "heatmap.h"
+#include "image_ops.h"
+#include "tta.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +45,27 @@ static const char *class_name(const heatmap_job *job, int c, char *buf, size_t s
     return buf;
 }
 
+/* The crop a test-time crop cuts in the box (input pixels) of the image at path, from
+ * its decoded source, at the input size: <dir>/<stem>_crop.png. */
+static int write_crop(const heatmap_job *job, const char *path, const char *stem,
+                      const float box[4], gcam_error *err) {
+    const gcam_net_info *in = &job->info;
+    gcam_image source;
+    if (gcam_image_load(&source, path, in->c, err)) return -1;
+    /* the validation resize maps the whole source onto the input */
+    float sx = (float)source.w / in->w, sy = (float)source.h / in->h;
+    float in_source[4] = {box[0] * sx, box[1] * sy, box[2] * sx, box[3] * sy};
+    float *crop = gcam_xmalloc(sizeof(float) * (size_t)in->inputs); /* (c, h, w) */
+    gcam_image_resample_box(&source, in_source, in->w, in->h, crop);
+    gcam_image_free(&source);
+    char file[2 * GCAM_PATH_MAX + 64];
+    snprintf(file, sizeof file, "%s/%s_crop.png", job->s->heatmap.out_dir, stem);
+    int status = gcam_heatmap_write_png(file, crop, in->c, in->h, in->w, NULL, 0,
+                                        job->s->heatmap.scale, err);
+    free(crop);
+    return status;
+}
+
 /* Prints image i's top classes and writes its files. */
 static int write_one(heatmap_job *job, const char *path, int i, gcam_error *err) {
     const gcam_heatmap_options *o = &job->s->heatmap;
@@ -60,8 +84,15 @@ static int write_one(heatmap_job *job, const char *path, int i, gcam_error *err)
     if (job->constant[i]) fprintf(job->out, "  (the map is constant: written as zeros)\n");
     const char *method = gcam_method_name(job->s->saliency.method);
     snprintf(file, sizeof file, "%s/%s_%s.png", o->out_dir, stem, method);
-    if (gcam_heatmap_write_png(file, job->batch + (size_t)i * in->inputs, in->c, in->h, in->w,
-                               job->maps + i * hw, o->alpha, o->scale, err))
+    float box[4];
+    if (o->box) {
+        gcam_tta_box_from_map(job->maps + i * hw, in->h, in->w, job->s->tta.threshold, box);
+        gcam_tta_fit_box(box, job->s->tta.margin, in->w, in->h);
+    }
+    if (gcam_heatmap_write_png_boxed(file, job->batch + (size_t)i * in->inputs, in->c, in->h, in->w,
+                                     job->maps + i * hw, o->alpha, o->scale, o->box ? box : NULL,
+                                     err) ||
+        (o->box && write_crop(job, path, stem, box, err)))
         return -1;
     if (!o->raw) return 0;
     size_t dims[2] = {(size_t)in->h, (size_t)in->w};

@@ -260,6 +260,10 @@ static const setting_spec specs[] = {
     ROW_FLAG("heatmap_scale", "-scale", "N", "1", HEATMAP,
              "draw each pixel as an N x N block (for small inputs)", VALUE_INT, 1, 64, NULL,
              heatmap.scale),
+    ROW_FLAG("heatmap_box", "-box", NULL, "0", HEATMAP,
+             "draw the box a test-time crop cuts around the map (tta_threshold, tta_margin) and "
+             "write that crop, cut from the source image, as <dir>/<stem>_crop.png",
+             VALUE_BOOL, 0, 1, NULL, heatmap.box),
 
     /* gcam-eval */
     ROW_FLAG("eval_methods", "-methods", "LIST", "all", EVAL,
@@ -311,10 +315,10 @@ static const setting_spec specs[] = {
     ROW("tta_method", "M", "gradcam", TRAIN | EVAL | PREDICT,
         "the map a test-time crop follows, at the predicted class", VALUE_METHOD, 0, 0, NULL,
         tta.method),
-    ROW("tta_threshold", "F", "0.5", TRAIN | EVAL | PREDICT,
+    ROW("tta_threshold", "F", "0.5", TRAIN | HEATMAP | EVAL | PREDICT,
         "the crop covers the pixels >= threshold * the map's maximum", VALUE_FLOAT, 0.01, 1, NULL,
         tta.threshold),
-    ROW("tta_margin", "F", "1.2", TRAIN | EVAL | PREDICT,
+    ROW("tta_margin", "F", "1.2", TRAIN | HEATMAP | EVAL | PREDICT,
         "the crop's sides are enlarged by this factor", VALUE_FLOAT, 1, 4, NULL, tta.margin),
     ROW("tta_seed", "S", "0", TRAIN | EVAL | PREDICT, "seed of the random control's crops",
         VALUE_ULONG, 0, 4294967295.0, NULL, tta.seed),

@@ -124,6 +124,13 @@ assert min(vals) >= 0 and max(vals) <= 1 and max(vals) == 1
 png = open(sys.argv[2], 'rb').read()
 assert png[:8] == b'\x89PNG\r\n\x1a\n' and struct.unpack('>II', png[16:24]) == (32, 32)
 PY
+$heat $fx.cfg $fx.weights "$work/imgs" -o "$work/hm3" -box > /dev/null 2>&1; check "heatmap -box exits 0" $?
+python3 - "$work/hm3/a_crop.png" "$work/hm3/a_groupcam.png" <<'PY'; check "-box writes the crop beside the heatmap, both 32x32" $?
+import struct, sys
+for f in sys.argv[1:]:
+    png = open(f, 'rb').read()
+    assert png[:8] == b'\x89PNG\r\n\x1a\n' and struct.unpack('>II', png[16:24]) == (32, 32)
+PY
 $heat $fx.cfg $fx.weights "$work/imgs.list" -o "$work/hm2" > /dev/null 2>&1; [ $? = 1 ]; check "unreadable listed image: exit 1" $?
 [ -s "$work/hm2/dog_groupcam.png" ]; check "the readable listed image still done" $?
 $heat $fx.cfg $fx.weights "$dog" -method magic > /dev/null 2>&1; [ $? = 2 ]; check "unknown method: exit 2" $?

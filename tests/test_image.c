@@ -3,6 +3,7 @@
  * linear (upscaling), and shrinking averages (a fine checkerboard becomes flat grey). */
 #define _DEFAULT_SOURCE /* mkstemps */
 #include "check.h"
+#include "heatmap.h"
 #include "image_ops.h"
 #include "testutil.h"
 
@@ -26,6 +27,40 @@ static float ramp(int x, int y) {
 }
 static float checker(int x, int y) {
     return (float)((x + y) & 1);
+}
+
+/* A heatmap's box: a white line one pixel inside a black one along the box's edges
+ * (scale 2: each 1 px wide), the pixels inside and outside untouched. */
+static void check_boxed_heatmap(void) {
+    enum { W = 12, H = 10, S = 2 };
+    float image[H * W], map[H * W];
+    for (int p = 0; p < H * W; ++p) image[p] = 0.5f, map[p] = 0;
+    const float box[4] = {2, 3, 8, 9}; /* x0 y0 x1 y1, input pixels, end exclusive */
+    char path[] = "/tmp/gcam-box-XXXXXX.png";
+    int fd = mkstemps(path, 4);
+    if (fd >= 0) close(fd);
+    gcam_error err;
+    CHECK(gcam_heatmap_write_png_boxed(path, image, 1, H, W, map, 0, S, box, &err) == 0, "%s",
+          err.message);
+    gcam_image back = {0};
+    CHECK(gcam_image_load(&back, path, 1, &err) == 0 && back.w == W * S && back.h == H * S,
+          "the boxed heatmap reads back at %dx%d", W * S, H * S);
+    if (back.data) {
+        int wrong = 0;
+        for (int y = 0; y < H * S; ++y)
+            for (int x = 0; x < W * S; ++x) {
+                int in = x >= 4 && x <= 15 && y >= 6 && y <= 17; /* the box, canvas pixels */
+                int ring = in && (x - 4 < 3 || 15 - x < 3 || y - 6 < 3 || 17 - y < 3);
+                int white = ring && (x - 4 == 1 || 15 - x == 1 || y - 6 == 1 || 17 - y == 1) &&
+                            x - 4 >= 1 && 15 - x >= 1 && y - 6 >= 1 && 17 - y >= 1;
+                float want = white ? 1.f : ring ? 0.f : 128 / 255.f;
+                wrong += fabsf(back.data[y * W * S + x] - want) > 0.01f;
+            }
+        CHECK(wrong == 0, "the outline is white inside black on the box's edges, %d pixels wrong",
+              wrong);
+    }
+    gcam_image_free(&back);
+    unlink(path);
 }
 
 int main(void) {
@@ -101,5 +136,6 @@ int main(void) {
         unlink(path);
         free(path);
     }
+    check_boxed_heatmap();
     return check_summary("test_image");
 }

@@ -181,6 +181,7 @@ typedef struct gcam_heatmap_options {
     int raw;     /* also write the maps as .npy */
     float alpha; /* overlay opacity */
     int scale;   /* each pixel drawn as a scale x scale block */
+    int box;     /* draw the map's crop box and write the crop, cut from the source */
 } gcam_heatmap_options;
 
 /* gcam-eval */
