@@ -110,9 +110,10 @@ example: data
 cluttered: deps $(BUILD)/make_cluttered
 	@./scripts/make_cluttered.sh
 
-# The high-resolution regime: the same items on 192x192 canvases, data/hires/.
+# The high-resolution regime: the same items on 192x192 canvases, data/hires/, with 2,000
+# held-out canvases for the experiment's choices.
 hires: deps $(BUILD)/make_cluttered
-	@CLUTTERED_NAME=hires CLUTTERED_SIDE=192 CLUTTERED_SEED=2192 ./scripts/make_cluttered.sh
+	@CLUTTERED_NAME=hires CLUTTERED_SIDE=192 CLUTTERED_SEED=2192 CLUTTERED_HELDOUT=2000 ./scripts/make_cluttered.sh
 	@TRANSFER_NAME=hires_transfer TRANSFER_SIDE=192 TRANSFER_SEED=4434 ./scripts/make_transfer.sh
 
 # The transfer regime: pretraining on six classes, fine-tuning on the four upper-body

@@ -1,61 +1,98 @@
 #!/usr/bin/env bash
 # The high-resolution experiment (make hires): does "glance at the whole, focus where the
-# map points" pay when the items are small in a large image? cfg/hires.cfg sees the
-# 192x192 canvases at 64x64; its crops are cut from the 192x192 source. One run per arm
-# and seed (every arm the same seeds and schedule, 3,125 iterations from scratch), then
-# every run is evaluated on the 10,000 validation canvases in each test-time crop mode
-# (gcam-eval -methods none: tta.csv per run, crops from the source), and the arms are
-# compared on the same canvases (gcam-compare).
+# map points" pay when the items are small in a large image? The networks see the
+# 192x192 canvases at 64x64; every crop, in training and at test time, is cut from the
+# 192x192 source. One run per arm and seed (every arm the same seeds and schedule), then
+# every run is evaluated on the test canvases in each test-time crop mode (gcam-eval
+# -methods none: tta.csv, with where the crop's box fell, and tta_cost.csv per run), and
+# the arms are compared on the same canvases (gcam-compare).
 #
 # usage: scripts/hires_experiment.sh "ARM ..." "SEED ..." [OUT_DIR]
-#   ARM (each adds [gcam] settings with -set; the saliency arms log the maps' pointing
-#   game on the training boxes):
-#     standard         Darknet's augmentation alone
-#     crop             the saliency crop from cached maps (crop_prob 0.5)
-#     crop_shuffled    the same with another image's map: a crop of equal strength
-#                      placed without this image's evidence (the control)
-#     crop_oracle      the crop around the ground-truth box (the bound)
-#     crop_fresh       the saliency crop from fresh Grad-CAM maps of each batch
-#     crop_drop, crop_drop_shuffled       crop 0.5 and drop mask 0.5 (WS-DAN's pair)
-#     crop_cutout, crop_cutout_shuffled   crop 0.5 and saliency-aware cutout 0.5
-#     full             cfg/hires_full.cfg: the same layers at 192x192 (9x the
-#                      multiply-adds), standard augmentation
-# The test-time box is fixed in advance (tta_threshold 0.5, tta_margin 1.2, the
-# defaults), not chosen on the test canvases. A finished run is not run again and an
-# interrupted one resumes from its last checkpoint. SUMMARY_ONLY=1 trains and evaluates
-# nothing and prints the comparison of the finished runs. GCAM_TRAIN, GCAM_EVAL and
-# GCAM_COMPARE name the binaries (copies keep a long experiment safe from rebuilds).
+# REGIME picks the regime:
+#   scratch (default)  cfg/hires.cfg from scratch on the 3,000 training canvases, 3,125
+#                      iterations; test: the 10,000 validation canvases
+#   finetune           cfg/hires_transfer.cfg fine-tuned from weights/transfer_pretrain.weights
+#                      (first 9 layers, a new 4-class head) on 100 canvases of each
+#                      upper-body garment, 250 iterations; test: the 4,000 test canvases
+# ARM (each adds [gcam] settings with -set; the saliency arms log the maps' pointing game
+# on the training boxes):
+#   standard             Darknet's augmentation alone
+#   crop                 the saliency crop from cached maps (crop_prob 0.5)
+#   crop_shuffled        the same with another image's map: a crop of equal strength
+#                        placed without this image's evidence (the control)
+#   crop_oracle          the crop around the ground-truth box (the bound)
+#   crop_fresh           the saliency crop from fresh Grad-CAM maps of each batch
+#   crop_random          Inception-style random-resized crops of the source (crop_prob 0.5,
+#                        the area range matched to the saliency crop's boxes; no maps)
+#   crop_drop, crop_drop_shuffled       crop 0.5 and drop mask 0.5 (WS-DAN's pair)
+#   crop_cutout, crop_cutout_shuffled   crop 0.5 and saliency-aware cutout 0.5
+#   full                 (scratch) cfg/hires_full.cfg: the same layers at 192x192 (9x the
+#                        multiply-adds), standard augmentation
+# Every choice below was made on held-out canvases (scripts/hires_choose.sh; the tables
+# are in results/hires/choice.md), never on the test canvases:
+#   the training crop's box: crop_min_size 0.1, crop_enlarge 1.25 (CROP_BOX);
+#   the random crops' area: the saliency crop's 5th to 95th percentile (RANDOM_AREA);
+#   the test-time box: tta_threshold, tta_margin, tta_steps (TTA="T M K").
+# A finished run is not run again and an interrupted one resumes from its last
+# checkpoint; a run whose test evaluation used other TTA settings is evaluated again.
+# SUMMARY_ONLY=1 trains and evaluates nothing and prints the comparison of the finished
+# runs. GCAM_TRAIN, GCAM_EVAL and GCAM_COMPARE name the binaries (copies keep a long
+# experiment safe from rebuilds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 arms=$1
 seeds=$2
-out=${3:-experiments/hires}
+regime=${REGIME:-scratch}
 train=${GCAM_TRAIN:-./bin/gcam-train}
 evaluate=${GCAM_EVAL:-./bin/gcam-eval}
 compare=${GCAM_COMPARE:-./bin/gcam-compare}
-train_boxes=data/hires/train_boxes.txt
-valid_boxes=data/hires/valid_boxes.txt
+crop_box=${CROP_BOX:-crop_min_size=0.1 crop_enlarge=1.25}
+random_area=${RANDOM_AREA:-random_crop_min_area=0.04 random_crop_max_area=0.3}
+read -r tta_threshold tta_margin tta_steps <<< "${TTA:-0.5 1.2 1}"
+case $regime in
+  scratch)
+    out=${3:-experiments/hires}
+    train_boxes=data/hires/train_boxes.txt
+    test_data=data/hires.data test_boxes=data/hires/valid_boxes.txt
+    start=() ;;
+  finetune)
+    out=${3:-experiments/hires_transfer}
+    train_boxes=data/hires_transfer/finetune_boxes.txt
+    test_data=data/hires_transfer_test.data test_boxes=data/hires_transfer/test_boxes.txt
+    start=(-weights weights/transfer_pretrain.weights -weights_layers 9 -clear) ;;
+  *) echo "REGIME=$regime: expected scratch or finetune" >&2; exit 2 ;;
+esac
 mkdir -p "$out"
 
 # Every saliency arm sets each transform's probability, so that no default leaks in.
 keys_for() {
-  local cached="saliency=1 train_boxes=$train_boxes"
+  local cached="saliency=1 train_boxes=$train_boxes $crop_box"
   local crop="crop_prob=0.5 drop_prob=0 keep_prob=0 cutout_prob=0 mix_prob=0"
+  local drop="crop_prob=0.5 drop_prob=0.5 keep_prob=0 cutout_prob=0 mix_prob=0"
+  local cutout="crop_prob=0.5 drop_prob=0 keep_prob=0 cutout_prob=0.5 mix_prob=0"
   case $1 in
     standard | full) ;;
     crop) echo "$cached $crop" ;;
     crop_shuffled) echo "$cached $crop saliency_guide=shuffled" ;;
     crop_oracle) echo "$cached $crop saliency_guide=oracle" ;;
     crop_fresh) echo "$cached $crop saliency_source=fresh saliency_method=gradcam" ;;
-    crop_drop) echo "$cached $crop drop_prob=0.5" ;;
-    crop_drop_shuffled) echo "$cached $crop drop_prob=0.5 saliency_guide=shuffled" ;;
-    crop_cutout) echo "$cached $crop cutout_prob=0.5" ;;
-    crop_cutout_shuffled) echo "$cached $crop cutout_prob=0.5 saliency_guide=shuffled" ;;
+    crop_random) echo "saliency=1 $crop saliency_guide=random $random_area" ;;
+    crop_drop) echo "$cached $drop" ;;
+    crop_drop_shuffled) echo "$cached $drop saliency_guide=shuffled" ;;
+    crop_cutout) echo "$cached $cutout" ;;
+    crop_cutout_shuffled) echo "$cached $cutout saliency_guide=shuffled" ;;
     *) echo "unknown arm '$1'" >&2; exit 2 ;;
   esac
 }
 
-cfg_for() { [ "$1" = full ] && echo cfg/hires_full.cfg || echo cfg/hires.cfg; }
+cfg_for() {
+  case $regime:$1 in
+    scratch:full) echo cfg/hires_full.cfg ;;
+    scratch:*) echo cfg/hires.cfg ;;
+    finetune:full) echo "the full-resolution reference is a from-scratch arm" >&2; exit 2 ;;
+    finetune:*) echo cfg/hires_transfer.cfg ;;
+  esac
+}
 
 run_one() { # ARM SEED
   local run="$out/$1_s$2" cfg name final
@@ -64,21 +101,25 @@ run_one() { # ARM SEED
   final="$run/${name}_final.weights"
   mkdir -p "$run"
   if [ ! -s "$final" ]; then
-    local resume=()
+    local resume=("${start[@]}")
     [ -s "$run/${name}_last.weights" ] && resume=(-weights "$run/${name}_last.weights")
-    echo "== $1 seed $2: training ($(date +%H:%M))" >&2
+    echo "== $regime $1 seed $2: training ($(date +%H:%M))" >&2
     local sets=()
     for kv in $(keys_for "$1"); do sets+=(-set "$kv"); done
     # validation only at the end: the runs are compared on tta.csv, not on the log
-    "$train" "$cfg" -seed "$2" -backup "$run" -quiet -valid_every 3125 "${resume[@]}" \
+    "$train" "$cfg" -seed "$2" -backup "$run" -quiet -valid_every 100000 "${resume[@]}" \
       "${sets[@]}" >> "$run/train.log" 2>&1
   fi
   # gcam-compare reads every run's log under one name
-  [ "$name" = hires ] || ln -sf "$name.csv" "$run/hires.csv"
-  if [ ! -s "$run/test/tta.csv" ]; then
-    echo "== $1 seed $2: test evaluation ($(date +%H:%M))" >&2
-    "$evaluate" "$cfg" "$final" -data data/hires.data -boxes "$valid_boxes" -methods none \
-      -quiet -o "$run/test" > "$run/test.log" 2>&1
+  [ "$name" = hires ] || [ "$regime" = finetune ] || ln -sf "$name.csv" "$run/hires.csv"
+  local tta="tta_threshold=$tta_threshold tta_margin=$tta_margin tta_steps=$tta_steps"
+  if [ ! -s "$run/test/tta.csv" ] || [ "$(cat "$run/test/settings" 2>/dev/null)" != "$tta" ]; then
+    echo "== $regime $1 seed $2: test evaluation ($(date +%H:%M))" >&2
+    local sets=()
+    for kv in $tta; do sets+=(-set "$kv"); done
+    "$evaluate" "$cfg" "$final" -data "$test_data" -boxes "$test_boxes" -methods none -quiet \
+      "${sets[@]}" -o "$run/test" > "$run/test.log" 2>&1
+    echo "$tta" > "$run/test/settings"
   fi
 }
 
@@ -87,21 +128,29 @@ if [ -z "${SUMMARY_ONLY:-}" ]; then
     for arm in $arms; do run_one "$arm" "$seed"; done
   done
 fi
-# the pipelines: each saliency arm with the test crop, against standard on the whole
-# image, its control with a random crop of the same size, and the oracle pipeline
+# The pipelines: each saliency arm with the test crop, against standard on the whole
+# image, its control with a random crop of the same size, the oracle pipeline, the
+# user's usual random crops, and the full-resolution network.
 pairs=""
 for arm in $arms; do
   case $arm in
     crop | crop_fresh)
-      pairs="$pairs $arm@crop:standard $arm@crop:crop_shuffled@random $arm@crop:crop_oracle@oracle $arm@crop:full" ;;
+      pairs="$pairs $arm@crop:standard $arm@crop:crop_shuffled@random $arm@crop:crop_oracle@oracle"
+      pairs="$pairs $arm@crop:crop_random@random $arm@crop:crop_random@crop $arm@crop:full" ;;
     crop_drop | crop_cutout)
       pairs="$pairs $arm@crop:standard $arm@crop:${arm}_shuffled@random" ;;
   esac
 done
-kept=""
+kept="" pipelines=""
 for p in $pairs; do
   a=${p%%:*} b=${p#*:}
   [[ " $arms " == *" ${a%%@*} "* && " $arms " == *" ${b%%@*} "* ]] && kept="$kept,$p"
 done
+for p in standard@none crop@crop crop_fresh@crop crop_shuffled@random crop_random@random \
+  crop_random@crop crop_oracle@oracle crop_drop@crop crop_cutout@crop full@none full@crop; do
+  [[ " $arms " == *" ${p%%@*} "* ]] && pipelines="$pipelines,$p"
+done
+log=hires.csv
+[ "$regime" = finetune ] && log=hires_transfer.csv
 "$compare" "$out" -arms "$arms" -seeds "$seeds" -reference standard -pairs "${kept#,}" \
-  -log hires.csv -o "$out/compare"
+  -pipelines "${pipelines#,}" -log "$log" -o "$out/compare"

@@ -159,27 +159,78 @@ static double tta_paired_difference(const gcam_eval_result *r, int a, int b, dou
     return mean;
 }
 
+/* Where the crop mode's box fell: how many images with a box had it hold the item
+ * (GCAM_FOCUS_HOLDS of the item's box inside), the mean share inside, and the crop mode's
+ * hits among the images where it held and where it missed. 0 without boxes. */
+static int focus_counts(const gcam_eval_result *r, int crop, int *holds, double *mean_cover,
+                        int *hits_held, int *hits_missed) {
+    int M = r->tta_n_modes, with_box = 0;
+    *holds = *hits_held = *hits_missed = 0;
+    *mean_cover = 0;
+    for (int i = 0; i < r->n_images; ++i) {
+        float cover = r->tta_crop_cover[i];
+        if (!isfinite(cover)) continue;
+        int held = cover >= GCAM_FOCUS_HOLDS,
+            hit = r->tta_predicted[(size_t)i * M + crop] == r->labels[i];
+        ++with_box;
+        *mean_cover += cover;
+        *holds += held;
+        *hits_held += held && hit;
+        *hits_missed += !held && hit;
+    }
+    if (with_box) *mean_cover /= with_box;
+    return with_box;
+}
+
 void gcam_eval_print_tta(FILE *out, const gcam_tta_options *tta, const gcam_eval_result *r) {
     if (!r->tta_n_modes) return;
     fprintf(out,
-            "test-time crops on %d images (logits of the whole image averaged with a crop's; "
-            "%s map at the predicted class, box at %g of its maximum, enlarged %gx):\n",
-            r->n_images, gcam_method_name(tta->method), tta->threshold, tta->margin);
+            "test-time crops on %d images (logits of the whole image averaged with %s; "
+            "%s map at the predicted class, box at %g of its maximum, enlarged %gx; cost per "
+            "image in multiply-adds and measured milliseconds):\n",
+            r->n_images, tta->steps > 1 ? "each crop's, crops in a row" : "a crop's",
+            gcam_method_name(tta->method), tta->threshold, tta->margin);
+    if (tta->steps > 1)
+        fprintf(out, "  (%d crops in a row in crop, center and random)\n", tta->steps);
     int crop = -1;
     for (int m = 0; m < r->tta_n_modes; ++m)
         if (r->tta_modes[m] == GCAM_TTA_CROP) crop = m;
     for (int m = 0; m < r->tta_n_modes; ++m) {
+        gcam_tta_mode mode = r->tta_modes[m];
         double se, top1 = tta_top1(r, m, &se);
-        fprintf(out, "  %-7s top-1 %6.2f%% +- %.2f", gcam_tta_mode_name(r->tta_modes[m]),
-                100 * top1, 100 * se);
+        fprintf(out, "  %-7s top-1 %6.2f%% +- %.2f  %7.2f M  %6.2f ms", gcam_tta_mode_name(mode),
+                100 * top1, 100 * se, r->tta_multiply_adds[mode] / 1e6,
+                r->n_images ? 1e3 * r->tta_seconds[mode] / r->n_images : 0);
         if (crop >= 0 && m != crop) {
             double half, d = tta_paired_difference(r, crop, m, &half);
-            fprintf(out, "   crop - %s: %+.2f pp [95%% %+.2f, %+.2f]",
-                    gcam_tta_mode_name(r->tta_modes[m]), 100 * d, 100 * (d - half),
-                    100 * (d + half));
+            fprintf(out, "   crop - %s: %+.2f pp [95%% %+.2f, %+.2f]", gcam_tta_mode_name(mode),
+                    100 * d, 100 * (d - half), 100 * (d + half));
         }
         fputc('\n', out);
     }
+    int holds, hits_held, hits_missed;
+    double cover;
+    int with_box = crop >= 0 ? focus_counts(r, crop, &holds, &cover, &hits_held, &hits_missed) : 0;
+    if (with_box)
+        fprintf(out,
+                "  the crop's box holds the item (%.0f%% of its box inside) on %.2f%% of %d images "
+                "(mean share inside %.1f%%); crop top-1 %.2f%% where it holds, %.2f%% where it "
+                "misses\n",
+                100 * GCAM_FOCUS_HOLDS, 100.0 * holds / with_box, with_box, 100 * cover,
+                holds ? 100.0 * hits_held / holds : 0,
+                with_box > holds ? 100.0 * hits_missed / (with_box - holds) : 0);
+}
+
+int gcam_eval_write_tta_cost(const char *path, const gcam_eval_result *r, gcam_error *err) {
+    gcam_atomic_file f;
+    if (gcam_atomic_file_open(&f, path, err)) return -1;
+    fputs("mode,multiply_adds,seconds\n", f.stream);
+    for (int m = 0; m < r->tta_n_modes; ++m) {
+        gcam_tta_mode mode = r->tta_modes[m];
+        fprintf(f.stream, "%s,%.0f,%.6g\n", gcam_tta_mode_name(mode), r->tta_multiply_adds[mode],
+                r->n_images ? r->tta_seconds[mode] / r->n_images : 0);
+    }
+    return gcam_atomic_file_commit(&f, err);
 }
 
 static void csv_field(FILE *f, const char *text);
@@ -188,14 +239,19 @@ int gcam_eval_write_tta_csv(const char *path, const gcam_eval_options *o, const 
                             char *const *paths, gcam_error *err) {
     gcam_atomic_file f;
     if (gcam_atomic_file_open(&f, path, err)) return -1;
-    int M = r->tta_n_modes;
+    int M = r->tta_n_modes, covered = 0;
+    for (int i = 0; i < r->n_images && !covered; ++i) covered = isfinite(r->tta_crop_cover[i]);
     fputs("image,label", f.stream);
     for (int m = 0; m < M; ++m) fprintf(f.stream, ",%s", gcam_tta_mode_name(r->tta_modes[m]));
-    fputc('\n', f.stream);
+    fputs(covered ? ",crop_cover\n" : "\n", f.stream);
     for (int i = 0; i < r->n_images; ++i) {
         csv_field(f.stream, paths[r->images[i]]);
         fprintf(f.stream, ",%d", r->labels[i]);
         for (int m = 0; m < M; ++m) fprintf(f.stream, ",%d", r->tta_predicted[(size_t)i * M + m]);
+        if (covered && isfinite(r->tta_crop_cover[i]))
+            fprintf(f.stream, ",%.4f", r->tta_crop_cover[i]);
+        else if (covered)
+            fputc(',', f.stream);
         fputc('\n', f.stream);
     }
     return gcam_atomic_file_commit(&f, err);

@@ -67,6 +67,8 @@ static int write_outputs(gcam_net *net, const gcam_settings *s, const char *weig
         gcam_eval_print_tta(out, &s->tta, r);
         snprintf(path, sizeof path, "%s/tta.csv", o->out_dir);
         if (gcam_eval_write_tta_csv(path, o, r, ds->paths, err)) return -1;
+        snprintf(path, sizeof path, "%s/tta_cost.csv", o->out_dir);
+        if (gcam_eval_write_tta_cost(path, r, err)) return -1;
     }
     int n_items = 0;
     gcam_gallery_item *items =
@@ -96,7 +98,7 @@ static int write_outputs(gcam_net *net, const gcam_settings *s, const char *weig
     free(items);
     if (!status)
         fprintf(out, "wrote %s/{per_image.csv,%s%sreport.html}\n", o->out_dir,
-                r->tta_n_modes ? "tta.csv," : "",
+                r->tta_n_modes ? "tta.csv,tta_cost.csv," : "",
                 !o->n_methods          ? ""
                 : r->sanity_depths > 0 ? "curves.png,curves.svg,sanity.png,sanity.svg,"
                                        : "curves.png,curves.svg,");

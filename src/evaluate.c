@@ -29,6 +29,7 @@ void gcam_eval_result_free(gcam_eval_result *r) {
     free(r->labels);
     free(r->images);
     free(r->tta_predicted);
+    free(r->tta_crop_cover);
     free(r->center);
     free(r->mean_deletion);
     free(r->mean_insertion);
@@ -303,20 +304,42 @@ static int tta_modes(const gcam_boxes *boxes, gcam_tta_mode *modes) {
     return n;
 }
 
-/* Every test-time crop mode's prediction for a chunk's images. */
+/* The share of box `truth` inside box `crop` (x0 y0 x1 y1 each). */
+static float box_cover(const float truth[4], const float crop[4]) {
+    float area = (truth[2] - truth[0]) * (truth[3] - truth[1]);
+    float w = fminf(truth[2], crop[2]) - fmaxf(truth[0], crop[0]);
+    float h = fminf(truth[3], crop[3]) - fmaxf(truth[1], crop[1]);
+    return area > 0 ? fmaxf(w, 0) * fmaxf(h, 0) / area : NAN;
+}
+
+/* Every test-time crop mode's prediction for a chunk's images, and where the crop mode's
+ * box fell against each image's ground-truth box. */
 static int evaluate_tta(evaluator *ev, const chunk *ch, gcam_eval_result *r, gcam_error *err) {
     int M = r->tta_n_modes;
     size_t classes = (size_t)ev->net->classes;
-    float *logits = gcam_xmalloc(sizeof(float) * classes * ch->n * M); /* (M, n, classes) */
+    float *logits = gcam_xmalloc(sizeof(float) * classes * ch->n * M);        /* (M, n, classes) */
+    float(*crop_boxes)[4] = gcam_xmalloc(sizeof *crop_boxes * (size_t)ch->n); /* (n) */
+    gcam_tta_report report = {.crop_boxes = crop_boxes};
+    memcpy(report.seconds, r->tta_seconds, sizeof report.seconds);
     int status =
         gcam_tta_logits(ev->net, ev->tta, &ev->so, r->tta_modes, M, ch->images, ch->sources, ch->n,
-                        (const float(*)[4])ch->box, ch->index, logits, err);
+                        (const float(*)[4])ch->box, ch->index, logits, &report, err);
     for (int m = 0; m < M && !status; ++m)
         for (int i = 0; i < ch->n; ++i) {
             int best;
             gcam_top_classes(logits + classes * ((size_t)m * ch->n + i), (int)classes, 1, &best);
             r->tta_predicted[(size_t)(r->n_images + i) * M + m] = best;
         }
+    int cropped = 0;
+    for (int m = 0; m < M; ++m) cropped |= r->tta_modes[m] == GCAM_TTA_CROP;
+    for (int i = 0; i < ch->n && !status; ++i)
+        r->tta_crop_cover[r->n_images + i] =
+            cropped && ch->has_box[i] ? box_cover(ch->box[i], crop_boxes[i]) : NAN;
+    if (!status) {
+        memcpy(r->tta_seconds, report.seconds, sizeof report.seconds);
+        memcpy(r->tta_multiply_adds, report.multiply_adds, sizeof report.multiply_adds);
+    }
+    free(crop_boxes);
     free(logits);
     return status;
 }
@@ -366,6 +389,7 @@ int gcam_evaluate(gcam_net *net, const gcam_eval_options *o, const gcam_saliency
     if (o->tta && labels) {
         r->tta_n_modes = tta_modes(boxes, r->tta_modes);
         r->tta_predicted = gcam_xcalloc((size_t)n * r->tta_n_modes + 1, sizeof(int));
+        r->tta_crop_cover = gcam_xcalloc((size_t)n + 1, sizeof(float));
     }
     chunk ch;
     chunk_init(&ch, cap, ev.image_floats,

@@ -67,6 +67,10 @@ void gcam_guided_geometry(const gcam_guided_config *cfg, const gcam_map_cache *c
                           gcam_rng *rng, gcam_warp *warp, gcam_guided_sample *sample) {
     sample->flags = 0;
     sample->crop_fraction = 0;
+    if (cfg->source == GCAM_GUIDE_RANDOM) {
+        gcam_guided_random_crop(cfg, src_w, src_h, net_w, net_h, rng, warp, sample);
+        return;
+    }
     if (!gcam_guided_find_map(cfg, cache, id, box, src_w, src_h, rng, sample->map))
         return; /* no map: the standard augmentation alone */
     sample->flags = GCAM_GUIDED_HAD_MAP;
@@ -104,6 +108,27 @@ void gcam_guided_crop(const gcam_guided_config *cfg, int src_w, int src_h, int n
     centre_y += gcam_rng_range(rng, -cfg->crop_jitter, cfg->crop_jitter) * side_h;
     float left = fminf(fmaxf(centre_x - side_w / 2, 0), src_w - side_w);
     float top = fminf(fmaxf(centre_y - side_h / 2, 0), src_h - side_h);
+    warp->ax = side_w / net_w;
+    warp->bx = 0;
+    warp->cx = left;
+    warp->ay = 0;
+    warp->by = side_h / net_h;
+    warp->cy = top;
+    sample->flags |= GCAM_GUIDED_CROP;
+    sample->crop_fraction = side_w * side_h / ((float)src_w * src_h);
+}
+
+void gcam_guided_random_crop(const gcam_guided_config *cfg, int src_w, int src_h, int net_w,
+                             int net_h, gcam_rng *rng, gcam_warp *warp,
+                             gcam_guided_sample *sample) {
+    if (gcam_rng_uniform(rng) >= cfg->crop_prob) return;
+    float area = gcam_rng_range(rng, cfg->random_crop_min_area, cfg->random_crop_max_area) *
+                 (float)src_w * src_h;
+    float aspect = expf(gcam_rng_range(rng, logf(3.f / 4), logf(4.f / 3)));
+    float side_w = fminf(sqrtf(area * aspect), (float)src_w);
+    float side_h = fminf(sqrtf(area / aspect), (float)src_h);
+    float left = gcam_rng_uniform(rng) * (src_w - side_w),
+          top = gcam_rng_uniform(rng) * (src_h - side_h);
     warp->ax = side_w / net_w;
     warp->bx = 0;
     warp->cx = left;

@@ -16,6 +16,12 @@
 
 #include <stdint.h>
 
+/* Whether the guide reads cached maps (saliency, shuffled) or none (oracle: the boxes;
+ * random: no map at all). */
+static inline int gcam_guide_uses_cache(gcam_guide_source source) {
+    return source == GCAM_GUIDE_SALIENCY || source == GCAM_GUIDE_SHUFFLED;
+}
+
 /* The table's defaults (gcam_settings_default). */
 void gcam_guided_config_default(gcam_guided_config *c);
 
@@ -49,8 +55,17 @@ int gcam_guided_find_map(const gcam_guided_config *cfg, const gcam_map_cache *ca
 void gcam_guided_crop(const gcam_guided_config *cfg, int src_w, int src_h, int net_w, int net_h,
                       gcam_rng *rng, gcam_warp *warp, gcam_guided_sample *sample);
 
-/* Step 1, before the image is warped: gcam_guided_find_map, then gcam_guided_crop when
- * the sample has a map. sample->map must hold map_size^2 floats. */
+/* With probability crop_prob, replaces the geometric part of *warp by an Inception-style
+ * random-resized crop: a box of the source whose share of its area is uniform in
+ * [random_crop_min_area, random_crop_max_area] and whose aspect ratio is log-uniform in
+ * [3/4, 4/3] (both kept inside the image), at a uniform place, resampled to the input (the
+ * flip is kept). */
+void gcam_guided_random_crop(const gcam_guided_config *cfg, int src_w, int src_h, int net_w,
+                             int net_h, gcam_rng *rng, gcam_warp *warp, gcam_guided_sample *sample);
+
+/* Step 1, before the image is warped: the random crop (guide random), or
+ * gcam_guided_find_map, then gcam_guided_crop when the sample has a map. sample->map must
+ * hold map_size^2 floats. */
 void gcam_guided_geometry(const gcam_guided_config *cfg, const gcam_map_cache *cache, int id,
                           const float *box, int src_w, int src_h, int net_w, int net_h,
                           gcam_rng *rng, gcam_warp *warp, gcam_guided_sample *sample);

@@ -276,6 +276,18 @@ const float *gcam_net_last_logits(const gcam_net *net) {
     return net->dn->layers[net->logits_layer].output;
 }
 
+double gcam_net_multiply_adds(const gcam_net *net, int first, int last) {
+    double total = 0;
+    for (int i = first < 0 ? 0 : first; i < last && i < net->dn->n; ++i) {
+        const layer *l = &net->dn->layers[i];
+        if (l->type == CONVOLUTIONAL)
+            total += (double)l->out_h * l->out_w * l->n * (l->c / l->groups) * l->size * l->size;
+        else if (l->type == CONNECTED)
+            total += (double)l->inputs * l->outputs;
+    }
+    return total;
+}
+
 float gcam_class_probability(const gcam_net *net, const float *out, int i, int c) {
     const network *dn = net->dn;
     if (dn->layers[dn->n - 1].type == SOFTMAX) return out[(size_t)i * net->classes + c];

@@ -67,6 +67,10 @@ const float *gcam_net_last_output(const gcam_net *net);
 /* The logits (pre-softmax scores) of the last forward, (active images, classes), borrowed. */
 const float *gcam_net_last_logits(const gcam_net *net);
 
+/* Multiply-adds of one image's forward through layers [first, last): convolutions and
+ * connected layers (the rest costs little beside them). */
+double gcam_net_multiply_adds(const gcam_net *net, int first, int last);
+
 /* Softmax probability of class c for image i of the last forward, whose output is out
  * (the network's last layer); works with or without a final [softmax]. */
 float gcam_class_probability(const gcam_net *net, const float *out, int i, int c);

@@ -72,7 +72,7 @@ static const float *probabilities(predictor *p, int n, gcam_error *err) {
     gcam_tta_mode mode = p->s->predict.tta;
     if (mode == GCAM_TTA_NONE) return gcam_net_scores(p->net, p->batch, n);
     if (gcam_tta_logits(p->net, &p->s->tta, &p->s->saliency, &mode, 1, p->batch, p->sources, n,
-                        (const float(*)[4])p->box, p->index, p->scores, err))
+                        (const float(*)[4])p->box, p->index, p->scores, NULL, err))
         return NULL;
     for (int i = 0; i < n; ++i) {
         float *z = p->scores + (size_t)p->in.classes * i, max = z[0];

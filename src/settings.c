@@ -169,8 +169,10 @@ static const setting_spec specs[] = {
         train.guided.map_size),
     ROW("saliency_guide", "G", "saliency", TRAIN,
         "the maps that guide: the images' own; shuffled, other images' (the unguided control of "
-        "equal strength); oracle, the ground-truth boxes of train_boxes (the bound)",
-        VALUE_CHOICE, 0, 0, "saliency|shuffled|oracle", train.guided.source),
+        "equal strength); oracle, the ground-truth boxes of train_boxes (the bound); random, "
+        "none: the crop is an Inception-style random-resized crop of the source "
+        "(random_crop_min_area, random_crop_max_area)",
+        VALUE_CHOICE, 0, 0, "saliency|shuffled|oracle|random", train.guided.source),
     ROW("saliency_source", "S", "cache", TRAIN,
         "cache: maps refreshed every saliency_every iterations and kept per image; fresh: maps "
         "of each batch's augmented images, computed just before it trains",
@@ -202,6 +204,13 @@ static const setting_spec specs[] = {
            crop_jitter),
     GUIDED("crop_min_size", "0.25", "smallest box side, fraction of the shorter image side", 0.05,
            1, crop_min_size),
+    GUIDED("random_crop_min_area", "0.08",
+           "saliency_guide=random: the crop's smallest share of the image's area (its aspect "
+           "ratio is drawn from [3/4, 4/3])",
+           0.01, 1, random_crop_min_area),
+    GUIDED("random_crop_max_area", "1",
+           "saliency_guide=random: the crop's largest share of the image's area", 0.01, 1,
+           random_crop_max_area),
     GUIDED("drop_prob", "0", "drop mask probability", 0, 1, drop_prob),
     GUIDED("drop_threshold", "0.6", "erase pixels >= threshold * max", 0.01, 1, drop_threshold),
     ROW("drop_fill", "F", "mean", TRAIN, "what erased pixels become", VALUE_CHOICE, 0, 0,
@@ -261,8 +270,9 @@ static const setting_spec specs[] = {
              "draw each pixel as an N x N block (for small inputs)", VALUE_INT, 1, 64, NULL,
              heatmap.scale),
     ROW_FLAG("heatmap_box", "-box", NULL, "0", HEATMAP,
-             "draw the box a test-time crop cuts around the map (tta_threshold, tta_margin) and "
-             "write that crop, cut from the source image, as <dir>/<stem>_crop.png",
+             "draw the box a test-time crop cuts around the map (tta_threshold, tta_margin; the "
+             "first crop when tta_steps is more) and write that crop, cut from the source image, "
+             "as <dir>/<stem>_crop.png",
              VALUE_BOOL, 0, 1, NULL, heatmap.box),
 
     /* gcam-eval */
@@ -320,6 +330,10 @@ static const setting_spec specs[] = {
         tta.threshold),
     ROW("tta_margin", "F", "1.2", TRAIN | HEATMAP | EVAL | PREDICT,
         "the crop's sides are enlarged by this factor", VALUE_FLOAT, 1, 4, NULL, tta.margin),
+    ROW("tta_steps", "K", "1", TRAIN | EVAL | PREDICT,
+        "crops in a row: each next box comes from the map of the crop before, cut from the "
+        "source again; the logits of the whole image and of every crop are averaged",
+        VALUE_INT, 1, 4, NULL, tta.steps),
     ROW("tta_seed", "S", "0", TRAIN | EVAL | PREDICT, "seed of the random control's crops",
         VALUE_ULONG, 0, 4294967295.0, NULL, tta.seed),
 
@@ -351,6 +365,14 @@ static const setting_spec specs[] = {
              "each run's training log (gcam-train's CSV), in its folder, for the maps' quality "
              "over time; empty: none",
              VALUE_PATH, 0, 0, NULL, compare.log),
+    ROW_FLAG("compare_costs", "-costs", "PATH", "test/tta_cost.csv", COMPARE,
+             "each run's cost per test image and mode (gcam-eval's tta_cost.csv), in its folder; "
+             "a run without one has no cost",
+             VALUE_PATH, 0, 0, NULL, compare.costs),
+    ROW_FLAG("compare_pipelines", "-pipelines", "LIST", "", COMPARE,
+             "the pipelines ARM@MODE,... of the cost table and of cost.png (top-1 against "
+             "multiply-adds per test image); empty: every arm at none and at crop",
+             VALUE_PATH, 0, 0, NULL, compare.pipelines),
     ROW_FLAG("compare_dir", "-o", "DIR", "compare", COMPARE, "output folder", VALUE_PATH, 0, 0,
              NULL, compare.out_dir),
     ROW_FLAG("compare_bootstrap", "-bootstrap", "N", "2000", COMPARE,
@@ -711,6 +733,15 @@ int gcam_settings_check(const gcam_settings *s, gcam_program program, gcam_error
     if (t->saliency && g->source == GCAM_GUIDE_ORACLE && !t->train_boxes[0])
         return gcam_fail(err, "%s: [gcam] saliency_guide=oracle needs train_boxes=FILE",
                          s->cfg_path);
+    if (t->saliency && g->source == GCAM_GUIDE_RANDOM && t->source == GCAM_SOURCE_FRESH)
+        return gcam_fail(err,
+                         "%s: [gcam] saliency_guide=random crops without maps: "
+                         "saliency_source=fresh has nothing to compute",
+                         s->cfg_path);
+    if (t->saliency && g->source == GCAM_GUIDE_RANDOM &&
+        g->random_crop_min_area > g->random_crop_max_area)
+        return gcam_fail(err, "%s: [gcam] random_crop_min_area=%g is above random_crop_max_area=%g",
+                         s->cfg_path, g->random_crop_min_area, g->random_crop_max_area);
     if (t->saliency && g->source == GCAM_GUIDE_ORACLE && t->source == GCAM_SOURCE_FRESH)
         return gcam_fail(err,
                          "%s: [gcam] saliency_guide=oracle takes its maps from train_boxes: "

@@ -282,7 +282,7 @@ static int trainer_init(trainer *t, const gcam_settings *s, const gcam_ranks *ra
     if (gcam_settings_check(s, GCAM_PROGRAM_TRAIN, err) || share_the_host(t, err)) return -1;
     t->guided = s->train.saliency;
     t->fresh = t->guided && s->train.source == GCAM_SOURCE_FRESH;
-    t->cached = t->guided && !t->fresh && s->train.guided.source != GCAM_GUIDE_ORACLE;
+    t->cached = t->guided && !t->fresh && gcam_guide_uses_cache(s->train.guided.source);
     t->mixing = s->train.mix_prob > 0;
     if (load_inputs(t, err) || start_loaders(t, err) || prepare_backup(t, err)) return -1;
     network *dn = t->dn;
@@ -484,7 +484,7 @@ static const float *valid_scores(trainer *t, const gcam_batch *batch, float *sco
     }
     int status =
         gcam_tta_logits(t->net, &t->s->tta, &t->s->saliency, &mode, 1, batch->x, batch->sources,
-                        batch->n, (const float(*)[4])boxes, batch->sample_ids, scores, err);
+                        batch->n, (const float(*)[4])boxes, batch->sample_ids, scores, NULL, err);
     free(boxes);
     return status ? NULL : scores;
 }
@@ -616,6 +616,7 @@ static void sum_statistics_over_ranks(trainer *t) {
                   m->area_sum,
                   m->weight_b_sum};
     gcam_ranks_sum_doubles(&t->ranks, v, (int)(sizeof v / sizeof v[0]));
+    gcam_ranks_sum_doubles(&t->ranks, ts->crop_area_bins, GCAM_CROP_AREA_BINS);
     ts->samples = (long)v[0], ts->with_map = (long)v[1], ts->crops = (long)v[2];
     ts->drops = (long)v[3], ts->keeps = (long)v[4], ts->cutouts = (long)v[5];
     ts->crop_fraction_sum = v[6], ts->maps_constant = (long)v[7];
@@ -760,8 +761,11 @@ int gcam_train_run(const gcam_settings *s, const volatile sig_atomic_t *stop, gc
     }
     sum_statistics_over_ranks(&t);
     double run_seconds = gcam_now_seconds() - run_start;
-    if (t.guided && t.speaks)
-        gcam_train_saliency_summary(stderr, &t.saliency, &s->train.guided, run_seconds, done);
+    if (t.guided && t.speaks) {
+        char guide[32];
+        gcam_settings_format(s, "saliency_guide", guide, sizeof guide);
+        gcam_train_saliency_summary(stderr, &t.saliency, guide, run_seconds, done);
+    }
     if (t.mixing && t.speaks) print_mix_summary(&t);
     if (t.speaks) print_exchange_summary(&t, run_seconds);
     double bad = gcam_loader_bad_images(t.train_loader);

@@ -63,7 +63,7 @@ int gcam_train_saliency_init(gcam_train_saliency *ts, const gcam_settings *s, gc
     ts->constant = gcam_xmalloc(sizeof(int) * (size_t)capacity);
     ts->view = gcam_xmalloc(sizeof(float) * (size_t)info.inputs);
     /* fresh maps and the oracle's boxes need no cache */
-    int cached = t->source == GCAM_SOURCE_CACHE && t->guided.source != GCAM_GUIDE_ORACLE;
+    int cached = t->source == GCAM_SOURCE_CACHE && gcam_guide_uses_cache(t->guided.source);
     if (gcam_map_cache_init(&ts->cache, cached ? train->n : 0, t->guided.map_size, capacity * ranks,
                             err))
         return -1;
@@ -88,6 +88,12 @@ void gcam_train_saliency_free(gcam_train_saliency *ts) {
     memset(ts, 0, sizeof *ts);
 }
 
+static void count_crop_area(gcam_train_saliency *ts, float fraction) {
+    int bin = (int)(fraction * GCAM_CROP_AREA_BINS);
+    ++ts->crop_area_bins[bin < 0 ? 0
+                                 : (bin >= GCAM_CROP_AREA_BINS ? GCAM_CROP_AREA_BINS - 1 : bin)];
+}
+
 void gcam_train_saliency_count(gcam_train_saliency *ts, const gcam_batch *b) {
     for (int i = 0; i < b->n; ++i) {
         int f = b->guided_flags[i];
@@ -98,6 +104,7 @@ void gcam_train_saliency_count(gcam_train_saliency *ts, const gcam_batch *b) {
         ts->keeps += (f & GCAM_GUIDED_KEEP) != 0;
         ts->cutouts += (f & GCAM_GUIDED_CUTOUT) != 0;
         ts->crop_fraction_sum += b->crop_fractions[i];
+        if (f & GCAM_GUIDED_CROP) count_crop_area(ts, b->crop_fractions[i]);
     }
 }
 
@@ -253,6 +260,7 @@ int gcam_train_saliency_fresh(gcam_train_saliency *ts, gcam_net *net, const gcam
         ts->keeps += (sample.flags & GCAM_GUIDED_KEEP) != 0;
         ts->cutouts += (sample.flags & GCAM_GUIDED_CUTOUT) != 0;
         ts->crop_fraction_sum += sample.crop_fraction;
+        if (sample.flags & GCAM_GUIDED_CROP) count_crop_area(ts, sample.crop_fraction);
         ++ts->maps_stored;
     }
     free(bytes);
@@ -293,9 +301,20 @@ int gcam_train_saliency_grid(gcam_train_saliency *ts, gcam_net *net, const char 
     return status;
 }
 
-void gcam_train_saliency_summary(FILE *out, const gcam_train_saliency *ts,
-                                 const gcam_guided_config *guided, double run_seconds,
-                                 long iteration) {
+/* The upper edge of the bin where the crops' area shares reach quantile q (0 without
+ * crops): a percentile to 1 / GCAM_CROP_AREA_BINS of the image. */
+static double crop_area_percentile(const gcam_train_saliency *ts, double q) {
+    double total = 0, seen = 0;
+    for (int b = 0; b < GCAM_CROP_AREA_BINS; ++b) total += ts->crop_area_bins[b];
+    for (int b = 0; b < GCAM_CROP_AREA_BINS && total > 0; ++b) {
+        seen += ts->crop_area_bins[b];
+        if (seen >= q * total) return (b + 1.0) / GCAM_CROP_AREA_BINS;
+    }
+    return 0;
+}
+
+void gcam_train_saliency_summary(FILE *out, const gcam_train_saliency *ts, const char *guide,
+                                 double run_seconds, long iteration) {
     double age = 0;
     int covered = ts->cache.n ? gcam_map_cache_covered(&ts->cache, (int32_t)iteration, &age) : 0;
     double per = ts->samples ? 100.0 / ts->samples : 0;
@@ -303,15 +322,17 @@ void gcam_train_saliency_summary(FILE *out, const gcam_train_saliency *ts,
             "gcam-train: saliency (%s, guide %s): %ld refreshes, %.3f s each, %.1f%% of the "
             "run; %ld maps stored, %ld constant; coverage %d/%d images, mean age %.0f "
             "iterations\n",
-            gcam_method_name(ts->options.method),
-            guided->source == GCAM_GUIDE_SHUFFLED ? "shuffled" : "saliency", ts->refreshes,
+            gcam_method_name(ts->options.method), guide, ts->refreshes,
             ts->refreshes ? ts->refresh_seconds / ts->refreshes : 0,
             run_seconds > 0 ? 100 * ts->refresh_seconds / run_seconds : 0, ts->maps_stored,
             ts->maps_constant, covered, ts->cache.n, age);
     fprintf(out,
             "gcam-train: guided transforms over %ld samples: map %.1f%%, crop %.1f%% (mean box "
-            "%.1f%% of the image), drop %.1f%%, keep %.1f%%, cutout %.1f%%\n",
+            "%.1f%% of the image; 5th, 50th, 95th percentile %.0f%%, %.0f%%, %.0f%%), drop "
+            "%.1f%%, keep %.1f%%, cutout %.1f%%\n",
             ts->samples, per * ts->with_map, per * ts->crops,
-            ts->crops ? 100 * ts->crop_fraction_sum / ts->crops : 0, per * ts->drops,
-            per * ts->keeps, per * ts->cutouts);
+            ts->crops ? 100 * ts->crop_fraction_sum / ts->crops : 0,
+            100 * crop_area_percentile(ts, 0.05), 100 * crop_area_percentile(ts, 0.5),
+            100 * crop_area_percentile(ts, 0.95), per * ts->drops, per * ts->keeps,
+            per * ts->cutouts);
 }

@@ -16,6 +16,8 @@
 
 #include <stdio.h>
 
+enum { GCAM_CROP_AREA_BINS = 50 };
+
 typedef struct gcam_train_saliency {
     gcam_map_cache cache;             /* maps of the training images */
     gcam_saliency_options options;    /* of a refresh and of the grid */
@@ -46,6 +48,9 @@ typedef struct gcam_train_saliency {
     double refresh_seconds;
     long samples, with_map, crops, drops, keeps, cutouts;
     double crop_fraction_sum;
+    /* crops by their box's share of the image's area, in bins of 1 / GCAM_CROP_AREA_BINS
+     * (doubles, so that the ranks sum them as they sum the rest) */
+    double crop_area_bins[GCAM_CROP_AREA_BINS];
 } gcam_train_saliency;
 
 /* Checks the settings against the network and allocates the cache (for train's images)
@@ -99,9 +104,8 @@ int gcam_train_saliency_grid(gcam_train_saliency *ts, gcam_net *net, const char 
                              gcam_error *err);
 
 /* The end-of-run summary: refreshes, their share of the run, coverage, the maps' mean age,
- * and how often each transform applied. */
-void gcam_train_saliency_summary(FILE *out, const gcam_train_saliency *ts,
-                                 const gcam_guided_config *guided, double run_seconds,
-                                 long iteration);
+ * and how often each transform applied; guide names the guide (saliency_guide's value). */
+void gcam_train_saliency_summary(FILE *out, const gcam_train_saliency *ts, const char *guide,
+                                 double run_seconds, long iteration);
 
 #endif

@@ -97,8 +97,86 @@ static void check_runs(void) {
     CHECK(system(command) == 0, "cleanup");
 }
 
+/* A run with modes none, crop and oracle and the crop's box cover: n images labelled 0;
+ * crop right on the first crop_right, oracle on the first oracle_right; the crop's box
+ * holds the item (cover 1) on the first `holds` and covers 0.2 of it on the rest; and a
+ * tta_cost.csv. */
+static void write_focus_run(const char *arm, int n, int crop_right, int oracle_right, int holds,
+                            double crop_madds) {
+    char path[900], command[1000];
+    snprintf(command, sizeof command, "mkdir -p %s/%s_s1/test", dir, arm);
+    CHECK(system(command) == 0, "mkdir");
+    snprintf(path, sizeof path, "%s/%s_s1/test/tta.csv", dir, arm);
+    FILE *f = fopen(path, "w");
+    fprintf(f, "image,label,none,crop,oracle,crop_cover\n");
+    for (int i = 0; i < n; ++i)
+        fprintf(f, "img%d.png,0,1,%d,%d,%s\n", i, i < crop_right ? 0 : 1, i < oracle_right ? 0 : 1,
+                i < holds ? "1.0000" : "0.2000");
+    fclose(f);
+    snprintf(path, sizeof path, "%s/%s_s1/test/tta_cost.csv", dir, arm);
+    f = fopen(path, "w");
+    fprintf(f,
+            "mode,multiply_adds,seconds\nnone,10000000,0.001\ncrop,%.0f,0.003\n"
+            "oracle,20000000,0.002\n",
+            crop_madds);
+    fclose(f);
+}
+
+/* The focus table (where the box held the item), the split of a gap to the oracle into
+ * where the box holds and where it misses (the parts add up to the gap), and the cost
+ * table and plot, on hand-made runs with known answers. */
+static void check_focus_and_costs(void) {
+    snprintf(dir, sizeof dir, "/tmp/gcam-compare-XXXXXX");
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    write_focus_run("sal", 100, 60, 0, 70, 25e6);
+    write_focus_run("orc", 100, 0, 80, 100, 25e6);
+    gcam_settings st;
+    gcam_settings_default(&st);
+    snprintf(st.compare.arms, sizeof st.compare.arms, "sal orc");
+    snprintf(st.compare.seeds, sizeof st.compare.seeds, "1");
+    snprintf(st.compare.pairs, sizeof st.compare.pairs, "sal@crop:orc@oracle");
+    snprintf(st.compare.pipelines, sizeof st.compare.pipelines, "orc@none,sal@crop,orc@oracle");
+    snprintf(st.compare.out_dir, sizeof st.compare.out_dir, "%s/out", dir);
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    gcam_error err;
+    int status = gcam_compare_run(&st, dir, out, &err);
+    fclose(out);
+    CHECK(status == 0, "%s", err.message);
+    const char *t = text ? text : "";
+    /* 60 - 80 = -20 pp: -10 where the box holds (60 of 70 against 70 of 70), -10 where it
+     * misses (0 of 30 against 10 of 30) */
+    CHECK(strstr(t, "| sal@crop - orc@oracle | -20.00 |"), "the gap:\n%s", t);
+    CHECK(strstr(t, "| sal@crop - orc@oracle, where the box holds the item (70.0 % of canvases) | "
+                    "-10.00 |"),
+          "the part where the box holds");
+    CHECK(strstr(t, "| sal@crop - orc@oracle, where the box misses the item (30.0 % of canvases) | "
+                    "-10.00 |"),
+          "the part where it misses");
+    /* sal: holds 70 %, mean share (70 + 30 * 0.2) / 100 = 76 %, crop right on 60 of 70 where
+     * it holds and none of 30 where it misses */
+    CHECK(strstr(t, "| sal | 70.00 % | 76.0 % | 85.71 % | 0.00 % |"), "the focus row");
+    CHECK(strstr(t, "| orc@none | 0.00 +- 0.00 | 10.0 M | 1.00 | 1.00 |"), "the first cost row");
+    CHECK(strstr(t, "| sal@crop | 60.00 +- 0.00 | 25.0 M | 2.50 | 3.00 |"), "the crop's cost row");
+    CHECK(strstr(t, "| orc@oracle | 80.00 +- 0.00 | 20.0 M | 2.00 | 2.00 |"), "the oracle's cost");
+    struct stat sb;
+    char path[900];
+    snprintf(path, sizeof path, "%s/out/cost.svg", dir);
+    CHECK(stat(path, &sb) == 0 && sb.st_size > 500, "no %s", path);
+    free(text);
+    /* a cover that is not a share is named with its line */
+    char command[1000];
+    snprintf(command, sizeof command, "sed -i '3s/1.0000$/1.5/' %s/sal_s1/test/tta.csv", dir);
+    CHECK(system(command) == 0, "sed");
+    CHECK_ERROR_MENTIONS(gcam_compare_run(&st, dir, stdout, &err), err, "tta.csv:3");
+    snprintf(command, sizeof command, "rm -rf %s", dir);
+    CHECK(system(command) == 0, "cleanup");
+}
+
 int main(void) {
     check_difference();
     check_runs();
+    check_focus_and_costs();
     return check_summary("test_compare");
 }

@@ -12,6 +12,7 @@
 #include "tta.h"
 
 #include "gcam/predict.h"
+#include "gcam/saliency.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -323,7 +324,7 @@ static void check_tta_from_source(void) {
     float boxes[2][4] = {{4, 6, 20, 18}, {10, 2, 26, 30}};
     float logits[3 * 2 * C], view_logits[3 * 2 * C], plain_logits[3 * 2 * C];
     CHECK(gcam_tta_logits(net, &s.tta, &s.saliency, modes, 3, images, sources, 2,
-                          (const float(*)[4])boxes, NULL, logits, &err) == 0,
+                          (const float(*)[4])boxes, NULL, logits, NULL, &err) == 0,
           "%s", err.message);
     float whole[2 * C];
     gcam_net_predict(net, images, 2);
@@ -343,10 +344,10 @@ static void check_tta_from_source(void) {
     }
     s.tta.crop_source = GCAM_CROP_FROM_VIEW;
     CHECK(gcam_tta_logits(net, &s.tta, &s.saliency, modes, 3, images, sources, 2,
-                          (const float(*)[4])boxes, NULL, view_logits, &err) == 0,
+                          (const float(*)[4])boxes, NULL, view_logits, NULL, &err) == 0,
           "%s", err.message);
     CHECK(gcam_tta_logits(net, &s.tta, &s.saliency, modes, 3, images, NULL, 2,
-                          (const float(*)[4])boxes, NULL, plain_logits, &err) == 0,
+                          (const float(*)[4])boxes, NULL, plain_logits, NULL, &err) == 0,
           "%s", err.message);
     CHECK(!memcmp(view_logits, plain_logits, sizeof view_logits),
           "crop_source=view with sources differs from no sources");
@@ -357,11 +358,181 @@ static void check_tta_from_source(void) {
     gcam_net_free(net);
 }
 
+/* A dark w x h image with a few bright noisy squares of different sizes: something for a
+ * map to point at. */
+static gcam_image blob_image(int w, int h, int c, uint64_t seed) {
+    gcam_image im = {w, h, c, calloc((size_t)w * h * c, sizeof(float))};
+    gcam_rng rng = gcam_rng_init(seed, 2);
+    for (int b = 0; b < 3; ++b) {
+        int side = w / 8 + (int)(gcam_rng_next(&rng) % (uint32_t)(w / 4));
+        int x0 = (int)(gcam_rng_next(&rng) % (uint32_t)(w - side));
+        int y0 = (int)(gcam_rng_next(&rng) % (uint32_t)(h - side));
+        for (int k = 0; k < c; ++k)
+            for (int y = y0; y < y0 + side; ++y)
+                for (int x = x0; x < x0 + side; ++x)
+                    im.data[((size_t)k * h + y) * w + x] = gcam_rng_range(&rng, 0.3f, 1);
+    }
+    return im;
+}
+
+/* One image's step of a focus by hand: the Grad-CAM map of `image` (S x S) at `cls`, its
+ * box fitted as the crop mode fits it, mapped into the whole image through `outer` (the
+ * box the image was cut from; NULL: the image is the whole image). */
+static void hand_box(gcam_net *net, const gcam_settings *s, const float *image, int cls,
+                     const float *outer, int S, float box[4]) {
+    gcam_saliency_options so = s->saliency;
+    so.method = s->tta.method;
+    gcam_error err;
+    float *map = malloc(sizeof(float) * (size_t)S * S);
+    CHECK(gcam_saliency(net, image, 1, &cls, &so, map, NULL, NULL, &err) == 0, "%s", err.message);
+    gcam_tta_box_from_map(map, S, S, s->tta.threshold, box);
+    gcam_tta_fit_box(box, s->tta.margin, S, S);
+    if (outer) { /* written out here apart from the library's composition */
+        float kx = (outer[2] - outer[0]) / S, ky = (outer[3] - outer[1]) / S;
+        float inner[4] = {box[0], box[1], box[2], box[3]};
+        box[0] = outer[0] + kx * inner[0], box[2] = outer[0] + kx * inner[2];
+        box[1] = outer[1] + ky * inner[1], box[3] = outer[1] + ky * inner[3];
+    }
+    free(map);
+}
+
+/* tta_steps=2 from sources 3x the input: the second crop sits where the first crop's own
+ * map points, at the class the whole image and the first crop predict together, and is
+ * cut from the source; the logits average the whole image's and both crops'; the box the
+ * call reports is the second one. Worked out here step by step with the 2-D reference
+ * filter. */
+static void check_tta_steps(void) {
+    gcam_net *net = load_small_resnet(2);
+    CHECK(net != NULL, "the small ResNet fixture loads");
+    if (!net) return;
+    gcam_error err;
+    enum { S = 32, F = 3 * S * S, C = 10 };
+    gcam_image sources[2] = {blob_image(3 * S, 3 * S, 3, 31), blob_image(3 * S, 3 * S, 3, 32)};
+    float images[2 * F];
+    for (int i = 0; i < 2; ++i) {
+        gcam_image sized;
+        gcam_image_resize(&sources[i], S, S, &sized);
+        memcpy(images + F * i, sized.data, sizeof(float) * F);
+        gcam_image_free(&sized);
+    }
+    gcam_settings s;
+    gcam_settings_default(&s);
+    s.tta.steps = 2;
+    s.tta.threshold = 0.6f; /* a box smaller than the image, so that the second step moves */
+    gcam_tta_mode modes[2] = {GCAM_TTA_CROP, GCAM_TTA_NONE};
+    float logits[2 * 2 * C], reported[2][4];
+    gcam_tta_report report = {.crop_boxes = reported};
+    CHECK(gcam_tta_logits(net, &s.tta, &s.saliency, modes, 2, images, sources, 2, NULL, NULL,
+                          logits, &report, &err) == 0,
+          "%s", err.message);
+    float whole[2 * C];
+    gcam_net_predict(net, images, 2);
+    memcpy(whole, gcam_net_last_logits(net), sizeof whole);
+    int moved = 0;
+    for (int i = 0; i < 2; ++i) {
+        float first[4], second[4], crop[F], sum[C], z1[C];
+        hand_box(net, &s, images + F * i, argmax(whole + C * i, C), NULL, S, first);
+        float source_box[4] = {first[0] * 3, first[1] * 3, first[2] * 3, first[3] * 3};
+        reference_crop(&sources[i], source_box, S, S, crop);
+        gcam_net_predict(net, crop, 1);
+        memcpy(z1, gcam_net_last_logits(net), sizeof z1);
+        for (int k = 0; k < C; ++k) sum[k] = whole[C * i + k] + z1[k];
+        hand_box(net, &s, crop, argmax(sum, C), first, S, second);
+        float second_source[4] = {second[0] * 3, second[1] * 3, second[2] * 3, second[3] * 3};
+        reference_crop(&sources[i], second_source, S, S, crop);
+        gcam_net_predict(net, crop, 1);
+        float want[C];
+        for (int k = 0; k < C; ++k) want[k] = (sum[k] + gcam_net_last_logits(net)[k]) / 3;
+        double worst = max_abs_diff(logits + C * i, want, C);
+        CHECK(worst < 1e-4, "image %d: two steps differ from two steps by hand by %g", i, worst);
+        double box_error = max_abs_diff(reported[i], second, 4);
+        CHECK(box_error < 1e-3, "image %d: reported box %g %g %g %g, by hand %g %g %g %g", i,
+              reported[i][0], reported[i][1], reported[i][2], reported[i][3], second[0], second[1],
+              second[2], second[3]);
+        moved |= max_abs_diff(first, second, 4) > 0.5;
+    }
+    CHECK(moved, "the second step kept the first box on both images: the test cannot fail");
+    CHECK(max_abs_diff(logits + 2 * C, whole, 2 * C) < 1e-6, "none differs from the plain logits");
+    /* one step is the crop mode as it was: (whole + crop) / 2 */
+    s.tta.steps = 1;
+    float one[2 * C];
+    CHECK(gcam_tta_logits(net, &s.tta, &s.saliency, modes, 1, images, sources, 2, NULL, NULL, one,
+                          NULL, &err) == 0,
+          "%s", err.message);
+    for (int i = 0; i < 2; ++i) {
+        float first[4], crop[F], want[C];
+        hand_box(net, &s, images + F * i, argmax(whole + C * i, C), NULL, S, first);
+        float source_box[4] = {first[0] * 3, first[1] * 3, first[2] * 3, first[3] * 3};
+        reference_crop(&sources[i], source_box, S, S, crop);
+        gcam_net_predict(net, crop, 1);
+        for (int k = 0; k < C; ++k) want[k] = (whole[C * i + k] + gcam_net_last_logits(net)[k]) / 2;
+        CHECK(max_abs_diff(one + C * i, want, C) < 1e-4, "image %d: one step differs by hand", i);
+    }
+    gcam_image_free(&sources[0]);
+    gcam_image_free(&sources[1]);
+    gcam_net_free(net);
+}
+
+/* Each mode's multiply-adds per image against a count by hand on a net small enough to
+ * count: a 3x3 convolution 3 -> 4 channels at 8x8 (8*8*4*3*9 = 6,912), a 1x1 one 4 -> 2
+ * (8*8*2*4 = 512: the map's target, the last spatial layer), global average pooling, and
+ * a connected layer 2 -> 5 (10): a forward F = 7,434, a map's backward B = 10 (the
+ * connected layer above the target). */
+static void check_tta_costs(void) {
+    gcam_net *net =
+        load_cfg_text("[net]\nbatch=2\nheight=8\nwidth=8\nchannels=3\n"
+                      "[convolutional]\nfilters=4\nsize=3\nstride=1\npad=1\nactivation=relu\n"
+                      "[convolutional]\nfilters=2\nsize=1\nstride=1\npad=0\nactivation=relu\n"
+                      "[avgpool]\n[connected]\noutput=5\nactivation=linear\n[softmax]\n",
+                      gcam_kernels_from_env(), 2);
+    CHECK(net != NULL, "the counting net loads");
+    if (!net) return;
+    gcam_error err;
+    gcam_net_init_weights(net, 5);
+    float images[2 * 3 * 8 * 8];
+    gcam_rng rng = gcam_rng_init(5, 5);
+    fill_uniform(&rng, images, sizeof images / sizeof *images, 0, 1);
+    gcam_settings s;
+    gcam_settings_default(&s);
+    gcam_tta_mode modes[4] = {GCAM_TTA_NONE, GCAM_TTA_CROP, GCAM_TTA_CENTER, GCAM_TTA_ORACLE};
+    float logits[4 * 2 * 5];
+    const double F = 7434, B = 10;
+    for (int steps = 1; steps <= 2; ++steps) {
+        s.tta.steps = steps;
+        gcam_tta_report report = {0};
+        CHECK(gcam_tta_logits(net, &s.tta, &s.saliency, modes, 4, images, NULL, 2, NULL, NULL,
+                              logits, &report, &err) == 0,
+              "%s", err.message);
+        /* crop: the whole image, then per step a map and a crop; center: the crop mode's
+         * boxes (its maps and all but its last crop), then crops of their sizes; oracle:
+         * one crop */
+        double want[4] = {F, F + steps * (B + F), F + steps * B + (2 * steps - 1) * F, 2 * F};
+        for (int m = 0; m < 4; ++m)
+            CHECK(report.multiply_adds[modes[m]] == want[m],
+                  "%d steps, %s: %g multiply-adds, by hand %g", steps, gcam_tta_mode_name(modes[m]),
+                  report.multiply_adds[modes[m]], want[m]);
+        CHECK(report.seconds[GCAM_TTA_CROP] > report.seconds[GCAM_TTA_NONE] &&
+                  report.seconds[GCAM_TTA_NONE] > 0,
+              "%d steps: seconds none %g, crop %g", steps, report.seconds[GCAM_TTA_NONE],
+              report.seconds[GCAM_TTA_CROP]);
+    }
+    s.tta.method = GCAM_METHOD_GROUPCAM;
+    gcam_tta_report report = {0};
+    CHECK(gcam_tta_logits(net, &s.tta, &s.saliency, modes, 2, images, NULL, 2, NULL, NULL, logits,
+                          &report, &err) == 0,
+          "%s", err.message);
+    CHECK(isnan(report.multiply_adds[GCAM_TTA_CROP]) && report.multiply_adds[GCAM_TTA_NONE] == F,
+          "Group-CAM's crop is not counted: %g", report.multiply_adds[GCAM_TTA_CROP]);
+    gcam_net_free(net);
+}
+
 int main(void) {
     check_resample_box();
     check_detail_from_source();
     check_compose();
     check_antialiasing();
     check_tta_from_source();
+    check_tta_steps();
+    check_tta_costs();
     return check_summary("test_crop_source");
 }

@@ -140,6 +140,50 @@ static void check_crop_box(void) {
     gcam_map_cache_free(&cache);
 }
 
+/* The random guide's crops (Inception-style): each draw against its definition (inside the
+ * image, area share within the range unless the image clips a side, aspect in [3/4, 4/3]
+ * unless clipped, the flip kept, no map), the crop probability, and the spread of areas
+ * and places over many draws. */
+static void check_random_crop(void) {
+    gcam_guided_config cfg;
+    gcam_guided_config_default(&cfg);
+    cfg.source = GCAM_GUIDE_RANDOM;
+    cfg.crop_prob = 0.5f, cfg.random_crop_min_area = 0.1f, cfg.random_crop_max_area = 0.5f;
+    int src_w = 120, src_h = 80, net = 40, draws = 4000, crops = 0;
+    float map[16 * 16];
+    gcam_rng rng = gcam_rng_init(3, 4);
+    double area_sum = 0, smallest = 1, largest = 0, left_sum = 0;
+    for (int k = 0; k < draws; ++k) {
+        gcam_guided_sample sample = {map, 0, 0};
+        gcam_warp warp = {1, 0, 0, 0, 1, 0, 1};
+        gcam_guided_geometry(&cfg, NULL, 0, NULL, src_w, src_h, net, net, &rng, &warp, &sample);
+        if (!(sample.flags & GCAM_GUIDED_CROP)) {
+            CHECK(sample.flags == 0 && warp.ax == 1 && warp.cx == 0, "an uncropped draw changed");
+            continue;
+        }
+        ++crops;
+        CHECK(sample.flags == GCAM_GUIDED_CROP, "flags %d: a random crop has no map", sample.flags);
+        float w = warp.ax * net, h = warp.by * net, area = w * h / (src_w * src_h);
+        CHECK(warp.flipped == 1 && warp.bx == 0 && warp.ay == 0, "the crop's warp is not a box");
+        CHECK(warp.cx >= -1e-3f && warp.cy >= -1e-3f && warp.cx + w <= src_w + 1e-3f &&
+                  warp.cy + h <= src_h + 1e-3f,
+              "box %gx%g at (%g, %g) leaves the image", w, h, warp.cx, warp.cy);
+        int clipped = w >= src_w - 1e-3f || h >= src_h - 1e-3f;
+        CHECK(clipped || (area >= 0.1f - 1e-4f && area <= 0.5f + 1e-4f), "area share %g", area);
+        CHECK(clipped || (w / h >= 0.75f - 1e-4f && w / h <= 4.f / 3 + 1e-4f), "aspect %g", w / h);
+        CHECK(fabsf(sample.crop_fraction - area) < 1e-5f, "crop fraction %g, area %g",
+              sample.crop_fraction, area);
+        area_sum += area, left_sum += (warp.cx + w / 2) / src_w;
+        smallest = fmin(smallest, area), largest = fmax(largest, area);
+    }
+    /* half of the draws crop: 2000 +- 3 sigma (sigma = sqrt(4000 / 4) = 32) */
+    CHECK(abs(crops - draws / 2) < 96, "%d crops of %d draws at crop_prob 0.5", crops, draws);
+    CHECK(fabs(area_sum / crops - 0.3) < 0.02, "mean area share %g, expected 0.3",
+          area_sum / crops);
+    CHECK(smallest < 0.11 && largest > 0.49, "area shares %g..%g", smallest, largest);
+    CHECK(fabs(left_sum / crops - 0.5) < 0.02, "mean centre %g of the width", left_sum / crops);
+}
+
 /* The shuffled control: an image with a map gets another image's map, each other image
  * equally often; an image without one, or with no other mapped image, gets nothing. */
 static void check_shuffled_guide(void) {
@@ -367,6 +411,7 @@ int main(void) {
     check_cache_cells();
     check_map_follows_warp();
     check_crop_box();
+    check_random_crop();
     check_shuffled_guide();
     check_masks();
     check_loader();

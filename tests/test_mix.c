@@ -221,7 +221,7 @@ static void check_tta_logits(void) {
     int ids[2] = {0, 1};
     float logits[4 * 2 * 10];
     CHECK(gcam_tta_logits(net, &s.tta, &s.saliency, modes, 4, images, NULL, 2,
-                          (const float(*)[4])boxes, ids, logits, &err) == 0,
+                          (const float(*)[4])boxes, ids, logits, NULL, &err) == 0,
           "%s", err.message);
     float whole[2 * 10];
     gcam_net_predict(net, images, 2);

@@ -51,7 +51,12 @@ typedef struct gcam_eval_result {
     int tta_n_modes;
     gcam_tta_mode tta_modes[GCAM_TTA_MODE_COUNT];
     int *tta_predicted; /* (n_images, tta_n_modes) */
-    double seconds;     /* wall-clock of the whole evaluation */
+    /* (n_images) the share of each image's ground-truth box inside the crop mode's last
+     * box (NaN without a box or without the crop mode): whether the focus found the item */
+    float *tta_crop_cover;
+    double tta_seconds[GCAM_TTA_MODE_COUNT];       /* each mode's wall-clock, all images */
+    double tta_multiply_adds[GCAM_TTA_MODE_COUNT]; /* each mode's, per image */
+    double seconds;                                /* wall-clock of the whole evaluation */
 } gcam_eval_result;
 
 GCAM_API void gcam_eval_result_free(gcam_eval_result *r);
@@ -89,10 +94,19 @@ GCAM_API int gcam_eval_write_csv(const char *path, const gcam_eval_options *eo,
 GCAM_API void gcam_eval_print_tta(FILE *out, const gcam_tta_options *tta,
                                   const gcam_eval_result *r);
 
-/* <out_dir>/tta.csv: image,label, then each mode's predicted class; for paired tests. */
+/* A crop holds the item when this share of the item's box lies inside it. */
+#define GCAM_FOCUS_HOLDS 0.9f
+
+/* <out_dir>/tta.csv: image,label, then each mode's predicted class, then crop_cover (the
+ * share of the item's box inside the crop, empty without a box) when the crop mode ran
+ * with boxes; for paired tests. */
 GCAM_API int gcam_eval_write_tta_csv(const char *path, const gcam_eval_options *eo,
                                      const gcam_eval_result *r, char *const *paths,
                                      gcam_error *err);
+
+/* <out_dir>/tta_cost.csv: mode,multiply_adds,seconds (per image), for the cost of each
+ * test-time pipeline. Atomic. */
+GCAM_API int gcam_eval_write_tta_cost(const char *path, const gcam_eval_result *r, gcam_error *err);
 
 /* The table of mean +- standard error per metric and method, and the protocol. */
 GCAM_API void gcam_eval_print_table(FILE *out, const gcam_eval_options *eo,

@@ -73,7 +73,10 @@ typedef enum gcam_guide_source {
     GCAM_GUIDE_SHUFFLED,
     /* The bound: a map that is 1 inside the image's ground-truth box (train_boxes) and 0
      * outside, from the first iteration. */
-    GCAM_GUIDE_ORACLE
+    GCAM_GUIDE_ORACLE,
+    /* No map: the crop is an Inception-style random-resized crop of the source (area and
+     * aspect drawn at random), the usual alternative that needs no saliency. */
+    GCAM_GUIDE_RANDOM
 } gcam_guide_source;
 
 /* When the maps that guide a batch are computed. */
@@ -118,6 +121,7 @@ typedef struct gcam_tta_options {
     gcam_method method;           /* the map the crop follows */
     float threshold;              /* the box covers the pixels >= threshold * the map's maximum */
     float margin;                 /* the box's sides are enlarged by this factor */
+    int steps;                    /* crops in a row, each around the map of the one before */
     unsigned long seed;           /* the random control's boxes */
 } gcam_tta_options;
 
@@ -133,7 +137,9 @@ typedef struct gcam_guided_config {
     float crop_enlarge;   /* the box side is enlarged by a factor in [1, crop_enlarge] */
     float crop_jitter;    /* the box centre moves by up to this fraction of its side */
     float crop_min_size;  /* the box side is at least this fraction of the shorter side */
-    float drop_prob;      /* drop mask: erase the pixels >= drop_threshold * max */
+    /* saliency_guide=random: the box's share of the image's area, uniform in [min, max] */
+    float random_crop_min_area, random_crop_max_area;
+    float drop_prob; /* drop mask: erase the pixels >= drop_threshold * max */
     float drop_threshold;
     gcam_fill drop_fill; /* erase with the image's mean colour or its blurred copy */
     float keep_prob;     /* keep mask: keep the pixels >= keep_threshold * max, blur the rest */
@@ -219,6 +225,8 @@ typedef struct gcam_compare_options {
     char pairs[GCAM_PATH_MAX];       /* "arm:control,..." pairs also compared */
     char predictions[GCAM_PATH_MAX]; /* each run's tta.csv, relative to its folder */
     char log[GCAM_PATH_MAX];         /* each run's training log, relative to its folder */
+    char costs[GCAM_PATH_MAX];       /* each run's tta_cost.csv, relative to its folder */
+    char pipelines[GCAM_PATH_MAX];   /* "arm@mode,..." in the cost table and plot */
     char out_dir[GCAM_PATH_MAX];
     int bootstrap;      /* resamples of the test images */
     unsigned long seed; /* of the resampling */
