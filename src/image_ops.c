@@ -56,6 +56,10 @@ static void axis_free(resample_axis *a) {
     free(a->weights);
 }
 
+/* The horizontal pass runs only on the source rows the vertical taps read (a crop of a
+ * large image reads a few of them); the vertical pass accumulates one output row at a
+ * time, tap by tap, so the compiler vectorises across the row, and each output still sums
+ * its taps in order from the first: the same bits as a per-pixel loop. */
 void gcam_image_resample_box(const gcam_image *src, const float box[4], int w, int h, float *dst) {
     if (box[0] == 0 && box[1] == 0 && box[2] == src->w && box[3] == src->h && src->w == w &&
         src->h == h) {
@@ -65,10 +69,16 @@ void gcam_image_resample_box(const gcam_image *src, const float box[4], int w, i
     resample_axis ax, ay;
     axis_init(&ax, src->w, box[0], (double)box[2] - box[0], w);
     axis_init(&ay, src->h, box[1], (double)box[3] - box[1], h);
+    int row_lo = src->h, row_hi = 0; /* the source rows the vertical taps read */
+    for (int y = 0; y < h; ++y) {
+        int n = src->h - ay.first[y] < ay.taps ? src->h - ay.first[y] : ay.taps;
+        row_lo = ay.first[y] < row_lo ? ay.first[y] : row_lo;
+        row_hi = ay.first[y] + n > row_hi ? ay.first[y] + n : row_hi;
+    }
     float *rows = gcam_xmalloc(sizeof(float) * (size_t)src->h * w); /* (src h, w) */
     for (int k = 0; k < src->c; ++k) {
         const float *plane = src->data + (size_t)k * src->w * src->h;
-        for (int y = 0; y < src->h; ++y)
+        for (int y = row_lo; y < row_hi; ++y)
             for (int x = 0; x < w; ++x) {
                 const float *wt = ax.weights + (size_t)x * ax.taps;
                 const float *p = plane + (size_t)y * src->w + ax.first[x];
@@ -81,10 +91,11 @@ void gcam_image_resample_box(const gcam_image *src, const float box[4], int w, i
         for (int y = 0; y < h; ++y) {
             const float *wt = ay.weights + (size_t)y * ay.taps;
             int n = src->h - ay.first[y] < ay.taps ? src->h - ay.first[y] : ay.taps;
-            for (int x = 0; x < w; ++x) {
-                float sum = 0;
-                for (int t = 0; t < n; ++t) sum += wt[t] * rows[(size_t)(ay.first[y] + t) * w + x];
-                out[(size_t)y * w + x] = sum;
+            float *row = out + (size_t)y * w;
+            for (int x = 0; x < w; ++x) row[x] = 0;
+            for (int t = 0; t < n; ++t) {
+                const float *in = rows + (size_t)(ay.first[y] + t) * w;
+                for (int x = 0; x < w; ++x) row[x] += wt[t] * in[x];
             }
         }
     }
