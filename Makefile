@@ -134,7 +134,7 @@ docs: deps-check $(BUILD)/settings_doc
 	@mkdir -p docs
 	@$(BUILD)/settings_doc > docs/settings.md.next && mv docs/settings.md.next docs/settings.md
 
-test: deps all data $(TESTS) $(BUILD)/settings_doc
+test: deps all data $(TESTS) $(BUILD)/settings_doc $(BUILD)/make_cluttered
 	@$(MAKE) --no-print-directory SANITIZER=address $(SANITIZED_TESTS)
 	@$(MAKE) --no-print-directory SANITIZER=thread $(THREAD_SANITIZED_TESTS)
 	@./tests/run_tests.sh $(TESTS) $(wildcard tests/test_*.sh) $(SANITIZED_TESTS) \

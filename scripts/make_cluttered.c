@@ -104,7 +104,7 @@ int main(int argc, char **argv) {
         per_class = atoi(argv[10]);
         skip = atoi(argv[11]);
     }
-    int count = atoi(argv[6]), canvas_side = argc == 9 ? atoi(argv[8]) : 64;
+    int count = atoi(argv[6]), canvas_side = argc >= 9 ? atoi(argv[8]) : 64;
     uint64_t seed = strtoull(argv[7], NULL, 10);
     if (count < 1 || canvas_side < 40 || canvas_side > 1024) {
         fprintf(stderr, "make_cluttered: COUNT must be positive and CANVAS in [40, 1024]\n");

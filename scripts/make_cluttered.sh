@@ -22,6 +22,9 @@ seed=${CLUTTERED_SEED:-2026}
 train_count=3000
 stamp="seed $seed, ${side}x$side"
 heldout=${CLUTTERED_HELDOUT:-0}
+# The width of the first PNG of a list (its IHDR), so that a stamp cannot vouch for
+# canvases of another size.
+png_side() { od -An -tu1 -j16 -N4 "$(head -1 "$1")" 2> /dev/null | awk '{print $1 * 16777216 + $2 * 65536 + $3 * 256 + $4}'; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 unpack() {
@@ -35,7 +38,8 @@ unpack() {
 make_heldout() {
   local stamp="seed $((seed + 2)), ${side}x$side, $heldout"
   if [ "$heldout" = 0 ] || { [ -f data/${name}_heldout.data ] &&
-     [ "$(cat $out/heldout/stamp 2>/dev/null)" = "$stamp" ]; }; then
+     [ "$(cat $out/heldout/stamp 2>/dev/null)" = "$stamp" ] &&
+     [ "$(png_side $out/heldout.list)" = "$side" ]; }; then
     return 0
   fi
   echo "making $heldout held-out canvases under $out/heldout ($stamp)..."
@@ -55,7 +59,8 @@ DATA
   echo "$stamp" > "$out/heldout/stamp"
 }
 if [ -f data/$name.data ] && [ "$(cat $out/stamp 2>/dev/null || echo 'seed 2026, 64x64')" = "$stamp" ] &&
-   [ "$(wc -l < $out/train.list)" = $train_count ] && [ "$(wc -l < $out/valid.list)" = 10000 ]; then
+   [ "$(wc -l < $out/train.list)" = $train_count ] && [ "$(wc -l < $out/valid.list)" = 10000 ] &&
+   [ "$(png_side $out/train.list)" = "$side" ]; then
   make_heldout
   exit 0
 fi

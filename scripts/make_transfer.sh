@@ -26,7 +26,11 @@ seed=${TRANSFER_SEED:-4242}
 per_class=${FINETUNE_PER_CLASS:-100}
 stamp="seed $seed, $per_class per class"
 [ "$side" = 64 ] || stamp="$stamp, ${side}x$side"
-if [ -f data/${name}_test.data ] && [ "$(cat $out/stamp 2>/dev/null)" = "$stamp" ]; then
+# The width of the first PNG of a list (its IHDR), so that a stamp cannot vouch for
+# canvases of another size.
+png_side() { od -An -tu1 -j16 -N4 "$(head -1 "$1")" 2> /dev/null | awk '{print $1 * 16777216 + $2 * 65536 + $3 * 256 + $4}'; }
+if [ -f data/${name}_test.data ] && [ "$(cat $out/stamp 2>/dev/null)" = "$stamp" ] &&
+   [ "$(png_side $out/finetune.list)" = "$side" ]; then
   exit 0
 fi
 echo "making the transfer regime under $out ($stamp)..."
