@@ -83,17 +83,14 @@ void gcam_guided_crop(const gcam_guided_config *cfg, int src_w, int src_h, int n
     float peak = max_of(sample->map, (size_t)size * size);
     if (gcam_rng_uniform(rng) >= cfg->crop_prob || peak <= 0) return;
 
-    /* The cells at or above the threshold, as a box in source pixels. */
-    int x0 = size, y0 = size, x1 = -1, y1 = -1;
-    for (int y = 0; y < size; ++y)
-        for (int x = 0; x < size; ++x)
-            if (sample->map[y * size + x] >= cfg->crop_threshold * peak) {
-                x0 = x < x0 ? x : x0, x1 = x > x1 ? x : x1;
-                y0 = y < y0 ? y : y0, y1 = y > y1 ? y : y1;
-            }
+    /* The cells at or above the threshold (all, or the peak's region), as a box in source
+     * pixels. */
+    float cells[4];
+    gcam_map_box(sample->map, size, size, cfg->crop_threshold, cfg->crop_region, cells);
     float cell_w = (float)src_w / size, cell_h = (float)src_h / size;
-    float box_w = (x1 + 1 - x0) * cell_w, box_h = (y1 + 1 - y0) * cell_h;
-    float centre_x = (x0 + x1 + 1) * cell_w / 2, centre_y = (y0 + y1 + 1) * cell_h / 2;
+    float box_w = (cells[2] - cells[0]) * cell_w, box_h = (cells[3] - cells[1]) * cell_h;
+    float centre_x = (cells[0] + cells[2]) * cell_w / 2,
+          centre_y = (cells[1] + cells[3]) * cell_h / 2;
     /* Enlarge, give it the input's aspect ratio, respect the minimum and the image. */
     float enlarge = gcam_rng_range(rng, 1, cfg->crop_enlarge > 1 ? cfg->crop_enlarge : 1);
     float aspect = (float)net_w / net_h;

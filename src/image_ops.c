@@ -113,6 +113,56 @@ void gcam_image_resize(const gcam_image *src, int w, int h, gcam_image *dst) {
     gcam_image_resample_box(src, whole, w, h, dst->data);
 }
 
+/* The bounding box (x0, y0, x1, y1 inclusive) of the pixels >= level 4-connected to
+ * pixel `start`: a flood fill with an explicit stack. */
+static void peak_region(const float *map, int h, int w, float level, size_t start, int b[4]) {
+    size_t n = (size_t)h * w, top = 0;
+    size_t *stack = gcam_xmalloc(sizeof(size_t) * n); /* (h * w) pixels to visit */
+    unsigned char *seen = gcam_xcalloc(n, 1);         /* (h * w) */
+    stack[top++] = start;
+    seen[start] = 1;
+    b[0] = w, b[1] = h, b[2] = -1, b[3] = -1;
+    while (top) {
+        size_t p = stack[--top];
+        int x = (int)(p % w), y = (int)(p / w);
+        b[0] = x < b[0] ? x : b[0], b[2] = x > b[2] ? x : b[2];
+        b[1] = y < b[1] ? y : b[1], b[3] = y > b[3] ? y : b[3];
+        int nx[4] = {x - 1, x + 1, x, x}, ny[4] = {y, y, y - 1, y + 1};
+        for (int k = 0; k < 4; ++k) {
+            if (nx[k] < 0 || ny[k] < 0 || nx[k] >= w || ny[k] >= h) continue;
+            size_t q = (size_t)ny[k] * w + nx[k];
+            if (seen[q] || !(map[q] >= level)) continue;
+            seen[q] = 1;
+            stack[top++] = q;
+        }
+    }
+    free(stack);
+    free(seen);
+}
+
+void gcam_map_box(const float *map, int h, int w, float threshold, gcam_box_region region,
+                  float box[4]) {
+    float peak = 0;
+    size_t at = 0;
+    for (size_t p = 0; p < (size_t)h * w; ++p)
+        if (map[p] > peak) peak = map[p], at = p;
+    box[0] = 0, box[1] = 0, box[2] = (float)w, box[3] = (float)h;
+    if (!(peak > 0)) return; /* a constant map points nowhere: the whole image */
+    int b[4] = {w, h, -1, -1};
+    if (region == GCAM_BOX_PEAK) {
+        peak_region(map, h, w, threshold * peak, at, b);
+    } else {
+        for (int y = 0; y < h; ++y)
+            for (int x = 0; x < w; ++x)
+                if (map[(size_t)y * w + x] >= threshold * peak) {
+                    b[0] = x < b[0] ? x : b[0], b[2] = x > b[2] ? x : b[2];
+                    b[1] = y < b[1] ? y : b[1], b[3] = y > b[3] ? y : b[3];
+                }
+    }
+    box[0] = (float)b[0], box[1] = (float)b[1], box[2] = (float)(b[2] + 1),
+    box[3] = (float)(b[3] + 1);
+}
+
 /* Index of i mirrored into [0, n) without repeating the edge (reflect-101). */
 static int mirror(int i, int n) {
     if (n == 1) return 0;

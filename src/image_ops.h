@@ -5,6 +5,7 @@
 #define GCAM_IMAGE_OPS_H
 
 #include "gcam/data.h"
+#include "gcam/settings.h"
 
 #include <stddef.h>
 
@@ -23,6 +24,13 @@ void gcam_gaussian_blur(const float *im, int c, int h, int w, int size, float si
 void gcam_blur_parameters(int h, int w, int *size, float *sigma);
 
 /* Bilinear resize (half-pixel centres, align_corners = false) of src (h, w) to dst (H, W). */
+/* The bounding box (x0 y0 x1 y1, end exclusive, in map pixels) of map (h, w)'s pixels
+ * >= threshold * its maximum: all of them, or (region peak) those 4-connected to the
+ * maximum (the first in raster order) through such pixels; the whole map when it is
+ * constant. The box every crop around a map starts from. */
+void gcam_map_box(const float *map, int h, int w, float threshold, gcam_box_region region,
+                  float box[4]);
+
 void gcam_upsample(const float *src, int h, int w, float *dst, int H, int W);
 
 /* Linear-interpolated percentile (numpy's default) of n values; sorts a copy. */

@@ -199,6 +199,10 @@ static const setting_spec specs[] = {
         VALUE_PATH, 0, 0, NULL, train.valid_boxes),
     GUIDED("crop_prob", "0.5", "saliency crop probability", 0, 1, crop_prob),
     GUIDED("crop_threshold", "0.5", "crop box: cells >= threshold * max", 0.01, 1, crop_threshold),
+    ROW("crop_region", "R", "all", TRAIN,
+        "which cells at or above crop_threshold the crop box holds: all of them, or only the "
+        "connected region around the map's maximum",
+        VALUE_CHOICE, 0, 0, "all|peak", train.guided.crop_region),
     GUIDED("crop_enlarge", "1.5", "box side enlarged by up to this factor", 1, 4, crop_enlarge),
     GUIDED("crop_jitter", "0.1", "box centre moved by up to this fraction of its side", 0, 1,
            crop_jitter),
@@ -328,6 +332,10 @@ static const setting_spec specs[] = {
     ROW("tta_threshold", "F", "0.5", TRAIN | HEATMAP | EVAL | PREDICT,
         "the crop covers the pixels >= threshold * the map's maximum", VALUE_FLOAT, 0.01, 1, NULL,
         tta.threshold),
+    ROW("tta_region", "R", "all", TRAIN | HEATMAP | EVAL | PREDICT,
+        "which pixels at or above the threshold the box holds: all of them, or only the "
+        "connected region around the map's maximum (a second blob elsewhere is left out)",
+        VALUE_CHOICE, 0, 0, "all|peak", tta.region),
     ROW("tta_margin", "F", "1.2", TRAIN | HEATMAP | EVAL | PREDICT,
         "the crop's sides are enlarged by this factor", VALUE_FLOAT, 1, 4, NULL, tta.margin),
     ROW("tta_steps", "K", "1", TRAIN | EVAL | PREDICT,

@@ -21,21 +21,6 @@
 /* Mixed into the seed of the random control's generators. */
 #define TTA_STREAM_KEY 0x7a11c0de5eedULL
 
-void gcam_tta_box_from_map(const float *map, int h, int w, float threshold, float box[4]) {
-    float peak = 0;
-    for (size_t p = 0; p < (size_t)h * w; ++p) peak = map[p] > peak ? map[p] : peak;
-    box[0] = 0, box[1] = 0, box[2] = (float)w, box[3] = (float)h;
-    if (!(peak > 0)) return; /* a constant map points nowhere: the whole image */
-    int x0 = w, y0 = h, x1 = -1, y1 = -1;
-    for (int y = 0; y < h; ++y)
-        for (int x = 0; x < w; ++x)
-            if (map[(size_t)y * w + x] >= threshold * peak) {
-                x0 = x < x0 ? x : x0, x1 = x > x1 ? x : x1;
-                y0 = y < y0 ? y : y0, y1 = y > y1 ? y : y1;
-            }
-    box[0] = (float)x0, box[1] = (float)y0, box[2] = (float)(x1 + 1), box[3] = (float)(y1 + 1);
-}
-
 void gcam_tta_fit_box(float box[4], float margin, int w, int h) {
     float aspect = (float)w / h, cx = (box[0] + box[2]) / 2, cy = (box[1] + box[3]) / 2;
     float bw = box[2] - box[0], bh = box[3] - box[1];
@@ -111,7 +96,8 @@ static int boxes_from_maps(tta_call *call, const float *input, float (*boxes)[4]
                                     call->maps, NULL, err))
         return -1;
     for (int i = 0; i < call->n; ++i) {
-        gcam_tta_box_from_map(call->maps + hw * i, in->h, in->w, call->o->threshold, boxes[i]);
+        gcam_map_box(call->maps + hw * i, in->h, in->w, call->o->threshold, call->o->region,
+                     boxes[i]);
         gcam_tta_fit_box(boxes[i], call->o->margin, in->w, in->h);
     }
     return 0;

@@ -385,7 +385,7 @@ static void hand_box(gcam_net *net, const gcam_settings *s, const float *image, 
     gcam_error err;
     float *map = malloc(sizeof(float) * (size_t)S * S);
     CHECK(gcam_saliency(net, image, 1, &cls, &so, map, NULL, NULL, &err) == 0, "%s", err.message);
-    gcam_tta_box_from_map(map, S, S, s->tta.threshold, box);
+    gcam_map_box(map, S, S, s->tta.threshold, s->tta.region, box);
     gcam_tta_fit_box(box, s->tta.margin, S, S);
     if (outer) { /* written out here apart from the library's composition */
         float kx = (outer[2] - outer[0]) / S, ky = (outer[3] - outer[1]) / S;

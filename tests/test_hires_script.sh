@@ -55,13 +55,13 @@ check "the control is shuffled" "$(train_line crop_shuffled_s1 | grep -q 'salien
 check "the oracle is the oracle" "$(train_line crop_oracle_s1 | grep -q 'saliency_guide=oracle'; echo $?)"
 check "fresh maps" "$(train_line crop_fresh_s1 | grep -q 'saliency_source=fresh'; echo $?)"
 line=$(train_line crop_random_s1)
-check "random crops: no maps, the matched area" "$(echo "$line" | grep -q 'saliency_guide=random' && echo "$line" | grep -q 'random_crop_min_area=' && ! echo "$line" | grep -q 'train_boxes'; echo $?)"
+check "random crops: no maps, the matched area" "$(echo "$line" | grep -q 'saliency_guide=random' && echo "$line" | grep -q 'random_crop_min_area=0.08 -set random_crop_max_area=1' && ! echo "$line" | grep -q 'train_boxes'; echo $?)"
 check "drop at 0.5" "$(train_line crop_drop_s1 | grep -q 'drop_prob=0.5'; echo $?)"
 check "standard has no keys" "$(! train_line standard_s1 | grep -q -- '-set'; echo $?)"
 check "full at 192x192" "$(train_line full_s1 | grep -q '^train cfg/hires_full.cfg'; echo $?)"
 check "the others at 64x64" "$(train_line crop_s1 | grep -q '^train cfg/hires.cfg'; echo $?)"
 check "full's log under the common name" "$([ -L "$out/full_s1/hires.csv" ]; echo $?)"
-check "every run evaluated with the test-time settings" "$([ "$(grep -c '^eval .*-set tta_threshold=0.5 -set tta_margin=1.2 -set tta_steps=1' "$work/calls")" = 11 ]; echo $?)"
+check "every run evaluated with the test-time settings" "$([ "$(grep -c '^eval .*-set tta_region=peak -set tta_threshold=0.5 -set tta_margin=1.0 -set tta_steps=1' "$work/calls")" = 11 ]; echo $?)"
 check "on the validation canvases" "$(grep '^eval ' "$work/calls" | grep -vq 'data/hires.data'; [ $? = 1 ]; echo $?)"
 cmp_line=$(grep '^compare' "$work/calls")
 check "the comparison's pairs" "$(echo "$cmp_line" | grep -q 'crop@crop:crop_shuffled@random' && echo "$cmp_line" | grep -q 'crop@crop:full' && echo "$cmp_line" | grep -q 'crop_drop@crop:crop_drop_shuffled@random'; echo $?)"
@@ -72,8 +72,8 @@ check "the comparison's pipelines" "$(echo "$cmp_line" | grep -q -- '-pipelines 
 run "standard crop" "1"
 check "finished runs are not run again" "$([ "$(grep -c '^train\|^eval' "$work/calls")" = 0 ]; echo $?)"
 : > "$work/calls"
-TTA="0.7 1.5 2" run "standard crop" "1"
-check "new test-time settings: evaluated again, not trained" "$([ "$(grep -c '^eval .*tta_threshold=0.7 -set tta_margin=1.5 -set tta_steps=2' "$work/calls")" = 2 ] && ! grep -q '^train' "$work/calls"; echo $?)"
+TTA="all 0.7 1.5 2" run "standard crop" "1"
+check "new test-time settings: evaluated again, not trained" "$([ "$(grep -c '^eval .*tta_region=all -set tta_threshold=0.7 -set tta_margin=1.5 -set tta_steps=2' "$work/calls")" = 2 ] && ! grep -q '^train' "$work/calls"; echo $?)"
 
 # An interrupted run resumes from its _last.
 : > "$work/calls"
@@ -86,7 +86,7 @@ check "and resumes from its _last" "$(train_line crop_s2 | grep -q -- "-weights 
 # The fine-tuning regime starts from the backbone and tests on its own canvases.
 : > "$work/calls"
 REGIME=finetune run "standard crop" "1"
-check "fine-tuning from the backbone" "$(train_line crop_s1 | grep -q '^train cfg/hires_transfer.cfg .*-weights weights/transfer_pretrain.weights -weights_layers 9 -clear'; echo $?)"
+check "fine-tuning from the backbone" "$(train_line crop_s1 | grep -q '^train cfg/hires_transfer.cfg .*-weights weights/transfer_pretrain.weights -weights_layers 9 -clear -max_batches 1000'; echo $?)"
 check "fine-tuning's boxes" "$(train_line crop_s1 | grep -q 'train_boxes=data/hires_transfer/finetune_boxes.txt'; echo $?)"
 check "fine-tuning's test canvases" "$(grep '^eval' "$work/calls" | grep -q 'data/hires_transfer_test.data'; echo $?)"
 check "no full arm when fine-tuning" "$(REGIME=finetune scripts/hires_experiment.sh full 1 "$work/ft" > /dev/null 2>&1; [ $? != 0 ]; echo $?)"

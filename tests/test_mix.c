@@ -7,6 +7,7 @@
 #include "guided.h"
 #include "mix.h"
 #include "testutil.h"
+#include "image_ops.h"
 #include "tta.h"
 
 #include <math.h>
@@ -188,7 +189,7 @@ static void check_tta_boxes(void) {
     for (int y = 4; y < 8; ++y)
         for (int x = 2; x < 10; ++x) map[y * 16 + x] = 1;
     map[5 * 16 + 5] = 2; /* the peak: threshold 0.5 keeps the whole blob */
-    gcam_tta_box_from_map(map, 16, 16, 0.5f, box);
+    gcam_map_box(map, 16, 16, 0.5f, GCAM_BOX_ALL, box);
     CHECK(box[0] == 2 && box[1] == 4 && box[2] == 10 && box[3] == 8, "box %g %g %g %g", box[0],
           box[1], box[2], box[3]);
     gcam_tta_fit_box(box, 1.25f, 16, 16); /* 8x4 -> square 8x8 -> 10x10, centred on (6, 6) */
@@ -199,8 +200,25 @@ static void check_tta_boxes(void) {
     gcam_tta_fit_box(big, 4, 16, 16); /* 16x16 at most, moved inside */
     CHECK(big[0] == 0 && big[1] == 0 && big[2] == 16 && big[3] == 16, "clamped %g %g %g %g", big[0],
           big[1], big[2], big[3]);
+    /* a second blob elsewhere: all takes both, peak only the one holding the maximum; a
+     * pixel touching the peak's blob by a corner is not 4-connected to it */
+    map[13 * 16 + 13] = 1.5f, map[14 * 16 + 14] = 1;
+    map[8 * 16 + 10] = 1; /* diagonal to (9, 7) */
+    gcam_map_box(map, 16, 16, 0.5f, GCAM_BOX_ALL, box);
+    CHECK(box[0] == 2 && box[1] == 4 && box[2] == 15 && box[3] == 15, "all: %g %g %g %g", box[0],
+          box[1], box[2], box[3]);
+    gcam_map_box(map, 16, 16, 0.5f, GCAM_BOX_PEAK, box);
+    CHECK(box[0] == 2 && box[1] == 4 && box[2] == 10 && box[3] == 8, "peak: %g %g %g %g", box[0],
+          box[1], box[2], box[3]);
+    map[13 * 16 + 13] = 3, map[14 * 16 + 13] = 2; /* the maximum moves to the other blob,
+                                                      (14, 14) falls below half of it */
+    gcam_map_box(map, 16, 16, 0.5f, GCAM_BOX_PEAK, box);
+    CHECK(box[0] == 13 && box[1] == 13 && box[2] == 14 && box[3] == 15, "peak moved: %g %g %g %g",
+          box[0], box[1], box[2], box[3]);
     float flat[16 * 16] = {0};
-    gcam_tta_box_from_map(flat, 16, 16, 0.5f, box);
+    gcam_map_box(flat, 16, 16, 0.5f, GCAM_BOX_PEAK, box);
+    CHECK(box[0] == 0 && box[2] == 16 && box[1] == 0 && box[3] == 16, "a constant map's peak box");
+    gcam_map_box(flat, 16, 16, 0.5f, GCAM_BOX_ALL, box);
     CHECK(box[0] == 0 && box[2] == 16 && box[1] == 0 && box[3] == 16, "a constant map's box");
 }
 
@@ -233,7 +251,7 @@ static void check_tta_logits(void) {
         so.method = s.tta.method;
         float map[S * S], box[4], crop[F];
         gcam_saliency(net, images + F * i, 1, &predicted, &so, map, NULL, NULL, &err);
-        gcam_tta_box_from_map(map, S, S, s.tta.threshold, box);
+        gcam_map_box(map, S, S, s.tta.threshold, s.tta.region, box);
         gcam_tta_fit_box(box, s.tta.margin, S, S);
         gcam_warp warp = {(box[2] - box[0]) / S, 0, box[0], 0, (box[3] - box[1]) / S, box[1], 0};
         gcam_warp_apply(&warp, images + F * i, 3, S, S, crop, S, S);

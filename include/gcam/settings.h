@@ -116,10 +116,17 @@ typedef enum gcam_crop_source {
     GCAM_CROP_FROM_VIEW
 } gcam_crop_source;
 
+/* Which pixels at or above a map's threshold a box must hold. */
+typedef enum gcam_box_region {
+    GCAM_BOX_ALL, /* every one: the bounding box of them all */
+    GCAM_BOX_PEAK /* the 4-connected region around the map's maximum alone */
+} gcam_box_region;
+
 typedef struct gcam_tta_options {
     gcam_crop_source crop_source; /* test-time crops and the trainer's fresh-map crops */
     gcam_method method;           /* the map the crop follows */
     float threshold;              /* the box covers the pixels >= threshold * the map's maximum */
+    gcam_box_region region;       /* ... all of them, or the peak's region */
     float margin;                 /* the box's sides are enlarged by this factor */
     int steps;                    /* crops in a row, each around the map of the one before */
     unsigned long seed;           /* the random control's boxes */
@@ -131,12 +138,13 @@ typedef enum gcam_fill { GCAM_FILL_MEAN, GCAM_FILL_BLUR } gcam_fill;
  * fractions of the input side. */
 typedef struct gcam_guided_config {
     gcam_guide_source source;
-    int map_size;         /* cached maps are map_size x map_size */
-    float crop_prob;      /* saliency-guided crop */
-    float crop_threshold; /* box around the cells >= threshold * max */
-    float crop_enlarge;   /* the box side is enlarged by a factor in [1, crop_enlarge] */
-    float crop_jitter;    /* the box centre moves by up to this fraction of its side */
-    float crop_min_size;  /* the box side is at least this fraction of the shorter side */
+    int map_size;                /* cached maps are map_size x map_size */
+    float crop_prob;             /* saliency-guided crop */
+    float crop_threshold;        /* box around the cells >= threshold * max */
+    gcam_box_region crop_region; /* ... all of them, or the peak's region */
+    float crop_enlarge;          /* the box side is enlarged by a factor in [1, crop_enlarge] */
+    float crop_jitter;           /* the box centre moves by up to this fraction of its side */
+    float crop_min_size;         /* the box side is at least this fraction of the shorter side */
     /* saliency_guide=random: the box's share of the image's area, uniform in [min, max] */
     float random_crop_min_area, random_crop_max_area;
     float drop_prob; /* drop mask: erase the pixels >= drop_threshold * max */
