@@ -21,7 +21,7 @@ MPI_DIR := /usr/lib/$(shell $(CC) -print-multiarch)/openmpi
 INTERNAL_CFLAGS := -Isrc -I$(DARKNET_DIR)/include -I/usr/include/stb -I/usr/include/cairo \
                    -I/usr/include/freetype2 -I/usr/include/libpng16 -I$(MPI_DIR)/include
 LDFLAGS := -L$(DARKNET_DIR) -Wl,-rpath,$(DARKNET_DIR) -L$(MPI_DIR)/lib
-LDLIBS := -ldarknet -lopenblas -ldnnl -lgomp -lcairo -lmpi -lpthread -lm
+LDLIBS := -ldarknet -lopenblas -ldnnl -lgomp -lcairo -lturbojpeg -lmpi -lpthread -lm
 ifeq ($(SANITIZER),fuzzer)
 # libFuzzer builds (make fuzz): clang, with ASan and UBSan.
 SANITIZE_FLAGS := -fsanitize=fuzzer-no-link,address,undefined
@@ -37,7 +37,7 @@ endif
 # Debian packages the build and tests need; `make deps` installs the missing ones.
 DEB_PACKAGES := darknet libopenblas-dev libstb-dev libcairo2-dev fonts-dejavu-core \
                 dataset-fashion-mnist valgrind clang-format openmpi-bin libopenmpi-dev \
-                libdnnl-dev
+                libdnnl-dev libturbojpeg0-dev
 
 LIB_SRC := $(wildcard src/*.c)
 LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/lib/%.o)

@@ -12,7 +12,9 @@
 #include "loader.h"
 #include "rng.h"
 
+#include <errno.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #define STB_IMAGE_WRITE_IMPLEMENTATION
@@ -30,6 +32,17 @@ static int files_for(int w, int h) {
     return n < 2 * BATCH ? 2 * BATCH : (n > 256 ? 256 : n);
 }
 
+/* px: [h][w][3]; image i of a sequence, gradients whose slope depends on i, plus noise */
+static void synthetic_photo(unsigned char *px, int w, int h, int i, gcam_rng *rng) {
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x)
+            for (int k = 0; k < 3; ++k)
+                px[((size_t)y * w + x) * 3 + k] =
+                    (unsigned char)((x * 256 / w * (k + 1) + y * 256 / h * (i % 7 + 1) +
+                                     gcam_rng_next(rng) % 24) &
+                                    255);
+}
+
 static void write_files(gcam_dataset *ds, const char *dir, int w, int h, int png) {
     int n = files_for(w, h);
     ds->n = n;
@@ -39,13 +52,7 @@ static void write_files(gcam_dataset *ds, const char *dir, int w, int h, int png
     unsigned char *px = malloc((size_t)w * h * 3);
     gcam_rng rng = gcam_rng_init(1, 1);
     for (int i = 0; i < n; ++i) {
-        for (int y = 0; y < h; ++y)
-            for (int x = 0; x < w; ++x)
-                for (int k = 0; k < 3; ++k)
-                    px[((size_t)y * w + x) * 3 + k] =
-                        (unsigned char)((x * 256 / w * (k + 1) + y * 256 / h * (i % 7 + 1) +
-                                         gcam_rng_next(&rng) % 24) &
-                                        255);
+        synthetic_photo(px, w, h, i, &rng);
         char path[256];
         snprintf(path, sizeof path, "%s/%dx%d_%03d_%s.%s", dir, w, h, i, label_names[i % 2],
                  png ? "png" : "jpg");
@@ -146,7 +153,45 @@ static double in_child(job j, const gcam_dataset *ds, int size, int threads, dou
     return r;
 }
 
-int main(void) {
+/* --write DIR W H N: N JPEGs of W x H in DIR/c0/ to DIR/c9/ (a folder by class for
+ * -data DIR, ten classes as cfg/resnet18.cfg's head), for bench_train_sources.sh */
+static int write_class_folder(const char *dir, int w, int h, int n) {
+    unsigned char *px = malloc((size_t)w * h * 3);
+    gcam_rng rng = gcam_rng_init(1, 1);
+    char path[512];
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "bench_loader: cannot create %s: %s\n", dir, strerror(errno));
+        free(px);
+        return 1;
+    }
+    for (int c = 0; c < 10; ++c) {
+        snprintf(path, sizeof path, "%s/c%d", dir, c);
+        if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+            fprintf(stderr, "bench_loader: cannot create %s: %s\n", path, strerror(errno));
+            free(px);
+            return 1;
+        }
+    }
+    for (int i = 0; i < n; ++i) {
+        synthetic_photo(px, w, h, i, &rng);
+        snprintf(path, sizeof path, "%s/c%d/%04d.jpg", dir, i % 10, i);
+        if (!stbi_write_jpg(path, w, h, 3, px, 90)) {
+            fprintf(stderr, "bench_loader: cannot write %s\n", path);
+            free(px);
+            return 1;
+        }
+    }
+    free(px);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc == 6 && strcmp(argv[1], "--write") == 0)
+        return write_class_folder(argv[2], atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
+    if (argc != 1) {
+        fprintf(stderr, "usage: bench_loader [--write DIR WIDTH HEIGHT COUNT]\n");
+        return 2;
+    }
     char dir[] = "/tmp/gcam-loader-XXXXXX";
     if (!mkdtemp(dir)) return 1;
     int sizes[][2] = {{256, 256}, {1024, 1024}, {3000, 2000}};

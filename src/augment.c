@@ -215,6 +215,19 @@ gcam_warp gcam_warp_compose(const gcam_warp *outer, const gcam_warp *inner, int 
     return r;
 }
 
+float gcam_warp_least_step(const gcam_warp *warp) {
+    float step_x, step_y;
+    warp_steps(warp, &step_x, &step_y);
+    return fminf(step_x, step_y);
+}
+
+gcam_warp gcam_warp_reduced(const gcam_warp *warp, int reduction) {
+    gcam_warp r = *warp;
+    r.ax /= reduction, r.bx /= reduction, r.cx /= reduction;
+    r.ay /= reduction, r.by /= reduction, r.cy /= reduction;
+    return r;
+}
+
 void gcam_warp_apply(const gcam_warp *warp, const float *src, int channels, int src_w, int src_h,
                      float *dst, int dst_w, int dst_h) {
     float step_x, step_y;
@@ -241,9 +254,7 @@ void gcam_warp_apply(const gcam_warp *warp, const float *src, int channels, int 
     int rw = (src_w + q - 1) / q, rh = (src_h + q - 1) / q;
     float *level = gcam_xmalloc(sizeof(float) * (size_t)channels * rw * rh); /* (c, rh, rw) */
     reduce_blocks(src, channels, src_w, src_h, q, level);
-    gcam_warp scaled = *warp;
-    scaled.ax /= q, scaled.bx /= q, scaled.cx /= q;
-    scaled.ay /= q, scaled.by /= q, scaled.cy /= q;
+    gcam_warp scaled = gcam_warp_reduced(warp, q);
     warp_filtered(&scaled, step_x / q, step_y / q, level, channels, rw, rh, dst, dst_w, dst_h);
     free(level);
 }

@@ -41,6 +41,14 @@ gcam_warp gcam_augment_draw_warp(const gcam_augment_config *cfg, int src_w, int 
 void gcam_warp_apply(const gcam_warp *warp, const float *src, int channels, int src_w, int src_h,
                      float *dst, int dst_w, int dst_h);
 
+/* Source pixels per output pixel along the output axis where the warp shrinks least
+ * (1: the view has the source's resolution; 2: it needs half of it). */
+float gcam_warp_least_step(const gcam_warp *warp);
+
+/* The same warp on the source reduced by `reduction` (pixel (i, j) of the reduced image
+ * covering source pixels [i r, (i + 1) r) x [j r, (j + 1) r)). */
+gcam_warp gcam_warp_reduced(const gcam_warp *warp, int reduction);
+
 /* The warp that samples through inner (output pixels -> the pixels of a w x h view) and
  * then through outer (that view's pixels -> its source's): a crop of a view as a crop of
  * the source. The result keeps outer's flip, so that it looks like the view. */

@@ -23,7 +23,6 @@ void gcam_gaussian_blur(const float *im, int c, int h, int w, int size, float si
 /* Group-CAM's blur (51 px, sigma 50 at 224x224) scaled to an h x w input. */
 void gcam_blur_parameters(int h, int w, int *size, float *sigma);
 
-/* Bilinear resize (half-pixel centres, align_corners = false) of src (h, w) to dst (H, W). */
 /* The bounding box (x0 y0 x1 y1, end exclusive, in map pixels) of map (h, w)'s pixels
  * >= threshold * its maximum: all of them, or (region peak) those 4-connected to the
  * maximum (the first in raster order) through such pixels; the whole map when it is
@@ -31,6 +30,7 @@ void gcam_blur_parameters(int h, int w, int *size, float *sigma);
 void gcam_map_box(const float *map, int h, int w, float threshold, gcam_box_region region,
                   float box[4]);
 
+/* Bilinear resize (half-pixel centres, align_corners = false) of src (h, w) to dst (H, W). */
 void gcam_upsample(const float *src, int h, int w, float *dst, int H, int W);
 
 /* Linear-interpolated percentile (numpy's default) of n values; sorts a copy. */

@@ -4,6 +4,7 @@
 #include "loader.h"
 
 #include "error.h"
+#include "image_decode.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -97,44 +98,83 @@ static const int *epoch_permutation(gcam_loader *l, int64_t epoch) {
     return p;
 }
 
-/* Loads sample `slot_i` of the job into its slot. Runs on a worker, without the lock
- * except around the shared bad-image table. */
+/* Counts image id as unreadable, once, saying why. */
+static void mark_bad(gcam_loader *l, int id, const gcam_error *err) {
+    pthread_mutex_lock(&l->mutex);
+    if (!l->bad[id]) {
+        l->bad[id] = 1;
+        ++l->bad_count;
+        fprintf(stderr, "gcam: skipping unreadable image (%d so far): %s\n", l->bad_count,
+                err->message);
+    }
+    pthread_mutex_unlock(&l->mutex);
+}
+
+/* Reads the first readable image file from `*id` on, in the order of the data (known-bad
+ * ones skipped, newly bad ones counted), into enc; moves *id there. *attempts counts the
+ * images tried. Returns -1 when every image has been tried. */
+static int read_first_readable(gcam_loader *l, int *id, int *attempts, gcam_encoded_image *enc) {
+    int n = l->cfg.data->n;
+    for (; *attempts < n; ++*attempts, *id = (*id + 1) % n) {
+        pthread_mutex_lock(&l->mutex);
+        int known_bad = l->bad[*id];
+        pthread_mutex_unlock(&l->mutex);
+        if (known_bad) continue;
+        gcam_error err;
+        if (gcam_encoded_image_read(enc, l->cfg.data->paths[*id], &err) == 0) return 0;
+        mark_bad(l, *id, &err);
+    }
+    return -1;
+}
+
+/* How much a JPEG may be reduced in its decoder for a view through warp: by the largest
+ * power of two, up to 8, that leaves at least one source pixel per output pixel along
+ * both axes, so the view keeps all the detail it can show. */
+static int reduction_for(const gcam_warp *warp) {
+    float step = gcam_warp_least_step(warp);
+    int reduction = 1;
+    while (reduction < 8 && step >= 2 * reduction) reduction *= 2;
+    return reduction;
+}
+
+/* Loads sample `slot_i` of the job into its slot: the first readable image from first_id
+ * on. Runs on a worker, without the lock except around the shared bad-image table. A
+ * training view is planned from the image's size before it is decoded, so that a large
+ * JPEG is decoded only at the resolution the view needs (unless the batch keeps its
+ * sources, whose crops need them whole); the draws depend on the sample's position only,
+ * so an image that fails to decode is replaced as one that fails to open. */
 static void load_sample(gcam_loader *l, gcam_batch *b, int slot_i, int64_t position, int first_id) {
     const gcam_dataset *ds = l->cfg.data;
     const gcam_augment_config *aug = &l->cfg.augment;
     int n = ds->n;
     int64_t epoch = position / n;
-    gcam_image im = {0};
-    gcam_error err;
-    int id = first_id;
-    for (int attempt = 0; attempt < n; ++attempt, id = (id + 1) % n) {
-        pthread_mutex_lock(&l->mutex);
-        int known_bad = l->bad[id];
-        pthread_mutex_unlock(&l->mutex);
-        if (known_bad) continue;
-        if (gcam_image_load(&im, ds->paths[id], aug->c, &err) == 0) break;
-        pthread_mutex_lock(&l->mutex);
-        if (!l->bad[id]) {
-            l->bad[id] = 1;
-            ++l->bad_count;
-            fprintf(stderr, "gcam: skipping unreadable image (%d so far): %s\n", l->bad_count,
-                    err.message);
-        }
-        pthread_mutex_unlock(&l->mutex);
-    }
     float *x = b->x + (size_t)slot_i * l->image_floats;
-    if (!im.data) { /* nothing readable at all: the bad-image limit stops the run */
-        memset(x, 0, sizeof(float) * l->image_floats);
-        if (b->sources) gcam_image_free(&b->sources[slot_i]);
-        b->sample_ids[slot_i] = first_id;
-        return;
-    }
-    gcam_rng rng = gcam_rng_init(l->cfg.seed, (uint64_t)epoch * (uint64_t)n + (uint64_t)first_id);
-    b->guided_flags[slot_i] = 0;
-    b->crop_fractions[slot_i] = 0;
-    if (b->has_map) b->has_map[slot_i] = 0;
-    if (l->cfg.train) {
-        gcam_warp warp = gcam_augment_draw_warp(aug, im.w, im.h, &rng);
+    gcam_image im = {0};
+    gcam_encoded_image enc;
+    int id = first_id, attempts = 0, src_w = 0, src_h = 0;
+    while (read_first_readable(l, &id, &attempts, &enc) == 0) {
+        gcam_error err;
+        gcam_rng rng =
+            gcam_rng_init(l->cfg.seed, (uint64_t)epoch * (uint64_t)n + (uint64_t)first_id);
+        b->guided_flags[slot_i] = 0;
+        b->crop_fractions[slot_i] = 0;
+        if (b->has_map) b->has_map[slot_i] = 0;
+        if (!l->cfg.train) {
+            int failed = gcam_encoded_image_decode(&enc, aug->c, 1, &im, &err);
+            gcam_encoded_image_free(&enc);
+            if (!failed) {
+                gcam_image sized;
+                gcam_image_resize(&im, aug->w, aug->h, &sized);
+                memcpy(x, sized.data, sizeof(float) * l->image_floats);
+                gcam_image_free(&sized);
+                src_w = im.w, src_h = im.h;
+                break;
+            }
+            mark_bad(l, id, &err);
+            ++attempts, id = (id + 1) % n;
+            continue;
+        }
+        gcam_warp warp = gcam_augment_draw_warp(aug, enc.w, enc.h, &rng);
         const gcam_guided_config *guided = l->cfg.guided;
         gcam_guided_sample sample = {0};
         gcam_rng guided_rng = {0, 0};
@@ -145,17 +185,41 @@ static void load_sample(gcam_loader *l, gcam_batch *b, int slot_i, int64_t posit
             const float *box = guided->source == GCAM_GUIDE_ORACLE
                                    ? gcam_boxes_find(l->cfg.boxes, ds->paths[id])
                                    : NULL;
-            gcam_guided_geometry(guided, l->cfg.cache, id, box, im.w, im.h, aug->w, aug->h,
+            gcam_guided_geometry(guided, l->cfg.cache, id, box, enc.w, enc.h, aug->w, aug->h,
                                  &guided_rng, &warp, &sample);
         }
-        gcam_warp_apply(&warp, im.data, im.c, im.w, im.h, x, aug->w, aug->h);
+        int reduction = b->sources ? 1 : reduction_for(&warp);
+        gcam_image decoded;
+        int failed = gcam_encoded_image_decode(&enc, aug->c, reduction, &decoded, &err);
+        src_w = enc.w, src_h = enc.h;
+        gcam_encoded_image_free(&enc);
+        if (failed) {
+            free(sample.map);
+            mark_bad(l, id, &err);
+            ++attempts, id = (id + 1) % n;
+            continue;
+        }
+        if (reduction == 1 && (decoded.w != src_w || decoded.h != src_h)) {
+            /* the view was planned on a size the header did not give (or gave wrongly) */
+            free(sample.map);
+            gcam_image_free(&decoded);
+            gcam_error mismatch;
+            gcam_fail(&mismatch, "%s: its header and its pixels disagree on its size",
+                      ds->paths[id]);
+            mark_bad(l, id, &mismatch);
+            ++attempts, id = (id + 1) % n;
+            continue;
+        }
+        gcam_warp on_decoded = gcam_warp_reduced(&warp, reduction);
+        gcam_warp_apply(&on_decoded, decoded.data, decoded.c, decoded.w, decoded.h, x, aug->w,
+                        aug->h);
         b->colors[slot_i] = gcam_augment_draw_color(aug, &rng);
         gcam_augment_apply_color(&b->colors[slot_i], x, aug->c, aug->w, aug->h);
         if (guided) {
-            gcam_guided_masks(guided, &warp, im.w, im.h, x, aug->c, aug->h, aug->w, &guided_rng,
+            gcam_guided_masks(guided, &warp, src_w, src_h, x, aug->c, aug->h, aug->w, &guided_rng,
                               &sample);
             if (l->cfg.want_maps && (sample.flags & GCAM_GUIDED_HAD_MAP)) {
-                gcam_guided_warp_map(sample.map, guided->map_size, &warp, im.w, im.h,
+                gcam_guided_warp_map(sample.map, guided->map_size, &warp, src_w, src_h,
                                      b->maps + (size_t)slot_i * aug->w * aug->h, aug->w, aug->h);
                 b->has_map[slot_i] = 1;
             }
@@ -164,14 +228,17 @@ static void load_sample(gcam_loader *l, gcam_batch *b, int slot_i, int64_t posit
             free(sample.map);
         }
         b->warps[slot_i] = warp;
-    } else {
-        gcam_image sized;
-        gcam_image_resize(&im, aug->w, aug->h, &sized);
-        memcpy(x, sized.data, sizeof(float) * l->image_floats);
-        gcam_image_free(&sized);
+        im = decoded; /* the source itself where the batch keeps it (reduction 1) */
+        break;
     }
-    b->src_w[slot_i] = im.w;
-    b->src_h[slot_i] = im.h;
+    if (!im.data) { /* nothing readable at all: the bad-image limit stops the run */
+        memset(x, 0, sizeof(float) * l->image_floats);
+        if (b->sources) gcam_image_free(&b->sources[slot_i]);
+        b->sample_ids[slot_i] = first_id;
+        return;
+    }
+    b->src_w[slot_i] = src_w;
+    b->src_h[slot_i] = src_h;
     b->sample_ids[slot_i] = id;
     b->labels[slot_i] = ds->labels[id];
     float *t = b->truth + (size_t)slot_i * l->classes;
