@@ -121,7 +121,12 @@ static int read_first_readable(gcam_loader *l, int *id, int *attempts, gcam_enco
         pthread_mutex_unlock(&l->mutex);
         if (known_bad) continue;
         gcam_error err;
-        if (gcam_encoded_image_read(enc, l->cfg.data->paths[*id], &err) == 0) return 0;
+        if (gcam_encoded_image_read(enc, l->cfg.data->paths[*id], &err) == 0) {
+            if (enc->w > 0 && enc->h > 0) return 0;
+            /* a view is planned on the header's size, so an image without one is skipped */
+            gcam_fail(&err, "%s: cannot read the image's size from its header", enc->path);
+            gcam_encoded_image_free(enc);
+        }
         mark_bad(l, *id, &err);
     }
     return -1;

@@ -618,7 +618,8 @@ static void check_reduced_jpeg(void) {
 /* A training batch from 640x480 JPEGs at 64x64 (each view shrinks about 7x, so its
  * source is decoded reduced by 4): each view against its warp and colour applied to the
  * full decode (within the reduced decode's error: 0.0043 measured, at most 0.01); with
- * the sources kept, exactly that, and the sources whole. */
+ * the sources kept, exactly that, and the sources whole; a JPEG without a readable
+ * header skipped. */
 static void check_loader_reduced(void) {
     char dir[] = "/tmp/gcam-jpeg-XXXXXX", list[64], path[64];
     CHECK(mkdtemp(dir) != NULL, "mkdtemp");
@@ -683,6 +684,33 @@ static void check_loader_reduced(void) {
         gcam_loader_free(loader);
     }
     free(expected);
+
+    /* a file that starts as a JPEG but has no readable header is skipped and counted, its
+     * slot taken by the next image */
+    snprintf(path, sizeof path, "%s/9_odd.jpg", dir);
+    f = fopen(path, "wb");
+    const unsigned char broken[16] = {0xff, 0xd8, 0xff, 0xe0};
+    fwrite(broken, 1, sizeof broken, f);
+    fclose(f);
+    f = fopen(list, "w");
+    fprintf(f, "%s\n%s\n", path, ds.paths[0]);
+    fclose(f);
+    gcam_dataset two;
+    CHECK(gcam_dataset_load(&two, list, labels, 2, 2, &err) == 0, "%s", err.message);
+    lc.data = &two;
+    lc.batch = 2;
+    lc.keep_sources = 0;
+    gcam_loader *loader;
+    CHECK(gcam_loader_init(&loader, &lc, &err) == 0, "%s", err.message);
+    const gcam_batch *b = gcam_loader_get(loader, 0, &err);
+    CHECK(b && b->sample_ids[0] == 1 && b->sample_ids[1] == 1,
+          "the broken JPEG was not replaced by the next image");
+    CHECK(gcam_loader_bad_images(loader) == 1, "%d bad images counted, not 1",
+          gcam_loader_bad_images(loader));
+    gcam_loader_free(loader);
+    gcam_dataset_free(&two);
+    unlink(path);
+
     for (int i = 0; i < ds.n; ++i) unlink(ds.paths[i]);
     gcam_dataset_free(&ds);
     unlink(list);
