@@ -92,7 +92,7 @@ THREAD_SANITIZED_TESTS := $(addprefix build-thread/tests/,test_guided test_kerne
                                                          test_train)
 SANITIZED_TESTS := $(addprefix build-address/tests/,test_cfg test_eval test_guided test_weights test_gradients test_kernels \
                                                    test_dataset test_train test_plot test_settings test_mix \
-                                                   test_image_folder)
+                                                   test_image_folder test_crop_source)
 
 # The built-in data set: Fashion-MNIST as PNG files with Darknet lists (scripts/make_fmnist.sh).
 data: deps $(BUILD)/fmnist_to_png
