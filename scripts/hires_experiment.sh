@@ -42,7 +42,7 @@
 # A finished run is not run again and an interrupted one resumes from its last
 # checkpoint; a run whose test evaluation used other TTA settings is evaluated again.
 # SUMMARY_ONLY=1 trains and evaluates nothing and prints the comparison of the finished
-# runs. GCAM_TRAIN, GCAM_EVAL and GCAM_COMPARE name the binaries (copies keep a long
+# runs (also of the gzipped copies scripts/collect_results.sh commits to results/hires/). GCAM_TRAIN, GCAM_EVAL and GCAM_COMPARE name the binaries (copies keep a long
 # experiment safe from rebuilds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -131,19 +131,30 @@ run_one() { # ARM SEED
   fi
 }
 
+if [ -n "${SUMMARY_ONLY:-}" ] && [ -n "$(find "$out" -name 'tta.csv.gz' -print -quit)" ]; then
+  # committed outputs (scripts/collect_results.sh) are gzipped: compare an unpacked copy
+  # and print its tables, leaving the committed comparison as it is
+  copy=$(mktemp -d)
+  trap 'rm -rf "$copy"' EXIT
+  cp -r "$out"/. "$copy"/
+  gunzip -r "$copy"
+  out=$copy
+fi
 if [ -z "${SUMMARY_ONLY:-}" ]; then
   for seed in $seeds; do # seed by seed, so partial results already compare every arm
     for arm in $arms; do run_one "$arm" "$seed"; done
   done
 fi
 # The pipelines: each saliency arm with the test crop, against standard on the whole
-# image, its control with a random crop of the same size, the oracle pipeline, the
-# user's usual random crops, and the full-resolution network.
+# image, its control with a random crop of the same size, the control's model with the
+# same test crop (what placing the training crops by the image's own map adds), the
+# oracle pipeline, the user's usual random crops, and the full-resolution network.
 pairs=""
 for arm in $arms; do
   case $arm in
     crop | crop_fresh)
-      pairs="$pairs $arm@crop:standard $arm@crop:crop_shuffled@random $arm@crop:crop_oracle@oracle"
+      pairs="$pairs $arm@crop:standard $arm@crop:crop_shuffled@random $arm@crop:crop_shuffled@crop"
+      pairs="$pairs $arm@crop:crop_oracle@oracle"
       pairs="$pairs $arm@crop:crop_random@random $arm@crop:crop_random@crop $arm@crop:full" ;;
     crop_drop | crop_cutout)
       pairs="$pairs $arm@crop:standard $arm@crop:${arm}_shuffled@random" ;;

@@ -64,7 +64,7 @@ check "full's log under the common name" "$([ -L "$out/full_s1/hires.csv" ]; ech
 check "every run evaluated with the test-time settings" "$([ "$(grep -c '^eval .*-set tta_region=peak -set tta_threshold=0.5 -set tta_margin=1.0 -set tta_steps=1' "$work/calls")" = 11 ]; echo $?)"
 check "on the validation canvases" "$(grep '^eval ' "$work/calls" | grep -vq 'data/hires.data'; [ $? = 1 ]; echo $?)"
 cmp_line=$(grep '^compare' "$work/calls")
-check "the comparison's pairs" "$(echo "$cmp_line" | grep -q 'crop@crop:crop_shuffled@random' && echo "$cmp_line" | grep -q 'crop@crop:full' && echo "$cmp_line" | grep -q 'crop_drop@crop:crop_drop_shuffled@random'; echo $?)"
+check "the comparison's pairs" "$(echo "$cmp_line" | grep -q 'crop@crop:crop_shuffled@random' && echo "$cmp_line" | grep -q 'crop@crop:crop_shuffled@crop' && echo "$cmp_line" | grep -q 'crop@crop:full' && echo "$cmp_line" | grep -q 'crop_drop@crop:crop_drop_shuffled@random'; echo $?)"
 check "the comparison's pipelines" "$(echo "$cmp_line" | grep -q -- '-pipelines standard@none,crop@crop,crop_fresh@crop'; echo $?)"
 
 # Nothing runs again; changed test-time settings evaluate again without training.
@@ -90,5 +90,19 @@ check "fine-tuning from the backbone" "$(train_line crop_s1 | grep -q '^train cf
 check "fine-tuning's boxes" "$(train_line crop_s1 | grep -q 'train_boxes=data/hires_transfer/finetune_boxes.txt'; echo $?)"
 check "fine-tuning's test canvases" "$(grep '^eval' "$work/calls" | grep -q 'data/hires_transfer_test.data'; echo $?)"
 check "no full arm when fine-tuning" "$(REGIME=finetune scripts/hires_experiment.sh full 1 "$work/ft" > /dev/null 2>&1; [ $? != 0 ]; echo $?)"
+
+# SUMMARY_ONLY on committed (gzipped) outputs compares an unpacked copy and leaves them.
+committed=$work/committed
+mkdir -p "$committed/crop_s1/test"
+printf 'image,label,none,crop\na.png,0,0,0\n' | gzip > "$committed/crop_s1/test/tta.csv.gz"
+cat > "$work/fake-compare" <<'FAKE'
+#!/usr/bin/env bash
+echo "compare $*" >> "$FAKE_LOG"
+[ -s "$1/crop_s1/test/tta.csv" ] && echo "unpacked $(head -1 "$1/crop_s1/test/tta.csv")" >> "$FAKE_LOG"
+FAKE
+: > "$work/calls"
+SUMMARY_ONLY=1 scripts/hires_experiment.sh crop 1 "$committed" > /dev/null 2>&1
+check "summary of committed outputs: an unpacked copy" "$(grep -q '^unpacked image,label' "$work/calls" && ! grep -q '^train\|^eval' "$work/calls"; echo $?)"
+check "and the committed files stay" "$([ -s "$committed/crop_s1/test/tta.csv.gz" ] && [ ! -e "$committed/crop_s1/test/tta.csv" ] && [ ! -e "$committed/compare" ]; echo $?)"
 
 finish test_hires_script
