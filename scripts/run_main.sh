@@ -13,7 +13,9 @@
 #   4. the paths of the report, the heatmaps and the training chart.
 # The recipe is the fine-tuning experiment's best saliency arm on its longer schedule
 # (1,000 iterations, results/transfer_long/); the line it prints about that arm's measured
-# effect comes from results/transfer_long/headline.txt.
+# effect comes from results/transfer_long/headline.txt. The line on glance and focus (the
+# saliency crop cut from a large source), which the main job uses only once it pays in
+# fine-tuning, comes from results/hires/headline.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=backup/run
@@ -40,7 +42,7 @@ top1() { # GCAM-EVAL-OUTPUT MODE -> top-1 of that test-time mode
 }
 
 echo "== 1/4 fine-tuning $cfg from weights/transfer_pretrain.weights (new 4-class head)"
-cat results/transfer_long/headline.txt
+cat results/transfer_long/headline.txt results/hires/headline.txt
 ./bin/gcam-init "$cfg" "$out/start.weights" -seed "$seed" \
   -weights weights/transfer_pretrain.weights -weights_layers 9
 ./bin/gcam-eval "$cfg" "$out/start.weights" -data "$out/test.data" -methods none -quiet \
