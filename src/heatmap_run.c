@@ -86,8 +86,8 @@ static int write_one(heatmap_job *job, const char *path, int i, gcam_error *err)
     snprintf(file, sizeof file, "%s/%s_%s.png", o->out_dir, stem, method);
     float box[4];
     if (o->box) {
-        gcam_map_box(job->maps + i * hw, in->h, in->w, job->s->tta.threshold,
-                              job->s->tta.region, box);
+        gcam_map_box(job->maps + i * hw, in->h, in->w, job->s->tta.threshold, job->s->tta.region,
+                     box);
         gcam_tta_fit_box(box, job->s->tta.margin, in->w, in->h);
     }
     if (gcam_heatmap_write_png_boxed(file, job->batch + (size_t)i * in->inputs, in->c, in->h, in->w,
