@@ -142,6 +142,73 @@ static int reduction_for(const gcam_warp *warp) {
     return reduction;
 }
 
+/* Decodes enc whole into *im and writes its validation view into x (the plain resize). */
+static int validation_view(const gcam_loader *l, const gcam_encoded_image *enc, float *x,
+                           gcam_image *im, gcam_error *err) {
+    const gcam_augment_config *aug = &l->cfg.augment;
+    if (gcam_encoded_image_decode(enc, aug->c, 1, im, err)) return -1;
+    gcam_image sized;
+    gcam_image_resize(im, aug->w, aug->h, &sized);
+    memcpy(x, sized.data, sizeof(float) * l->image_floats);
+    gcam_image_free(&sized);
+    return 0;
+}
+
+/* Plans the training view of image id (enc) from its header's size, with the generators
+ * of the sample at `position` (first_id the image it was meant to be), then decodes enc
+ * at the reduction the view allows into *im and writes the view, its colour jitter, the
+ * guided transforms and the view's map into the batch's slot. */
+static int training_view(const gcam_loader *l, gcam_batch *b, int slot_i, int64_t position,
+                         int first_id, int id, const gcam_encoded_image *enc, float *x,
+                         gcam_image *im, gcam_error *err) {
+    const gcam_augment_config *aug = &l->cfg.augment;
+    int n = l->cfg.data->n;
+    uint64_t stream = (uint64_t)(position / n) * (uint64_t)n + (uint64_t)first_id;
+    gcam_rng rng = gcam_rng_init(l->cfg.seed, stream);
+    gcam_warp warp = gcam_augment_draw_warp(aug, enc->w, enc->h, &rng);
+    const gcam_guided_config *guided = l->cfg.guided;
+    gcam_guided_sample sample = {0};
+    gcam_rng guided_rng = {0, 0};
+    if (guided) {
+        guided_rng = gcam_rng_init(l->cfg.seed ^ GUIDED_STREAM_KEY, stream);
+        sample.map = gcam_xmalloc(sizeof(float) * (size_t)guided->map_size * guided->map_size);
+        const float *box = guided->source == GCAM_GUIDE_ORACLE
+                               ? gcam_boxes_find(l->cfg.boxes, l->cfg.data->paths[id])
+                               : NULL;
+        gcam_guided_geometry(guided, l->cfg.cache, id, box, enc->w, enc->h, aug->w, aug->h,
+                             &guided_rng, &warp, &sample);
+    }
+    int reduction = b->sources ? 1 : reduction_for(&warp);
+    if (gcam_encoded_image_decode(enc, aug->c, reduction, im, err)) {
+        free(sample.map);
+        return -1;
+    }
+    if (reduction == 1 && (im->w != enc->w || im->h != enc->h)) {
+        /* the view was planned on a size the header gave wrongly */
+        free(sample.map);
+        gcam_image_free(im);
+        return gcam_fail(err, "%s: its header and its pixels disagree on its size", enc->path);
+    }
+    gcam_warp on_decoded = gcam_warp_reduced(&warp, reduction);
+    gcam_warp_apply(&on_decoded, im->data, im->c, im->w, im->h, x, aug->w, aug->h);
+    b->colors[slot_i] = gcam_augment_draw_color(aug, &rng);
+    gcam_augment_apply_color(&b->colors[slot_i], x, aug->c, aug->w, aug->h);
+    if (guided) {
+        gcam_guided_masks(guided, &warp, enc->w, enc->h, x, aug->c, aug->h, aug->w, &guided_rng,
+                          &sample);
+        if (l->cfg.want_maps && (sample.flags & GCAM_GUIDED_HAD_MAP)) {
+            gcam_guided_warp_map(sample.map, guided->map_size, &warp, enc->w, enc->h,
+                                 b->maps + (size_t)slot_i * aug->w * aug->h, aug->w, aug->h);
+            b->has_map[slot_i] = 1;
+        }
+        b->guided_flags[slot_i] = sample.flags;
+        b->crop_fractions[slot_i] = sample.crop_fraction;
+        free(sample.map);
+    }
+    b->warps[slot_i] = warp;
+    return 0;
+}
+
 /* Loads sample `slot_i` of the job into its slot: the first readable image from first_id
  * on. Runs on a worker, without the lock except around the shared bad-image table. A
  * training view is planned from the image's size before it is decoded, so that a large
@@ -150,91 +217,23 @@ static int reduction_for(const gcam_warp *warp) {
  * so an image that fails to decode is replaced as one that fails to open. */
 static void load_sample(gcam_loader *l, gcam_batch *b, int slot_i, int64_t position, int first_id) {
     const gcam_dataset *ds = l->cfg.data;
-    const gcam_augment_config *aug = &l->cfg.augment;
-    int n = ds->n;
-    int64_t epoch = position / n;
     float *x = b->x + (size_t)slot_i * l->image_floats;
-    gcam_image im = {0};
+    gcam_image im = {0}; /* the decoded source (whole unless a training view reduced it) */
     gcam_encoded_image enc;
     int id = first_id, attempts = 0, src_w = 0, src_h = 0;
     while (read_first_readable(l, &id, &attempts, &enc) == 0) {
-        gcam_error err;
-        gcam_rng rng =
-            gcam_rng_init(l->cfg.seed, (uint64_t)epoch * (uint64_t)n + (uint64_t)first_id);
         b->guided_flags[slot_i] = 0;
         b->crop_fractions[slot_i] = 0;
         if (b->has_map) b->has_map[slot_i] = 0;
-        if (!l->cfg.train) {
-            int failed = gcam_encoded_image_decode(&enc, aug->c, 1, &im, &err);
-            gcam_encoded_image_free(&enc);
-            if (!failed) {
-                gcam_image sized;
-                gcam_image_resize(&im, aug->w, aug->h, &sized);
-                memcpy(x, sized.data, sizeof(float) * l->image_floats);
-                gcam_image_free(&sized);
-                src_w = im.w, src_h = im.h;
-                break;
-            }
-            mark_bad(l, id, &err);
-            ++attempts, id = (id + 1) % n;
-            continue;
-        }
-        gcam_warp warp = gcam_augment_draw_warp(aug, enc.w, enc.h, &rng);
-        const gcam_guided_config *guided = l->cfg.guided;
-        gcam_guided_sample sample = {0};
-        gcam_rng guided_rng = {0, 0};
-        if (guided) {
-            guided_rng = gcam_rng_init(l->cfg.seed ^ GUIDED_STREAM_KEY,
-                                       (uint64_t)epoch * (uint64_t)n + (uint64_t)first_id);
-            sample.map = gcam_xmalloc(sizeof(float) * (size_t)guided->map_size * guided->map_size);
-            const float *box = guided->source == GCAM_GUIDE_ORACLE
-                                   ? gcam_boxes_find(l->cfg.boxes, ds->paths[id])
-                                   : NULL;
-            gcam_guided_geometry(guided, l->cfg.cache, id, box, enc.w, enc.h, aug->w, aug->h,
-                                 &guided_rng, &warp, &sample);
-        }
-        int reduction = b->sources ? 1 : reduction_for(&warp);
-        gcam_image decoded;
-        int failed = gcam_encoded_image_decode(&enc, aug->c, reduction, &decoded, &err);
+        gcam_error err;
+        int failed = l->cfg.train
+                         ? training_view(l, b, slot_i, position, first_id, id, &enc, x, &im, &err)
+                         : validation_view(l, &enc, x, &im, &err);
         src_w = enc.w, src_h = enc.h;
         gcam_encoded_image_free(&enc);
-        if (failed) {
-            free(sample.map);
-            mark_bad(l, id, &err);
-            ++attempts, id = (id + 1) % n;
-            continue;
-        }
-        if (reduction == 1 && (decoded.w != src_w || decoded.h != src_h)) {
-            /* the view was planned on a size the header did not give (or gave wrongly) */
-            free(sample.map);
-            gcam_image_free(&decoded);
-            gcam_error mismatch;
-            gcam_fail(&mismatch, "%s: its header and its pixels disagree on its size",
-                      ds->paths[id]);
-            mark_bad(l, id, &mismatch);
-            ++attempts, id = (id + 1) % n;
-            continue;
-        }
-        gcam_warp on_decoded = gcam_warp_reduced(&warp, reduction);
-        gcam_warp_apply(&on_decoded, decoded.data, decoded.c, decoded.w, decoded.h, x, aug->w,
-                        aug->h);
-        b->colors[slot_i] = gcam_augment_draw_color(aug, &rng);
-        gcam_augment_apply_color(&b->colors[slot_i], x, aug->c, aug->w, aug->h);
-        if (guided) {
-            gcam_guided_masks(guided, &warp, src_w, src_h, x, aug->c, aug->h, aug->w, &guided_rng,
-                              &sample);
-            if (l->cfg.want_maps && (sample.flags & GCAM_GUIDED_HAD_MAP)) {
-                gcam_guided_warp_map(sample.map, guided->map_size, &warp, src_w, src_h,
-                                     b->maps + (size_t)slot_i * aug->w * aug->h, aug->w, aug->h);
-                b->has_map[slot_i] = 1;
-            }
-            b->guided_flags[slot_i] = sample.flags;
-            b->crop_fractions[slot_i] = sample.crop_fraction;
-            free(sample.map);
-        }
-        b->warps[slot_i] = warp;
-        im = decoded; /* the source itself where the batch keeps it (reduction 1) */
-        break;
+        if (!failed) break;
+        mark_bad(l, id, &err);
+        ++attempts, id = (id + 1) % ds->n;
     }
     if (!im.data) { /* nothing readable at all: the bad-image limit stops the run */
         memset(x, 0, sizeof(float) * l->image_floats);
