@@ -77,6 +77,20 @@ void gcam_guided_geometry(const gcam_guided_config *cfg, const gcam_map_cache *c
     gcam_guided_crop(cfg, src_w, src_h, net_w, net_h, rng, warp, sample);
 }
 
+/* The warp that maps the network input onto the source box (left, top, side_w x side_h),
+ * and the sample's record of it. */
+static void set_crop(float left, float top, float side_w, float side_h, int src_w, int src_h,
+                     int net_w, int net_h, gcam_warp *warp, gcam_guided_sample *sample) {
+    warp->ax = side_w / net_w;
+    warp->bx = 0;
+    warp->cx = left;
+    warp->ay = 0;
+    warp->by = side_h / net_h;
+    warp->cy = top;
+    sample->flags |= GCAM_GUIDED_CROP;
+    sample->crop_fraction = side_w * side_h / ((float)src_w * src_h);
+}
+
 void gcam_guided_crop(const gcam_guided_config *cfg, int src_w, int src_h, int net_w, int net_h,
                       gcam_rng *rng, gcam_warp *warp, gcam_guided_sample *sample) {
     int size = cfg->map_size;
@@ -105,14 +119,7 @@ void gcam_guided_crop(const gcam_guided_config *cfg, int src_w, int src_h, int n
     centre_y += gcam_rng_range(rng, -cfg->crop_jitter, cfg->crop_jitter) * side_h;
     float left = fminf(fmaxf(centre_x - side_w / 2, 0), src_w - side_w);
     float top = fminf(fmaxf(centre_y - side_h / 2, 0), src_h - side_h);
-    warp->ax = side_w / net_w;
-    warp->bx = 0;
-    warp->cx = left;
-    warp->ay = 0;
-    warp->by = side_h / net_h;
-    warp->cy = top;
-    sample->flags |= GCAM_GUIDED_CROP;
-    sample->crop_fraction = side_w * side_h / ((float)src_w * src_h);
+    set_crop(left, top, side_w, side_h, src_w, src_h, net_w, net_h, warp, sample);
 }
 
 void gcam_guided_random_crop(const gcam_guided_config *cfg, int src_w, int src_h, int net_w,
@@ -126,14 +133,7 @@ void gcam_guided_random_crop(const gcam_guided_config *cfg, int src_w, int src_h
     float side_h = fminf(sqrtf(area / aspect), (float)src_h);
     float left = gcam_rng_uniform(rng) * (src_w - side_w),
           top = gcam_rng_uniform(rng) * (src_h - side_h);
-    warp->ax = side_w / net_w;
-    warp->bx = 0;
-    warp->cx = left;
-    warp->ay = 0;
-    warp->by = side_h / net_h;
-    warp->cy = top;
-    sample->flags |= GCAM_GUIDED_CROP;
-    sample->crop_fraction = side_w * side_h / ((float)src_w * src_h);
+    set_crop(left, top, side_w, side_h, src_w, src_h, net_w, net_h, warp, sample);
 }
 
 void gcam_guided_warp_map(const float *map, int map_size, const gcam_warp *warp, int src_w,
