@@ -368,13 +368,21 @@ static int check_same_model(const trainer *t, const char *when, gcam_error *err)
 /* ---- the steps of an iteration ---------------------------------------------------- */
 
 /* 1 if every value (updates: every accumulated gradient) of the parameters is finite:
- * their sum in double precision is finite exactly when each value is. */
+ * their sum in double precision is finite exactly when each value is, in any order of
+ * addition (float values cannot overflow a double sum). Eight partial sums let the
+ * compiler vectorise the loop, which a single running sum forbids; it runs twice an
+ * iteration over every weight. */
 static int all_finite(const trainer *t, int updates) {
-    double total = 0; /* float values cannot overflow a double sum */
+    double lanes[8] = {0};
     for (int k = 0; k < t->n_params; ++k) {
         const float *v = updates ? t->params[k].updates : t->params[k].values;
-        for (size_t q = 0; v && q < t->params[k].n; ++q) total += v[q];
+        size_t n = v ? t->params[k].n : 0, q = 0;
+        for (; q + 8 <= n; q += 8)
+            for (int j = 0; j < 8; ++j) lanes[j] += v[q + j];
+        for (; q < n; ++q) lanes[0] += v[q];
     }
+    double total = 0;
+    for (int j = 0; j < 8; ++j) total += lanes[j];
     return isfinite(total);
 }
 
